@@ -1,0 +1,32 @@
+# Two commands for a newcomer: `make grade` and `make test`. Each creates the virtual
+# environment (.venv, pinned by constraints.txt) when it is missing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+EX ?= exercise3
+FILE ?=
+
+.PHONY: grade test lint bench notebooks clean
+
+$(BIN)/grade: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $@
+
+grade: $(BIN)/grade
+	$(BIN)/grade $(EX) $(FILE)
+
+test: $(BIN)/grade
+	$(BIN)/python -m pytest
+
+lint: $(BIN)/grade
+	$(BIN)/ruff check .
+
+bench: $(BIN)/grade
+	$(BIN)/python benchmarks/startup.py
+
+notebooks: $(BIN)/grade
+	$(BIN)/python -m grader.notebook_build exercises/*.py
+
+clean:
+	rm -rf $(VENV) reports

@@ -1,0 +1,3 @@
+"""Lets instructors run judges with plain pytest: ``--submission FILE``."""
+
+from grader.pytest_plugin import pytest_addoption, pytest_configure, submission  # noqa: F401

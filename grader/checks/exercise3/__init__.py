@@ -1,0 +1,3 @@
+"""Custom layers: CenteredLayer, MyLinear, TensorReduction, FourierHalf."""
+
+TITLE = "Custom layers"

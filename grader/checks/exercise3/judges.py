@@ -1,0 +1,214 @@
+"""Judges for exercise3 (custom layers). They run in the grader's process, never beside
+student code: each asks a probe for plain data and recomputes what the answer must be.
+"""
+
+from __future__ import annotations
+
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from grader.checks.exercise3 import probes
+from grader.judging import budget, check, expect, expect_close, expect_shape, expect_tensor
+from grader.strategies import shapes, tensors
+
+EPS = {dtype: torch.finfo(dtype).eps for dtype in (torch.float32, torch.float64)}
+any_float = st.sampled_from([torch.float32, torch.float64])
+
+
+def float_inputs(dtype: st.SearchStrategy[torch.dtype] = any_float) -> st.SearchStrategy[torch.Tensor]:
+    return dtype.flatmap(lambda d: tensors(shapes(0, 3), dtype=d))
+
+
+def tolerance(x: torch.Tensor) -> float:
+    """Rounding room for one subtraction of a mean, at the input's precision."""
+    return 16 * EPS[x.dtype] * max(1.0, float(x.abs().max()))
+
+
+# -- CenteredLayer -------------------------------------------------------------------
+
+
+@check("CenteredLayer", "has no parameters", points=1)
+def test_centered_no_parameters(submission):
+    names = submission.run(probes.parameter_shapes, "CenteredLayer", [])
+    expect(names == {}, f"CenteredLayer() should have no parameters, but has {sorted(names)}")
+
+
+@check("CenteredLayer", "output has zero mean", points=2, hint="subtract X.mean(), the mean of all entries")
+@budget(25)
+@given(xs=st.lists(float_inputs(), min_size=1, max_size=8))
+def test_centered_zero_mean(submission, xs):
+    ys = submission.run(probes.centered_outputs, xs)
+    for x, y in zip(xs, ys):
+        y = expect_tensor(y, "CenteredLayer()(X)", X=x)
+        mean = float(y.double().mean()) if y.numel() else 0.0
+        expect(abs(mean) <= tolerance(x),
+               f"the output's mean should be 0, got {mean:.6g}\n  on input X = {x!r}\n  output {y!r}")
+
+
+@check("CenteredLayer", "output is the input shifted by one constant", points=2,
+       hint="subtract one number, the mean of all of X, from every entry")
+@budget(25)
+@given(xs=st.lists(float_inputs(), min_size=1, max_size=8))
+def test_centered_shift(submission, xs):
+    ys = submission.run(probes.centered_outputs, xs)
+    for x, y in zip(xs, ys):
+        y = expect_tensor(y, "CenteredLayer()(X)", X=x)
+        expect_shape(y, tuple(x.shape), "CenteredLayer()(X)", X=x)
+        shift = y.double() - x.double()
+        spread = float(shift.max() - shift.min())
+        expect(spread <= 2 * tolerance(x),
+               f"output - input should be the same number everywhere, but ranges over {spread:.6g}"
+               f"\n  on input X = {x!r}\n  output {y!r}")
+
+
+@check("CenteredLayer", "keeps shape and dtype", points=1)
+@budget(15)
+@given(xs=st.lists(st.sampled_from([torch.float16, torch.bfloat16, torch.float32, torch.float64])
+                   .flatmap(lambda d: tensors(shapes(0, 3), dtype=d)), min_size=1, max_size=8))
+def test_centered_shape_dtype(submission, xs):
+    ys = submission.run(probes.centered_outputs, xs)
+    for x, y in zip(xs, ys):
+        y = expect_tensor(y, "CenteredLayer()(X)", X=x)
+        expect_shape(y, tuple(x.shape), "CenteredLayer()(X)", X=x)
+        expect(y.dtype == x.dtype, f"the output's dtype should be {x.dtype}, got {y.dtype}\n  on input X = {x!r}")
+
+
+@check("CenteredLayer", "gradients flow to the input", points=1,
+       hint="use differentiable tensor operations; no .data, .detach() or .item()")
+@budget(10)
+@given(pairs=st.lists(shapes(1, 3, min_side=2).flatmap(lambda s: st.tuples(tensors(s), tensors(s))),
+                      min_size=1, max_size=4))
+def test_centered_gradients(submission, pairs):
+    pairs = [[x, g] for x, g in pairs if float(g.max() - g.min()) > 0]  # a constant g gives grad 0
+    if not pairs:
+        return
+    grads = submission.run(probes.centered_input_gradients, pairs)
+    for (x, g), grad in zip(pairs, grads):
+        expect(grad is not None,
+               f"no gradient reaches X: the output does not require grad\n  on input X = {x!r}")
+        grad = expect_tensor(grad, "X.grad", X=x)
+        expect_shape(grad, tuple(x.shape), "X.grad", X=x)
+        expect(bool(grad.isfinite().all()) and bool(grad.abs().sum() > 0),
+               f"X.grad should carry the gradient of (layer(X) * G).sum(), got {grad!r}\n"
+               f"  on input X = {x!r}, G = {g!r}")
+
+
+# -- MyLinear ------------------------------------------------------------------------
+
+
+@st.composite
+def linear_cases(draw, max_batches: int = 4):
+    in_units, units = draw(st.integers(1, 6)), draw(st.integers(1, 6))
+    xs = draw(st.lists(tensors(st.tuples(st.integers(1, 4), st.just(in_units))), min_size=1, max_size=max_batches))
+    return in_units, units, xs
+
+
+@check("MyLinear", "has weight (in_units, units) and bias (units,)", points=1)
+@budget(10)
+@given(in_units=st.integers(1, 8), units=st.integers(1, 8))
+def test_mylinear_parameters(submission, in_units, units):
+    shapes_ = submission.run(probes.parameter_shapes, "MyLinear", [in_units, units])
+    expected = {"weight": [in_units, units], "bias": [units]}
+    expect(shapes_ == expected,
+           f"MyLinear({in_units}, {units}) should have parameters {expected}, got {shapes_}")
+
+
+@check("MyLinear", "output is relu(X @ weight + bias)", points=2)
+@budget(20)
+@given(case=linear_cases())
+def test_mylinear_output(submission, case):
+    in_units, units, xs = case
+    result = submission.run(probes.mylinear_outputs, in_units, units, xs)
+    params = result["parameters"]
+    expect("weight" in params and "bias" in params,
+           f"MyLinear({in_units}, {units}) has no parameters named weight and bias: {sorted(params)}")
+    weight, bias = params["weight"].double(), params["bias"].double()
+    for x, y in zip(xs, result["outputs"]):
+        y = expect_tensor(y, "MyLinear(X)", X=x)
+        expected = torch.relu(x.double() @ weight + bias)
+        expect_close(y, expected, f"MyLinear({in_units}, {units})(X)", rtol=1e-4, atol=1e-4, X=x)
+
+
+@check("MyLinear", "gradients reach weight and bias", points=2,
+       hint="use self.weight and self.bias in forward, not their .data")
+@budget(8)
+@given(case=linear_cases(max_batches=1), seed=st.integers(0, 3))
+def test_mylinear_gradients(submission, case, seed):
+    in_units, units, (x,) = case
+    g = torch.randn(x.shape[0], units, generator=torch.Generator().manual_seed(seed))
+    result = submission.run(probes.mylinear_gradients, in_units, units, x, g)
+    expect(result["output_requires_grad"],
+           "the output does not require grad, so no gradient can reach weight or bias "
+           f"(was .data or .detach() used?)\n  on input X = {x!r}")
+    grads = result["grads"]
+    for name, shape in (("weight", (in_units, units)), ("bias", (units,))):
+        grad = grads.get(name)
+        expect(grad is not None, f"{name}.grad is None after backward: the output does not depend "
+               f"on {name} through autograd\n  on input X = {x!r}")
+        grad = expect_tensor(grad, f"{name}.grad", X=x)
+        expect_shape(grad, shape, f"{name}.grad", X=x)
+
+
+# -- TensorReduction -----------------------------------------------------------------
+
+
+@check("TensorReduction", "has weight (in_units, in_units, units)", points=1)
+@budget(10)
+@given(in_units=st.integers(1, 6), units=st.integers(1, 6))
+def test_reduction_parameters(submission, in_units, units):
+    shapes_ = submission.run(probes.parameter_shapes, "TensorReduction", [in_units, units])
+    expect(shapes_.get("weight") == [in_units, in_units, units],
+           f"TensorReduction({in_units}, {units}) should have a parameter weight of shape "
+           f"{[in_units, in_units, units]}, got {shapes_}")
+
+
+@check("TensorReduction", "output is Σ_ij weight[i,j,k]·X[b,i]·X[b,j]", points=3)
+@budget(20)
+@given(case=linear_cases())
+def test_reduction_output(submission, case):
+    in_units, units, xs = case
+    result = submission.run(probes.tensor_reduction_outputs, in_units, units, xs)
+    weight = result["parameters"].get("weight")
+    expect(isinstance(weight, torch.Tensor),
+           f"TensorReduction({in_units}, {units}) has no parameter named weight")
+    for x, y in zip(xs, result["outputs"]):
+        y = expect_tensor(y, "TensorReduction(X)", X=x)
+        xd = x.double()
+        expected = torch.einsum("ijk,bi,bj->bk", weight.double(), xd, xd)
+        scale = float(torch.einsum("ijk,bi,bj->bk", weight.double().abs(), xd.abs(), xd.abs()).max())
+        expect_close(y, expected, f"TensorReduction({in_units}, {units})(X)", rtol=1e-4,
+                     atol=1e-5 * max(1.0, scale), X=x)
+
+
+# -- FourierHalf ---------------------------------------------------------------------
+
+signals = st.lists(tensors(shapes(1, 3, max_side=9)), min_size=1, max_size=8)
+
+
+@check("FourierHalf", "keeps (n + 1) // 2 coefficients", points=1,
+       hint="for n samples keep the first (n + 1) // 2 coefficients; mind odd n")
+@budget(20)
+@given(xs=signals)
+def test_fourier_length(submission, xs):
+    ys = submission.run(probes.fourier_outputs, xs)
+    for x, y in zip(xs, ys):
+        y = expect_tensor(y, "FourierHalf()(X)", X=x)
+        n = x.shape[-1]
+        expect_shape(y, (*x.shape[:-1], (n + 1) // 2), f"FourierHalf()(X) for n = {n}", X=x)
+
+
+@check("FourierHalf", "coefficients equal fft(X)", points=3, hint="torch.fft.fft(X, dim=-1)")
+@budget(20)
+@given(xs=signals)
+def test_fourier_values(submission, xs):
+    ys = submission.run(probes.fourier_outputs, xs)
+    for x, y in zip(xs, ys):
+        y = expect_tensor(y, "FourierHalf()(X)", X=x)
+        expected = torch.fft.fft(x.double(), dim=-1)
+        keep = min(y.shape[-1] if y.dim() else 0, expected.shape[-1])
+        expect(y.shape[:-1] == x.shape[:-1] and keep > 0,
+               f"FourierHalf()(X) should keep the leading dimensions {tuple(x.shape[:-1])} and "
+               f"some coefficients, got shape {tuple(y.shape)}\n  on input X = {x!r}")
+        atol = 1e-4 * (1.0 + float(x.abs().sum(-1).max()))
+        expect_close(y[..., :keep], expected[..., :keep], "the Fourier coefficients", atol=atol, X=x)

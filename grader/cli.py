@@ -1,0 +1,117 @@
+"""The ``grade`` command.
+
+    grade list                      the exercises
+    grade exercise3 [PATH]          grade exercises/exercise3.py (or .ipynb), or PATH
+
+Exit status: 0 graded (whatever the score), 1 graded below --fail-under, 2 usage error,
+3 could not grade (a fault of the grader or the machine; no score is claimed).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from grader.exercises import Exercise, all_exercises
+
+EXIT_GRADED, EXIT_BELOW, EXIT_USAGE, EXIT_NO_GRADE = 0, 1, 2, 3
+
+
+class _Commands(click.Group):
+    """``list`` plus one command per exercise, named after it."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return ["list", *all_exercises()]
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        exercise = all_exercises().get(name)
+        if exercise is not None:
+            return _grade_command(exercise)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=_Commands)
+@click.version_option(package_name="d2l-grader")
+def main() -> None:
+    """Grade exercises of the "Deep Learning Computation" chapter of Dive into Deep Learning."""
+
+
+@main.command("list")
+def list_exercises() -> None:
+    """List the exercises the grader knows."""
+    for exercise in all_exercises().values():
+        click.echo(f"{exercise.name}  {exercise.title}")
+
+
+def _grade_command(exercise: Exercise) -> click.Command:
+    @click.command(exercise.name, help=f"Grade {exercise.name} ({exercise.title}).")
+    @click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
+    @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+                  help="Where to write the JSON report (default: reports/<exercise>.json).")
+    @click.option("--fail-under", type=click.FloatRange(0, 100), default=None,
+                  help="Exit with status 1 when the score is below this percentage.")
+    @click.option("--timeout", type=click.FloatRange(0.1, 600), default=10.0, show_default=True,
+                  help="Seconds one call into the submission may take.")
+    def command(path: Path | None, report_path: Path | None, fail_under: float | None, timeout: float) -> None:
+        sys.exit(_grade(exercise, path, report_path, fail_under, timeout))
+
+    return command
+
+
+def _grade(exercise: Exercise, path: Path | None, report_path: Path | None,
+           fail_under: float | None, timeout: float) -> int:
+    from grader.sandbox.launcher import default_launcher
+    from grader.exercises import probes_modules
+
+    launcher = default_launcher(probes_modules())  # its imports overlap ours below
+    try:
+        chosen, why = _choose_submission(exercise, path)
+        click.echo(f"Grading {chosen} as {exercise.name} ({exercise.title}){why}", err=True)
+        from grader.atomic import write_text_atomic
+        from grader.engine import grade
+        from grader.render import to_json, to_terminal
+        from grader.sandbox.client import Limits
+
+        report = grade(chosen, exercise, limits=Limits(call_s=timeout), launcher=launcher)
+    finally:
+        launcher.close()
+    report_path = report_path or _default_report_path(exercise, path)
+    write_text_atomic(report_path, to_json.render(report))
+    color = sys.stdout.isatty()
+    click.echo(to_terminal.render(report, color=color), nl=False, color=color)
+    click.echo(f"Report written to {report_path}", err=True)
+    if report.score is None:
+        return EXIT_NO_GRADE
+    if fail_under is not None and (report.percent or 0.0) < fail_under:
+        click.echo(f"Score {report.percent:.0f}% is below --fail-under {fail_under:g}%.", err=True)
+        return EXIT_BELOW
+    return EXIT_GRADED
+
+
+def _choose_submission(exercise: Exercise, path: Path | None) -> tuple[Path, str]:
+    """The file to grade, and a note on why that one when there was a choice."""
+    if path is not None:
+        if not path.exists():
+            raise click.UsageError(f"no such file: {path}")
+        return path, ""
+    for folder in (Path("exercises"), Path(".")):
+        found = [p for p in (folder / f"{exercise.name}.py", folder / f"{exercise.name}.ipynb") if p.exists()]
+        if len(found) == 1:
+            return found[0], ""
+        if len(found) == 2:
+            newer = max(found, key=lambda p: p.stat().st_mtime)
+            return newer, f" (the more recently saved of {found[0].name} and {found[1].name})"
+    raise click.UsageError(
+        f"no exercises/{exercise.name}.py or .ipynb here; give the file: grade {exercise.name} PATH")
+
+
+def _default_report_path(exercise: Exercise, path: Path | None) -> Path:
+    if path is None or path.stem == exercise.name:
+        return Path("reports") / f"{exercise.name}.json"
+    return Path("reports") / f"{exercise.name}-{path.stem}.json"
+
+
+if __name__ == "__main__":
+    main()

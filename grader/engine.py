@@ -1,0 +1,106 @@
+"""grade(submission, exercise) -> Report: the one pipeline every command goes through.
+
+    read the file -> start a worker (forked from the worker server) -> import the
+    submission there -> run the exercise's judges with pytest in this process, each asking
+    the worker for probe results -> collect one CheckResult per judge -> Report
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import sys
+import time
+from pathlib import Path
+
+import grader
+from grader.exercises import CHECKS_DIR, Exercise, checks_version, probes_modules
+from grader.report import CheckResult, Isolation, Report, Status
+from grader.sandbox.client import Limits, Sandbox
+from grader.sandbox.launcher import PACKAGE_ROOT, Launcher, default_launcher
+from grader.submission import read_submission
+
+__all__ = ["grade", "hidden_paths", "probes_modules", "start_launcher"]
+
+
+def start_launcher() -> Launcher:
+    """Start the worker server now, so that its imports overlap the caller's."""
+    return default_launcher(probes_modules())
+
+
+def hidden_paths(submission: Path) -> list[str]:
+    """What a worker must not see: judges, solutions, the project's tests, the submission's folder.
+
+    A folder that holds the Python installation the worker runs on is left visible.
+    """
+    needed = [Path(p).resolve() for p in {sys.prefix, sys.base_prefix, *sys.path} if p]
+    root = Path(PACKAGE_ROOT)
+    candidates = [CHECKS_DIR, root / "solutions", root / "tests", submission.resolve().parent]
+    return [
+        str(path) for path in dict.fromkeys(candidates)
+        if path.exists() and not any(p == path or path in p.parents for p in needed)
+    ]
+
+
+def grade(
+    path: Path, exercise: Exercise, *, limits: Limits = Limits(), launcher: Launcher | None = None
+) -> Report:
+    """Grade the submission at ``path`` as ``exercise``."""
+    started = time.perf_counter()
+    own_launcher = launcher is None
+    launcher = launcher or start_launcher()
+    import pytest
+
+    from grader.pytest_plugin import GradingSession
+
+    submission = read_submission(path)
+    sandbox = Sandbox(launcher, submission, limits, hidden_paths(path))
+    session = GradingSession(sandbox)
+    judging = time.perf_counter()
+    args = [str(exercise.judges), "-c", str(CHECKS_DIR / "pytest.ini"), "--rootdir", str(CHECKS_DIR),
+            "-s", "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:warnings"]
+    output = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
+            exit_code = pytest.main(args, plugins=[session])
+    finally:
+        sandbox.close()
+        if own_launcher:
+            launcher.close()
+    finished = time.perf_counter()
+    checks = tuple(session.results)
+    problem = submission.load_error or ""
+    if sandbox.load_problem is not None:
+        problem = sandbox.load_problem.message
+    if session.collect_errors or not checks:
+        detail = session.collect_errors[0] if session.collect_errors else output.getvalue()[-2000:]
+        problem = f"grader error: the judges did not run (pytest exit {int(exit_code)})\n{detail}"
+        checks = ()
+    return Report(
+        exercise=exercise.name,
+        submission=str(path),
+        submission_sha256=submission.sha256,
+        checks=checks,
+        isolation=_isolation(sandbox, problem),
+        grader_version=grader.__version__,
+        checks_version=checks_version(),
+        timings={"total_s": round(finished - started, 3), "judging_s": round(finished - judging, 3)},
+        problem=problem,
+    )
+
+
+def _isolation(sandbox: Sandbox, problem: str) -> Isolation:
+    data = sandbox.isolation
+    if data is None:
+        why = "no worker was started" + (f": {problem.splitlines()[0]}" if problem else "")
+        return Isolation(level="none", missing={"process": why})
+    missing = dict(data.get("missing", {}))
+    return Isolation(level="partial" if missing else "full", in_force=dict(data.get("in_force", {})),
+                     missing=missing)
+
+
+def summary_counts(checks: tuple[CheckResult, ...]) -> dict[Status, int]:
+    counts = {status: 0 for status in Status}
+    for check in checks:
+        counts[check.status] += 1
+    return counts

@@ -1,0 +1,126 @@
+"""The toolkit for writing judges: a judge is a pytest test with a ``@check`` marker.
+
+    @check("CenteredLayer", "output has zero mean", points=2)
+    @budget(25)
+    @given(xs=st.lists(float_tensors(), min_size=1, max_size=8))
+    def test_zero_mean(submission, xs):
+        ys = submission.run(probes.centered_outputs, xs)
+        for x, y in zip(xs, ys):
+            expect_tensor(y, "the output", x=x)
+            ...
+
+``submission.run(probe, *args)`` runs a probe in the worker and returns plain data. Judges
+decide from that data, recomputing what they can; they fail with ``expect*`` helpers,
+whose messages say what broke, on which input, expected versus observed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import pytest
+import torch
+from hypothesis import HealthCheck, settings
+
+MARKER = "grading"
+_GRADING = settings(
+    derandomize=True,  # the same submission gets the same examples on every machine
+    database=None,
+    deadline=None,  # time limits are the sandbox's business
+    suppress_health_check=list(HealthCheck),
+    report_multiple_bugs=False,
+    print_blob=False,
+    max_examples=20,
+)
+
+
+def check(
+    target: str, prop: str, points: float, *, hint: str = "", hidden: bool = False
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Attach the check's target API name, property, points, hint and visibility."""
+    return pytest.mark.grading(target=target, prop=prop, points=points, hint=hint, hidden=hidden)
+
+
+def budget(examples: int) -> settings:
+    """Hypothesis settings for grading with ``examples`` examples (each a worker round trip)."""
+    return settings(_GRADING, max_examples=examples)
+
+
+class Fail(AssertionError):
+    """A property broke. The message is what the student reads."""
+
+
+def expect(condition: bool, message: str) -> None:
+    if not condition:
+        raise Fail(message)
+
+
+def show(value: Any, limit: int = 400) -> str:
+    """A short, deterministic rendering of a value for a message."""
+    if isinstance(value, torch.Tensor):
+        with _print_options():
+            text = repr(value)
+    else:
+        text = repr(value)
+    text = " ".join(text.split()) if len(text) > 80 else text
+    return text if len(text) <= limit else text[:limit] + " …"
+
+
+class _print_options:
+    def __enter__(self) -> None:
+        torch.set_printoptions(precision=4, threshold=40, edgeitems=3, sci_mode=None)
+
+    def __exit__(self, *exc: object) -> None:
+        torch.set_printoptions(profile="default")
+
+
+def _on(inputs: dict[str, Any]) -> str:
+    if not inputs:
+        return ""
+    return "\n  on input " + ", ".join(f"{name} = {show(value)}" for name, value in inputs.items())
+
+
+def expect_tensor(value: Any, what: str, **inputs: Any) -> torch.Tensor:
+    """``value`` must be a tensor; returns it."""
+    if isinstance(value, dict) and "__opaque__" in value:
+        raise Fail(f"{what} should be a tensor, got {value['__opaque__']} {value['repr']}" + _on(inputs))
+    if not isinstance(value, torch.Tensor):
+        raise Fail(f"{what} should be a tensor, got {type(value).__name__} {show(value)}" + _on(inputs))
+    return value
+
+
+def expect_shape(value: torch.Tensor, shape: tuple[int, ...], what: str, **inputs: Any) -> None:
+    got = tuple(value.shape)
+    if got != tuple(shape):
+        raise Fail(f"{what} has the wrong shape: got {got}, expected {tuple(shape)}" + _on(inputs))
+
+
+def expect_close(
+    actual: torch.Tensor,
+    expected: torch.Tensor,
+    what: str,
+    *,
+    rtol: float = 1e-4,
+    atol: float = 1e-5,
+    **inputs: Any,
+) -> None:
+    """``actual`` must match ``expected`` in shape and, within tolerance, in every value."""
+    expect_shape(actual, tuple(expected.shape), what, **inputs)
+    if actual.is_complex() or expected.is_complex():
+        a, e = actual.to(torch.complex128), expected.to(torch.complex128)
+    else:
+        a, e = actual.to(torch.float64), expected.to(torch.float64)
+    if a.numel() == 0:
+        return
+    bad = ~((a - e).abs() <= atol + rtol * e.abs())
+    bad |= a.isnan() != e.isnan() if not a.is_complex() else torch.zeros_like(bad)
+    if bool(bad.any()):
+        diff = (a - e).abs().nan_to_num(float("inf"))
+        index = tuple(int(i) for i in torch.nonzero(bad)[0])
+        where = f" at index {index}" if index else ""
+        raise Fail(
+            f"{what} is wrong{where}: got {show(actual[index] if index else actual)}, "
+            f"expected {show(expected[index] if index else expected)} "
+            f"(largest difference {float(diff.max()):.4g})\n"
+            f"  got      {show(actual)}\n  expected {show(expected)}" + _on(inputs)
+        )

@@ -1,0 +1,150 @@
+"""The pytest side of grading: the ``submission`` fixture and the outcome collector.
+
+The engine runs pytest on an exercise's judges with a ``GradingSession`` plugin that holds
+the submission's sandbox; the collector turns every judge's outcome into a
+``CheckResult``. Instructors can also run judges with plain pytest
+(``pytest grader/checks/exercise3/judges.py --submission FILE``): the conftest of
+``grader/checks`` then builds the sandbox from the option.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from grader.judging import MARKER
+from grader.problems import GraderFault, StudentCodeProblem
+from grader.report import CheckResult, Status
+from grader.sandbox.client import Limits, Sandbox
+
+class GradingSession:
+    """Registered by the engine: supplies the sandbox and collects results."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+        self.results: list[CheckResult] = []
+        self.collect_errors: list[str] = []
+        self._started: dict[str, float] = {}
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+        outcome = yield
+        report = outcome.get_result()
+        if report.when == "setup":
+            self._started[item.nodeid] = time.perf_counter()
+            if self.sandbox is not None:
+                self.sandbox.begin_check()
+        if report.when == "call" or (report.when == "setup" and not report.passed):
+            started = self._started.get(item.nodeid, time.perf_counter())
+            self.results.append(result_of(item, call, report, time.perf_counter() - started))
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.collect_errors.append(str(report.longrepr)[-2000:])
+
+
+def result_of(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport, duration: float) -> CheckResult:
+    marker = item.get_closest_marker(MARKER)
+    if marker is None:
+        meta = {"target": "?", "prop": item.name, "points": 0, "hint": "", "hidden": False}
+        fault = "grader"
+    else:
+        meta, fault = dict(marker.kwargs), ""
+    points = float(meta["points"])
+    base = {
+        "name": f"{meta['target']}: {meta['prop']}",
+        "target": meta["target"],
+        "max_score": points,
+        "hint": meta.get("hint", ""),
+        "hidden": bool(meta.get("hidden", False)),
+        "duration_s": round(duration, 4),
+    }
+    if fault:
+        return CheckResult(**base, status=Status.ERROR, score=0.0, fault="grader",
+                           message=f"grader error: judge {item.name} has no @check marker")
+    if report.passed:
+        return CheckResult(**base, status=Status.PASSED, score=points)
+    if report.skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        return CheckResult(**base, status=Status.NOT_RUN, score=0.0,
+                           message=str(reason).removeprefix("Skipped: "))
+    exc = _leaf(call.excinfo.value) if call.excinfo is not None else None
+    example = _counterexample(call.excinfo.value) if call.excinfo is not None else ""
+    if isinstance(exc, AssertionError):
+        return CheckResult(**base, status=Status.FAILED, score=0.0, message=_message(exc),
+                           counterexample=example)
+    if isinstance(exc, StudentCodeProblem):
+        return CheckResult(**base, status=Status.ERROR, score=0.0, message=exc.message,
+                           counterexample="" if exc.sticky else example, fault="student")
+    kind = type(exc).__name__ if exc is not None else "unknown"
+    detail = str(exc) if isinstance(exc, GraderFault) else f"{kind}: {exc}"
+    return CheckResult(**base, status=Status.ERROR, score=0.0, fault="grader",
+                       message=f"grader error (not your fault; tell your instructor): {detail}"[:2000])
+
+
+def _leaf(exc: BaseException) -> BaseException:
+    """The first real exception inside hypothesis's exception groups."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
+
+
+def _message(exc: BaseException) -> str:
+    text = str(exc.args[0]) if exc.args else ""
+    return text or "the property does not hold"
+
+
+def _counterexample(exc: BaseException) -> str:
+    """Hypothesis's "Falsifying example" note, without the fixture argument."""
+    for note in getattr(exc, "__notes__", []) or []:
+        if note.startswith("Falsifying example"):
+            lines = [line for line in note.splitlines()[1:-1] if "submission=" not in line]
+            return "\n".join(line.strip().rstrip(",") for line in lines)
+    if isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        return _counterexample(exc.exceptions[0])
+    return ""
+
+
+# -- plain pytest: hooks and fixture re-exported by grader/checks/conftest.py ---------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("d2l-grader")
+    group.addoption("--submission", help="the submission file to judge (.py or .ipynb)")
+    group.addoption("--call-timeout", type=float, default=Limits.call_s,
+                    help="seconds one probe call may take")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", f"{MARKER}(target, prop, points, hint, hidden): a graded check")
+
+
+@pytest.fixture(scope="session")
+def submission(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
+    for plugin in request.config.pluginmanager.get_plugins():
+        if isinstance(plugin, GradingSession):  # the engine's run
+            yield plugin.sandbox
+            return
+    yield from _standalone_sandbox(request.config, Path(str(request.node.fspath)))
+
+
+def _standalone_sandbox(config: pytest.Config, start: Path) -> Iterator[Sandbox]:
+    from grader.engine import hidden_paths, probes_modules
+    from grader.sandbox.launcher import default_launcher
+    from grader.submission import read_submission
+
+    option = config.getoption("--submission")
+    if not option:
+        pytest.exit("give the submission to judge: --submission FILE", returncode=4)
+    path = Path(option)
+    launcher = default_launcher(probes_modules())
+    sandbox = Sandbox(launcher, read_submission(path), Limits(call_s=config.getoption("--call-timeout")),
+                      hidden_paths(path))
+    try:
+        yield sandbox
+    finally:
+        sandbox.close()
+        launcher.close()

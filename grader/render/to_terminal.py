@@ -1,0 +1,66 @@
+"""The report as the student reads it in a terminal: a table of checks, then each failure."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from grader.report import CheckResult, Report, Status
+
+MARKS = {
+    Status.PASSED: "[green]✓[/]",
+    Status.FAILED: "[red]✗[/]",
+    Status.ERROR: "[red]✗ error[/]",
+    Status.NOT_RUN: "[yellow]– not run[/]",
+}
+
+
+def render(report: Report, *, color: bool = False, width: int = 100) -> str:
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=color, no_color=not color, width=width,
+                      highlight=False, soft_wrap=False)
+    table = Table(title=f"{report.exercise}: {escape(report.submission)}", title_justify="left")
+    table.add_column("target", style="bold")
+    table.add_column("property")
+    table.add_column("points", justify="right")
+    table.add_column("", no_wrap=True)
+    for check in report.checks:
+        prop = check.name.removeprefix(f"{check.target}: ")
+        table.add_row(escape(check.target), escape(prop), _points(check), MARKS[check.status])
+    console.print(table)
+    if report.problem:
+        console.print(f"\n[bold red]Problem with the submission:[/] {escape(report.problem)}")
+    for check in report.checks:
+        if check.status != Status.PASSED:
+            console.print(_failure(check))
+    console.print(_score_line(report))
+    return out.getvalue()
+
+
+def _points(check: CheckResult) -> str:
+    return f"{check.score:g}/{check.max_score:g}"
+
+
+def _failure(check: CheckResult) -> str:
+    head = f"\n[bold]{MARKS[check.status]} {escape(check.name)}[/] ({_points(check)})"
+    if check.hidden:
+        return head + "\n  (a hidden check: details are not shown)"
+    lines = [head]
+    if check.message:
+        lines += [f"  {escape(line)}" for line in check.message.splitlines()]
+    if check.counterexample:
+        lines.append("  [dim]shrunk input:[/] " + escape(check.counterexample.replace("\n", ", ")))
+    if check.hint and check.status == Status.FAILED:
+        lines.append(f"  [cyan]hint:[/] {escape(check.hint)}")
+    return "\n".join(lines)
+
+
+def _score_line(report: Report) -> str:
+    if report.score is None:
+        return ("\n[bold red]No score: the grader itself failed on this submission "
+                "(see the errors marked as grader errors).[/]")
+    percent = report.percent or 0.0
+    return f"\n[bold]Score: {report.score:g}/{report.max_score:g} ({percent:.0f}%)[/]"

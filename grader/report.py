@@ -1,0 +1,92 @@
+"""The one report model: every output (terminal, JSON, and the formats to come) renders it.
+
+Frozen dataclasses with plain fields, so a report is data: ``to_dict`` gives the JSON
+form, and renderers are pure functions of a ``Report``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class Status(str, Enum):
+    """How one check ended."""
+
+    PASSED = "passed"  # the property holds
+    FAILED = "failed"  # the property broke, on the input in ``counterexample``
+    ERROR = "error"  # the submission raised, timed out or crashed (or the grader failed)
+    NOT_RUN = "not run"  # skipped; ``message`` says why
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One check of one submission."""
+
+    name: str  # "<target>: <property>", what the student reads
+    target: str  # the API name the check is about, e.g. "CenteredLayer"
+    status: Status
+    score: float
+    max_score: float
+    message: str = ""  # why it did not pass: property, input, expected versus observed
+    counterexample: str = ""  # hypothesis's shrunk input, where the check is a property
+    hint: str = ""  # advice shown with a failure
+    hidden: bool = False  # a hidden check: students see only its status and score
+    fault: str = ""  # for an error: "student" (their code) or "grader" (ours)
+    duration_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Isolation:
+    """Which confinements were in force for the worker that ran the submission."""
+
+    level: str  # "full", "partial" or "none"
+    in_force: dict[str, str] = field(default_factory=dict)
+    missing: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Report:
+    """The grading of one submission for one exercise."""
+
+    exercise: str
+    submission: str  # the file graded, as given
+    submission_sha256: str
+    checks: tuple[CheckResult, ...]
+    isolation: Isolation
+    grader_version: str
+    checks_version: str  # a hash of the judges, probes and engine that graded it
+    timings: dict[str, float]
+    problem: str = ""  # a problem with the whole submission (unreadable, failed to import)
+
+    @property
+    def max_score(self) -> float:
+        return sum(check.max_score for check in self.checks)
+
+    @property
+    def gradable(self) -> bool:
+        """False when the grader itself failed somewhere: then no score is claimed."""
+        return bool(self.checks) and not any(check.fault == "grader" for check in self.checks)
+
+    @property
+    def score(self) -> float | None:
+        if not self.gradable:
+            return None
+        return sum(check.score for check in self.checks)
+
+    @property
+    def percent(self) -> float | None:
+        score = self.score
+        if score is None or not self.max_score:
+            return None
+        return 100.0 * score / self.max_score
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for check in data["checks"]:
+            check["status"] = Status(check["status"]).value
+        data.update(score=self.score, max_score=self.max_score, gradable=self.gradable)
+        order = ["exercise", "score", "max_score", "gradable", "submission", "submission_sha256",
+                 "problem", "checks", "isolation", "grader_version", "checks_version", "timings"]
+        return {key: data[key] for key in order}

@@ -1,0 +1,247 @@
+"""The trusted side's handle on one submission: run a probe, get plain data back.
+
+``Sandbox.run(probe, *args)`` sends the call to a worker that holds the submission and
+returns the probe's result, read with ``torch.load(weights_only=True)``. Whatever the
+submission does instead of answering becomes a ``StudentCodeProblem`` with a message for
+the student. A worker that died or hung is killed and replaced on the next call; a failure
+to import the submission is remembered, since it would only repeat.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import tempfile
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from grader.problems import GraderFault, StudentCodeProblem
+from grader.sandbox import wire
+from grader.sandbox.channel import ChannelClosed, FrameTooLarge
+from grader.sandbox.launcher import Launcher, LauncherError, WorkerHandle
+from grader.submission import Submission
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-worker limits. Time limits are enforced here, by killing, not in the worker."""
+
+    call_s: float = 10.0  # one probe call
+    load_s: float = 20.0  # importing the submission
+    memory_mb: int = 1024  # above the worker's baseline (torch already mapped)
+    cpu_s: int = 300  # a worker's whole life
+    file_mb: int = 16
+    tmp_mb: int = 64
+    max_processes: int = 256
+    result_mb: int = 64
+
+
+class Sandbox:
+    """Runs probes against one submission in confined workers."""
+
+    def __init__(
+        self,
+        launcher: Launcher,
+        submission: Submission,
+        limits: Limits = Limits(),
+        hidden_paths: list[str] | None = None,
+    ) -> None:
+        self.launcher = launcher
+        self.submission = submission
+        self.limits = limits
+        self.hidden_paths = hidden_paths or []
+        self.isolation: dict[str, Any] | None = None
+        self.output = ""  # what the submission printed during the last call
+        self._worker: WorkerHandle | None = None
+        self._workdir: str | None = None
+        self.load_problem: StudentCodeProblem | None = None
+        self._sticky: StudentCodeProblem | None = None
+
+    # -- used by the pytest plugin --------------------------------------------------
+
+    def begin_check(self) -> None:
+        """A new check starts: an earlier check's crash no longer counts."""
+        self._sticky = None
+
+    def close(self) -> None:
+        self._stop_worker()
+
+    # -- used by judges -------------------------------------------------------------
+
+    def run(self, probe: Callable[..., Any], *args: Any, timeout: float | None = None) -> Any:
+        """Run ``probe(submission, *args)`` in the worker and return its plain-data result."""
+        if self._sticky is not None:
+            raise self._sticky
+        worker = self._ready_worker()
+        name = f"{probe.__module__}:{probe.__name__}"
+        response = self._exchange(
+            worker, {"op": "call", "probe": name, "args": list(args), "seed": 0},
+            timeout or self.limits.call_s, "while running the check",
+        )
+        self.output = str(response.get("output", ""))
+        status = response.get("status")
+        if status == "ok":
+            return response.get("value")
+        if status == "no_probe":
+            raise GraderFault(str(response.get("message")))
+        raise self._problem(response, "while running the check")
+
+    # -- workers --------------------------------------------------------------------
+
+    def _ready_worker(self) -> WorkerHandle:
+        if self.load_problem is not None:
+            raise self.load_problem
+        if self._worker is not None:
+            return self._worker
+        if self.submission.load_error:
+            self.load_problem = StudentCodeProblem("unreadable", self.submission.load_error, True)
+            raise self.load_problem
+        self._workdir = tempfile.mkdtemp(prefix="d2l-grader-")
+        config = {
+            "workdir": self._workdir,
+            "hidden": self.hidden_paths,
+            "memory_mb": self.limits.memory_mb,
+            "cpu_s": self.limits.cpu_s,
+            "file_mb": self.limits.file_mb,
+            "tmp_mb": self.limits.tmp_mb,
+            "max_processes": self.limits.max_processes,
+            "debug": os.environ.get("GRADER_DEBUG_WORKER") == "1",
+        }
+        try:
+            worker = self.launcher.start(config)
+        except LauncherError as exc:
+            raise GraderFault(str(exc)) from exc
+        self._worker = worker
+        try:
+            hello = self._exchange(worker, None, self.limits.load_s, "while starting")
+        except StudentCodeProblem as problem:  # no student code has run yet
+            raise GraderFault(f"the worker failed to start: {problem.message}") from problem
+        if hello.get("status") != "hello":
+            raise GraderFault(f"the worker did not start properly: {hello!r:.200}")
+        self.isolation = self.isolation or hello.get("isolation")
+        phase = "while importing the submission"
+        request = {"op": "load", "source": self.submission.source,
+                   "filename": self.submission.filename}
+        try:
+            loaded = self._exchange(worker, request, self.limits.load_s, phase)
+        except StudentCodeProblem as problem:
+            self.load_problem = problem  # importing again would only repeat it
+            raise
+        self.output = str(loaded.get("output", ""))
+        if loaded.get("status") != "loaded":
+            self.load_problem = self._problem(loaded, phase)
+            self.load_problem.sticky = True
+            self._stop_worker()
+            raise self.load_problem
+        return worker
+
+    def _exchange(
+        self, worker: WorkerHandle, request: dict[str, Any] | None, timeout: float, phase: str
+    ) -> dict[str, Any]:
+        """Send ``request`` (if any) and read one response; a dead or hung worker is killed."""
+        try:
+            if request is not None:
+                worker.channel.send(wire.dumps(request))
+            data = worker.channel.recv(self.limits.result_mb * 2**20, timeout)
+        except TimeoutError:
+            worker.kill()
+            problem = StudentCodeProblem(
+                "timeout",
+                f"time limit: the submission's code ran longer than {timeout:g} s {phase} "
+                "(an infinite loop, or far too much work?)",
+                sticky=True,
+            )
+            return self._lost_worker(problem)
+        except FrameTooLarge as exc:
+            worker.kill()
+            return self._lost_worker(StudentCodeProblem(
+                "garbage", f"the result was too large ({exc}) {phase}", sticky=True))
+        except (ChannelClosed, BrokenPipeError, ConnectionResetError):
+            return self._lost_worker(self._death_problem(worker, phase))
+        try:
+            response = wire.loads(data)
+        except Exception as exc:  # noqa: BLE001 - the worker may send anything at all
+            worker.kill()
+            return self._lost_worker(StudentCodeProblem(
+                "garbage", f"the worker sent data that is not a result ({type(exc).__name__}) {phase}",
+                sticky=True))
+        if not isinstance(response, dict):
+            return self._lost_worker(StudentCodeProblem(
+                "garbage", f"the worker sent a {type(response).__name__}, not a result {phase}", True))
+        return response
+
+    def _lost_worker(self, problem: StudentCodeProblem) -> dict[str, Any]:
+        self._stop_worker()
+        self._sticky = problem
+        raise problem
+
+    def _death_problem(self, worker: WorkerHandle, phase: str) -> StudentCodeProblem:
+        code = worker.finish()
+        if code < 0:
+            sig = -code
+            reason = {
+                signal.SIGKILL: f"killed (signal 9), most likely for going over the memory limit "
+                                f"of {self.limits.memory_mb} MiB",
+                signal.SIGXCPU: f"stopped for using more than {self.limits.cpu_s} s of CPU time",
+                signal.SIGSEGV: "crashed (segmentation fault)",
+                signal.SIGABRT: "aborted (SIGABRT)",
+            }.get(sig, f"killed by signal {sig}")
+            text = f"the worker running the submission was {reason} {phase}"
+        else:
+            text = (f"the submission ended the worker process (exit code {code}) {phase}: "
+                    "does it call os._exit() or exit() outside a main guard?")
+        return StudentCodeProblem("crashed", text, sticky=True)
+
+    def _stop_worker(self) -> None:
+        if self._worker is not None:
+            try:
+                self._worker.channel.send(wire.dumps({"op": "exit"}))
+            except OSError:
+                pass
+            self._worker.finish(grace_s=0.5)
+            self._worker = None
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
+
+    # -- messages -------------------------------------------------------------------
+
+    def _problem(self, response: dict[str, Any], phase: str) -> StudentCodeProblem:
+        status = str(response.get("status"))
+        message = str(response.get("message", ""))
+        if status == "missing":
+            name = response.get("name")
+            return StudentCodeProblem("missing", f"missing name: the submission defines no `{name}`")
+        if status == "not_implemented":
+            detail = f": {message}" if message else ""
+            return StudentCodeProblem("not_implemented", f"not implemented yet (NotImplementedError{detail})")
+        if status == "syntax":
+            where = self.submission.where(int(response.get("lineno", 0)))
+            text = str(response.get("text", ""))
+            shown = f"\n    {text.strip()}" if text.strip() else ""
+            return StudentCodeProblem(
+                "syntax", f"{response.get('type', 'SyntaxError')} in {self.submission.filename}, "
+                f"{where}: {message}{shown}", sticky=True)
+        if status == "exit":
+            return StudentCodeProblem(
+                "exit", f"the submission called sys.exit({response.get('code')}) {phase}; "
+                "grading needs the module to load without exiting", sticky=True)
+        if status == "raised":
+            return StudentCodeProblem("raised", self._raised_message(response, phase))
+        return StudentCodeProblem("garbage", f"the worker answered {status!r:.40} {phase}", sticky=True)
+
+    def _raised_message(self, response: dict[str, Any], phase: str) -> str:
+        kind, message = str(response.get("type")), str(response.get("message", ""))
+        text = f"{kind}: {message}" if message else kind
+        if kind == "MemoryError" or "can't allocate memory" in message:
+            text = (f"out of memory {phase} ({kind}): the worker may use "
+                    f"{self.limits.memory_mb} MiB\n{message[:300]}")
+        frames = response.get("frames") or []
+        lines = [text]
+        for lineno, function, code in frames[-3:]:
+            where = self.submission.where(int(lineno))
+            lines.append(f"  {self.submission.filename}, {where}, in {function}: {code}")
+        if not frames:
+            lines.append(f"  (raised {phase}, outside the submission's own lines)")
+        return "\n".join(lines)

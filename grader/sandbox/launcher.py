@@ -1,0 +1,224 @@
+"""Starting and stopping workers (trusted side).
+
+``ZygoteLauncher`` starts the worker server (``zygote``) at once, in the background, so that
+its ``import torch`` overlaps the grader's own imports; each worker is then a fork of it
+(milliseconds). ``SpawnLauncher`` starts every worker as a fresh interpreter: the fallback
+where there is no fork (Windows), and the baseline the benchmark compares against.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, Protocol
+
+from grader.sandbox.channel import Channel
+
+# Variables a worker server may inherit: locale, and the OpenBLAS settings some CPUs need
+# for correct results. Everything else (tokens, paths of the course) stays behind.
+INHERITED_ENV = ("LANG", "LC_ALL", "TZ", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "SYSTEMROOT")
+PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
+
+
+class LauncherError(RuntimeError):
+    """The machinery that starts workers failed: the grader's fault, not the student's."""
+
+
+def worker_env() -> dict[str, str]:
+    env = {key: os.environ[key] for key in INHERITED_ENV if key in os.environ}
+    env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PATH=os.defpath)
+    return env
+
+
+def _bootstrap(call: str) -> str:
+    # -I keeps the user's site and PYTHON* variables out; the package root is added back.
+    return f"import sys; sys.path.insert(0, {PACKAGE_ROOT!r}); {call}"
+
+
+class WorkerHandle:
+    """One running worker: its channel, and how to stop it and learn how it ended."""
+
+    def __init__(self, pid: int, channel: Channel, launcher: Launcher) -> None:
+        self.pid = pid
+        self.channel = channel
+        self._launcher = launcher
+        self.exitcode: int | None = None
+
+    def kill(self) -> None:
+        for kill in (os.killpg, os.kill) if hasattr(os, "killpg") else (os.kill,):
+            try:
+                kill(self.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    def finish(self, grace_s: float = 1.0) -> int:
+        """Wait up to ``grace_s`` for the worker to end by itself, then kill it.
+
+        Returns the exit code in ``subprocess`` style (negative: killed by that signal).
+        """
+        if self.exitcode is None:
+            deadline = time.monotonic() + grace_s
+            code = self._launcher.poll(self.pid)
+            while code is None and time.monotonic() < deadline:
+                time.sleep(0.01)
+                code = self._launcher.poll(self.pid)
+            if code is None:
+                self.kill()
+                code = self._launcher.wait(self.pid)
+            self.exitcode = code
+        self.channel.close()
+        return self.exitcode
+
+
+class Launcher(Protocol):
+    name: str
+
+    def start(self, config: dict[str, Any]) -> WorkerHandle: ...
+
+    def poll(self, pid: int) -> int | None: ...
+
+    def wait(self, pid: int) -> int: ...
+
+    def close(self) -> None: ...
+
+
+class ZygoteLauncher:
+    """Workers forked from a pre-imported worker server."""
+
+    name = "forkserver"
+
+    def __init__(self, preload: list[str], ready_timeout_s: float = 120.0) -> None:
+        self._ready_timeout_s = ready_timeout_s
+        self._lock = threading.Lock()
+        self._buffer = b""
+        self._ready = False
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._stderr = tempfile.TemporaryFile()
+        self._process = subprocess.Popen(
+            [sys.executable, "-I", "-c", _bootstrap("from grader.sandbox.zygote import main; main()"),
+             str(theirs.fileno()), *preload],
+            pass_fds=[theirs.fileno()],
+            env=worker_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=self._stderr,
+            cwd="/",
+        )
+        theirs.close()
+        self._ctrl = ours
+
+    def start(self, config: dict[str, Any]) -> WorkerHandle:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            reply = self._request({"op": "spawn", "config": config}, fd=theirs.fileno())
+        finally:
+            theirs.close()
+        return WorkerHandle(reply["pid"], Channel(ours.detach()), self)
+
+    def poll(self, pid: int) -> int | None:
+        return self._request({"op": "poll", "pid": pid})["exitcode"]
+
+    def wait(self, pid: int) -> int:
+        return self._request({"op": "wait", "pid": pid})["exitcode"]
+
+    def close(self) -> None:
+        try:
+            self._ctrl.close()
+            self._process.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            self._process.kill()
+
+    def _request(self, message: dict[str, Any], fd: int | None = None) -> dict[str, Any]:
+        with self._lock:
+            self._await_ready()
+            data = json.dumps(message).encode() + b"\n"
+            try:
+                if fd is None:
+                    self._ctrl.sendall(data)
+                else:
+                    socket.send_fds(self._ctrl, [data], [fd])
+                return self._read_line()
+            except OSError as exc:
+                raise LauncherError(f"the worker server failed: {exc}{self._log()}") from exc
+
+    def _await_ready(self) -> None:
+        if self._ready:
+            return
+        self._ctrl.settimeout(self._ready_timeout_s)
+        try:
+            self._read_line()
+        except (OSError, TimeoutError) as exc:
+            raise LauncherError(f"the worker server did not start: {exc}{self._log()}") from exc
+        finally:
+            self._ctrl.settimeout(None)
+        self._ready = True
+
+    def _read_line(self) -> dict[str, Any]:
+        while b"\n" not in self._buffer:
+            data = self._ctrl.recv(65536)
+            if not data:
+                raise LauncherError(f"the worker server exited{self._log()}")
+            self._buffer += data
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return json.loads(line)
+
+    def _log(self) -> str:
+        self._stderr.seek(0)
+        tail = self._stderr.read()[-2000:].decode(errors="replace").strip()
+        return f"\n{tail}" if tail else ""
+
+
+class SpawnLauncher:
+    """Every worker a fresh interpreter that imports torch itself (about a second each)."""
+
+    name = "fresh interpreter"
+
+    def __init__(self, preload: list[str]) -> None:
+        self._preload = preload
+        self._processes: dict[int, subprocess.Popen[bytes]] = {}
+
+    def start(self, config: dict[str, Any]) -> WorkerHandle:
+        config = dict(config, preload=self._preload, launcher=self.name)
+        process = subprocess.Popen(
+            [sys.executable, "-I", "-c",
+             _bootstrap("from grader.sandbox.worker import spawned_main; spawned_main()"),
+             json.dumps(config)],
+            env=worker_env(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            cwd=tempfile.gettempdir(),
+            start_new_session=os.name == "posix",
+        )
+        self._processes[process.pid] = process
+        assert process.stdin is not None and process.stdout is not None
+        channel = Channel(os.dup(process.stdout.fileno()), os.dup(process.stdin.fileno()))
+        process.stdin.close()
+        process.stdout.close()
+        return WorkerHandle(process.pid, channel, self)
+
+    def poll(self, pid: int) -> int | None:
+        return self._processes[pid].poll()
+
+    def wait(self, pid: int) -> int:
+        return self._processes.pop(pid).wait()
+
+    def close(self) -> None:
+        for process in self._processes.values():
+            process.kill()
+        self._processes.clear()
+
+
+def default_launcher(preload: list[str]) -> Launcher:
+    """The forkserver where the platform can fork, else fresh interpreters."""
+    if os.name == "posix":
+        return ZygoteLauncher(preload)
+    return SpawnLauncher(preload)

@@ -1,0 +1,76 @@
+"""What crosses between the trusted side and a worker: plain data in ``torch.save`` bytes.
+
+Both directions are read with ``torch.load(weights_only=True)``, which only rebuilds
+tensors and plain containers, so a worker can lie with data but can never run code on the
+trusted side. ``plain`` turns whatever a probe returned into such data first.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from typing import Any
+
+import torch
+
+MAX_DEPTH = 32
+MAX_ITEMS = 100_000
+REPR_LIMIT = 300
+
+
+def dumps(obj: Any) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
+
+
+def loads(data: bytes) -> Any:
+    return torch.load(io.BytesIO(data), weights_only=True)
+
+
+def opaque(obj: Any) -> dict[str, str]:
+    """Stand-in for an object that is not plain data: its type and a bounded repr."""
+    try:
+        text = repr(obj)
+    except Exception as exc:  # noqa: BLE001 - a student's __repr__ may raise anything
+        text = f"<repr raised {type(exc).__name__}>"
+    if len(text) > REPR_LIMIT:
+        text = text[:REPR_LIMIT] + "…"
+    return {"__opaque__": type(obj).__name__, "repr": text}
+
+
+def is_opaque(value: Any) -> bool:
+    return isinstance(value, dict) and "__opaque__" in value
+
+
+def plain(obj: Any, _depth: int = 0, _count: list[int] | None = None) -> Any:
+    """A copy of ``obj`` made only of tensors, numbers, strings, lists and dicts.
+
+    Tensors are detached but not copied, so storage shared between them survives the
+    trip (tied weights stay tied). Tensor subclasses become plain tensors; anything else
+    becomes ``opaque(obj)``.
+    """
+    count = [0] if _count is None else _count
+    count[0] += 1
+    if _depth > MAX_DEPTH or count[0] > MAX_ITEMS:
+        return opaque(obj)
+    if isinstance(obj, torch.Tensor):
+        tensor = obj.detach()
+        if type(tensor) is not torch.Tensor:
+            tensor = tensor.as_subclass(torch.Tensor)
+        return tensor
+    if obj is None or type(obj) in (bool, int, str):
+        return obj
+    if type(obj) is float:
+        return obj if math.isfinite(obj) else str(obj)
+    if isinstance(obj, (torch.dtype, torch.device, torch.Size)):
+        return str(obj) if not isinstance(obj, torch.Size) else list(obj)
+    if type(obj) in (list, tuple):
+        return [plain(item, _depth + 1, count) for item in obj]
+    if type(obj) is dict or type(obj).__name__ == "OrderedDict":
+        return {
+            str(key): plain(value, _depth + 1, count)
+            for key, value in dict.items(obj)
+            if type(key) in (str, int)
+        }
+    return opaque(obj)

@@ -1,0 +1,298 @@
+"""The worker: confines itself, imports one submission, then runs probes on request.
+
+Data flow (one worker serves one submission until it dies or is told to stop):
+
+    trusted side                     worker (this module, untrusted once loaded)
+    ------------                     -------------------------------------------
+                       <- hello      {isolation in force}   (sent before student code)
+    load {source}      ->            exec the source as module ``submission``
+                       <- loaded     {names} or {syntax | raised | exit | ...}
+    call {probe, args} ->            probe(namespace, *args), stdout captured
+                       <- result     {ok, value} or the failure, with student frames
+
+Every frame is ``wire`` data. Probes are grader functions marked with ``@probe``; the
+worker only runs probes of modules it imported before the submission.
+"""
+
+from __future__ import annotations
+
+import io
+import linecache
+import os
+import random
+import sys
+import traceback
+import types
+from typing import Any, Callable, NoReturn
+
+from grader.sandbox import confine, wire
+from grader.sandbox.channel import Channel, ChannelClosed
+
+MAX_REQUEST = 256 * 2**20
+OUTPUT_CAP = 4000
+
+
+def probe(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark ``fn(namespace, *args)`` as runnable in a worker."""
+    fn.__grader_probe__ = True  # type: ignore[attr-defined]
+    return fn
+
+
+class MissingName(Exception):
+    """The probe asked the submission for a name it does not define."""
+
+
+class Namespace:
+    """The submission as probes see it: a missing name raises ``MissingName``."""
+
+    def __init__(self, module: types.ModuleType) -> None:
+        self._module = module
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._module.__dict__[name]
+        except KeyError:
+            raise MissingName(name) from None
+
+
+class CappedOutput(io.TextIOBase):
+    """Keeps the first ``OUTPUT_CAP`` characters written and counts the rest."""
+
+    def __init__(self) -> None:
+        self.kept: list[str] = []
+        self.size = 0
+        self.dropped = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        text = str(text)
+        room = OUTPUT_CAP - self.size
+        if room > 0:
+            self.kept.append(text[:room])
+            self.size += min(room, len(text))
+        self.dropped += max(0, len(text) - max(room, 0))
+        return len(text)
+
+    def text(self) -> str:
+        body = "".join(self.kept)
+        return body + (f"\n… ({self.dropped} more characters)" if self.dropped else "")
+
+
+# -- the process chain ----------------------------------------------------------------
+
+
+def worker_process(rfd: int, wfd: int, config: dict[str, Any]) -> NoReturn:
+    """Entry point of a worker process (forked from the zygote, or freshly spawned)."""
+    try:
+        conf = confine.Confinement()
+        conf.have("process", "a separate worker process; judges run in the grader's process")
+        launcher = config.get("launcher", "forkserver")
+        if launcher == "forkserver":
+            conf.have("forkserver", "forked from a clean, pre-imported worker server")
+        else:
+            conf.lack("forkserver", f"started as a {launcher}")
+        confine.close_inherited_fds({rfd, wfd})
+        if hasattr(os, "setsid"):
+            os.setsid()  # its own process group, which the trusted side can kill whole
+        if confine.enter_namespaces(conf):
+            _exit_like(_in_child(lambda: _namespace_init(rfd, wfd, config, conf)))
+        _serve_confined(rfd, wfd, config, conf, workdir=config["workdir"])
+    except BaseException:
+        traceback.print_exc()  # reaches the worker server's log while stderr is still open
+        raise
+    finally:
+        os._exit(70)
+
+
+def _namespace_init(rfd: int, wfd: int, config: dict[str, Any], conf: confine.Confinement) -> None:
+    """S: pid 1 of the new namespace. Mounts, then runs the worker as its only child."""
+    confine.set_parent_death_signal()
+    workdir = confine.private_mounts(conf, config["hidden"], _python_paths(), config["tmp_mb"])
+    if workdir is None:
+        workdir = config["workdir"]
+    _exit_like(_in_child(lambda: _serve_confined(rfd, wfd, config, conf, workdir)))
+
+
+def _python_paths() -> list[str]:
+    """Where the interpreter and its packages live: they must stay readable."""
+    paths = {sys.base_prefix, sys.prefix, sys.exec_prefix, *sys.path}
+    return sorted(p for p in paths if p and os.path.isdir(p))
+
+
+def _serve_confined(
+    rfd: int, wfd: int, config: dict[str, Any], conf: confine.Confinement, workdir: str
+) -> None:
+    """R: the process-level limits, then the request loop."""
+    confine.apply_limits(conf, config["memory_mb"], config["cpu_s"], config["file_mb"])
+    confine.drop_privileges(conf, config["max_processes"], workdir)
+    confine.enter_workdir(conf, workdir)
+    confine.scrub_environment(conf, workdir)
+    if not config.get("debug"):
+        confine.close_stdio(conf)
+    serve(Channel(rfd, wfd), conf)
+
+
+def _in_child(body: Callable[[], None]) -> int:
+    """Run ``body`` in a forked child; return its wait status."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            body()
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            os._exit(70)
+    while True:
+        try:
+            return os.waitpid(pid, 0)[1]
+        except InterruptedError:
+            continue
+
+
+def _exit_like(status: int) -> NoReturn:
+    """End this process the way the child whose wait status this is ended."""
+    if os.WIFSIGNALED(status):
+        import signal
+
+        sig = os.WTERMSIG(status)
+        signal.signal(sig, signal.SIG_DFL)
+        os.kill(os.getpid(), sig)
+    os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 70)
+
+
+# -- the request loop -----------------------------------------------------------------
+
+
+def serve(channel: Channel, conf: confine.Confinement) -> NoReturn:
+    channel.send(wire.dumps({"status": "hello", "isolation": conf.as_dict()}))
+    state: dict[str, Any] = {}
+    while True:
+        try:
+            request = wire.loads(channel.recv(MAX_REQUEST))
+        except ChannelClosed:
+            os._exit(0)
+        op = request.get("op")
+        if op == "load":
+            response = _captured(lambda: _load(request, state))
+        elif op == "call":
+            response = _captured(lambda: _call(request, state))
+        else:
+            os._exit(0)
+        try:
+            payload = wire.dumps(response)
+        except Exception as exc:  # noqa: BLE001 - whatever the submission made of our data
+            payload = wire.dumps({"status": "bad_result", "message": _describe(exc)})
+        channel.send(payload)
+
+
+def _captured(action: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    output = CappedOutput()
+    saved = sys.stdout, sys.stderr
+    sys.stdout = sys.stderr = output
+    try:
+        response = action()
+    finally:
+        sys.stdout, sys.stderr = saved
+    response["output"] = output.text()
+    return response
+
+
+def _load(request: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+    filename, source = request["filename"], request["source"]
+    state["filename"] = filename
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    try:
+        code = compile(source, filename, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        return {
+            "status": "syntax",
+            "type": type(exc).__name__,
+            "message": str(exc.msg),
+            "lineno": exc.lineno or 0,
+            "offset": exc.offset or 0,
+            "text": (exc.text or "").rstrip("\n"),
+        }
+    module = types.ModuleType("submission")
+    module.__file__ = filename
+    sys.modules["submission"] = module
+    state["namespace"] = Namespace(module)
+    try:
+        exec(code, module.__dict__)
+    except BaseException as exc:  # noqa: BLE001 - every way out of student code is reported
+        return _failure(exc, filename)
+    return {"status": "loaded", "names": sorted(k for k in module.__dict__ if k[:1] != "_")}
+
+
+def _call(request: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+    try:
+        fn = _resolve(request["probe"])
+    except LookupError as exc:
+        return {"status": "no_probe", "message": str(exc)}
+    _seed(request.get("seed", 0))
+    try:
+        value = fn(state["namespace"], *request.get("args", []))
+    except BaseException as exc:  # noqa: BLE001
+        return _failure(exc, state.get("filename", ""))
+    return {"status": "ok", "value": wire.plain(value)}
+
+
+def _resolve(qualified: str) -> Callable[..., Any]:
+    module_name, _, name = qualified.partition(":")
+    module = sys.modules.get(module_name)
+    fn = getattr(module, name, None)
+    if not getattr(fn, "__grader_probe__", False):
+        raise LookupError(f"no probe {qualified} was loaded before the submission")
+    return fn  # type: ignore[return-value]
+
+
+def _seed(seed: int) -> None:
+    import torch
+
+    torch.manual_seed(seed)
+    random.seed(seed)
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        numpy.random.seed(seed)
+
+
+def _failure(exc: BaseException, filename: str) -> dict[str, Any]:
+    if isinstance(exc, MissingName):
+        return {"status": "missing", "name": str(exc)}
+    if isinstance(exc, SystemExit):
+        return {"status": "exit", "code": _safe_str(exc.code)}
+    frames = [
+        [frame.lineno or 0, frame.name, (frame.line or "").strip()]
+        for frame in traceback.extract_tb(exc.__traceback__)
+        if frame.filename == filename
+    ]
+    status = "not_implemented" if isinstance(exc, NotImplementedError) else "raised"
+    return {"status": status, "type": type(exc).__name__, "message": _safe_str(exc), "frames": frames}
+
+
+def _safe_str(value: object) -> str:
+    try:
+        text = str(value)
+    except BaseException:  # noqa: BLE001 - a student's __str__ may do anything
+        text = f"<{type(value).__name__}>"
+    return text[:2000]
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {_safe_str(exc)}"
+
+
+def spawned_main() -> NoReturn:
+    """Entry point of a worker started as a fresh interpreter (no forkserver)."""
+    import json
+
+    config = json.loads(sys.argv[1])
+    import torch
+
+    torch.set_num_threads(1)
+    for name in config.get("preload", []):
+        __import__(name)
+    # The channel moves off stdin/stdout, which then go to /dev/null like any worker's.
+    rfd, wfd = os.dup(0), os.dup(1)
+    worker_process(rfd, wfd, config)

@@ -1,0 +1,88 @@
+"""The worker server: a clean process with torch and the probes imported, that forks workers.
+
+Started by ``launcher.ZygoteLauncher`` with one end of a socket pair. No student code ever
+runs here: each worker is a fork that confines itself and only then imports a submission.
+Requests are JSON lines; a spawn request carries the worker's socket as SCM_RIGHTS.
+
+    -> {"op": "spawn", "config": {...}} + fd     <- {"pid": 1234}
+    -> {"op": "poll", "pid": 1234}               <- {"pid": 1234, "exitcode": null}
+    -> {"op": "wait", "pid": 1234}               <- {"pid": 1234, "exitcode": -9}
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import socket
+import sys
+from typing import Any
+
+
+def main() -> None:
+    fd, preload = int(sys.argv[1]), sys.argv[2:]
+    import torch
+
+    torch.set_num_threads(1)  # workers share the machine; one thread each is also deterministic
+    from grader.sandbox import worker
+
+    for name in preload:
+        importlib.import_module(name)
+    ctrl = socket.socket(fileno=fd)
+    _send(ctrl, {"ready": True, "pid": os.getpid()})
+    exited: dict[int, int] = {}
+    buffer = b""
+    while True:
+        line, fds, buffer = _receive(ctrl, buffer)
+        if line is None:
+            return
+        _reap(exited)
+        request = json.loads(line)
+        if request["op"] == "spawn":
+            pid = os.fork()
+            if pid == 0:
+                ctrl.close()
+                worker.worker_process(fds[0], fds[0], request["config"])
+            os.close(fds[0])
+            _send(ctrl, {"pid": pid})
+        elif request["op"] == "poll":
+            pid = request["pid"]
+            code = os.waitstatus_to_exitcode(exited.pop(pid)) if pid in exited else None
+            _send(ctrl, {"pid": pid, "exitcode": code})
+        elif request["op"] == "wait":
+            pid = request["pid"]
+            if pid not in exited:
+                exited[pid] = os.waitpid(pid, 0)[1]
+            _send(ctrl, {"pid": pid, "exitcode": os.waitstatus_to_exitcode(exited.pop(pid))})
+
+
+def _reap(exited: dict[int, int]) -> None:
+    """Collect finished workers so that none lingers as a zombie."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        exited[pid] = status
+
+
+def _send(ctrl: socket.socket, message: dict[str, Any]) -> None:
+    ctrl.sendall(json.dumps(message).encode() + b"\n")
+
+
+def _receive(ctrl: socket.socket, buffer: bytes) -> tuple[bytes | None, list[int], bytes]:
+    fds: list[int] = []
+    while b"\n" not in buffer:
+        data, new_fds, _, _ = socket.recv_fds(ctrl, 65536, 4)
+        if not data:
+            return None, fds, buffer
+        fds.extend(new_fds)
+        buffer += data
+    line, _, rest = buffer.partition(b"\n")
+    return line, fds, rest
+
+
+if __name__ == "__main__":
+    main()

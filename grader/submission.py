@@ -1,0 +1,98 @@
+"""Reading a submission file into module source, without running any of it.
+
+A ``.py`` file is taken as is. A notebook's code cells are joined into one module; IPython
+magics and shell escapes are neutralised (kept as comments, never executed) and each line
+remembers its cell, so that errors point at "cell 4, line 2" rather than a joined line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# `x = !ls` and `x = %time f()` assign a magic's result; plain `%magic` / `!cmd` lines.
+_ASSIGNED_MAGIC = re.compile(r"^(\s*)([\w.]+(?:\s*,\s*[\w.]+)*)\s*=\s*[!%]")
+_MAGIC = re.compile(r"^(\s*)[!%]")
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A submission as the grader sees it: its source, or why it has none."""
+
+    path: Path
+    kind: str  # "py" or "ipynb"
+    sha256: str
+    source: str = ""
+    load_error: str | None = None  # set when the file could not be read as a submission
+    # For notebooks: module line number (1-based) -> (cell number, line within cell).
+    cell_lines: dict[int, tuple[int, int]] = field(default_factory=dict, repr=False)
+
+    @property
+    def filename(self) -> str:
+        return self.path.name
+
+    def where(self, lineno: int) -> str:
+        """'line 12' for a .py file, 'cell 3, line 2' for a notebook."""
+        if self.kind == "ipynb" and lineno in self.cell_lines:
+            cell, line = self.cell_lines[lineno]
+            return f"cell {cell}, line {line}"
+        return f"line {lineno}"
+
+
+def read_submission(path: Path) -> Submission:
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    kind = "ipynb" if path.suffix == ".ipynb" else "py"
+    if kind == "py":
+        try:
+            return Submission(path, kind, digest, source=data.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            return Submission(path, kind, digest, load_error=f"{path.name} is not UTF-8 text ({exc})")
+    return _read_notebook(path, data, digest)
+
+
+def _read_notebook(path: Path, data: bytes, digest: str) -> Submission:
+    import nbformat
+
+    try:
+        notebook = nbformat.reads(data.decode("utf-8"), as_version=4)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return Submission(path, "ipynb", digest, load_error=f"{path.name} is not a valid notebook: "
+                          f"its JSON does not parse ({exc})")
+    except Exception as exc:  # noqa: BLE001 - nbformat raises several unrelated types
+        return Submission(path, "ipynb", digest,
+                          load_error=f"{path.name} is not a valid notebook ({type(exc).__name__}: {exc})")
+    lines: list[str] = []
+    cell_lines: dict[int, tuple[int, int]] = {}
+    cells = notebook.get("cells", [])
+    for number, cell in enumerate(cells, start=1):
+        if cell.get("cell_type") != "code":
+            continue
+        for offset, line in enumerate(neutralise_magics(str(cell.get("source", ""))), start=1):
+            lines.append(line)
+            cell_lines[len(lines)] = (number, offset)
+        lines.append("")
+    return Submission(path, "ipynb", digest, source="\n".join(lines) + "\n", cell_lines=cell_lines)
+
+
+def neutralise_magics(cell: str) -> list[str]:
+    """The cell's lines, with IPython syntax made inert and line count kept."""
+    lines = cell.splitlines()
+    if lines and lines[0].lstrip().startswith("%%"):
+        # A cell magic (%%time, %%capture): keep the body, which is ordinary Python for the
+        # magics a course uses, and drop the magic line.
+        return [f"# (cell magic neutralised) {lines[0].strip()}", *lines[1:]]
+    out = []
+    for line in lines:
+        assigned = _ASSIGNED_MAGIC.match(line)
+        if assigned:
+            out.append(f"{assigned.group(1)}{assigned.group(2)} = None  # (neutralised) {line.strip()}")
+        elif _MAGIC.match(line):
+            indent = _MAGIC.match(line).group(1)  # type: ignore[union-attr]
+            out.append(f"{indent}pass  # (neutralised) {line.strip()}")
+        else:
+            out.append(line)
+    return out
