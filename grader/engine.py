@@ -58,7 +58,7 @@ def grade(
     session = GradingSession(sandbox)
     judging = time.perf_counter()
     args = [str(exercise.judges), "-c", str(CHECKS_DIR / "pytest.ini"), "--rootdir", str(CHECKS_DIR),
-            "-s", "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:warnings"]
+            "-s", "-q", "--tb=line", "-p", "no:cacheprovider", "-p", "no:warnings"]
     output = io.StringIO()
     try:
         with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):

@@ -14,8 +14,9 @@ class StudentCodeProblem(Exception):
     """The submission's code could not give the check an answer.
 
     ``kind`` is one of: not_implemented, missing, raised, syntax, exit, timeout, crashed,
-    garbage, unreadable. ``sticky`` problems end the check at once (the worker is gone, so
-    later inputs would only repeat it); the others depend on the input.
+    garbage, unreadable. ``sticky`` problems end the check at once, since other inputs
+    would only repeat them (the worker is gone, or the code is missing or unimplemented);
+    the others depend on the input, and hypothesis shrinks it.
     """
 
     def __init__(self, kind: str, message: str, sticky: bool = False) -> None:
@@ -27,3 +28,15 @@ class StudentCodeProblem(Exception):
 
 class GraderFault(Exception):
     """The grader or the machine failed; not the student's fault."""
+
+
+class WorkerLost(BaseException):
+    """Carries a sticky ``StudentCodeProblem`` out of a check at once.
+
+    A BaseException, so that hypothesis does not retry and shrink an input whose worker is
+    gone (every retry would only repeat the same crash or time limit).
+    """
+
+    def __init__(self, problem: StudentCodeProblem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem

@@ -16,7 +16,7 @@ from typing import Iterator
 import pytest
 
 from grader.judging import MARKER
-from grader.problems import GraderFault, StudentCodeProblem
+from grader.problems import GraderFault, StudentCodeProblem, WorkerLost
 from grader.report import CheckResult, Status
 from grader.sandbox.client import Limits, Sandbox
 
@@ -29,14 +29,24 @@ class GradingSession:
         self.collect_errors: list[str] = []
         self._started: dict[str, float] = {}
 
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """Import the submission once, before the first check (its failure is reused)."""
+        try:
+            self.sandbox.prepare()
+        except (StudentCodeProblem, GraderFault):
+            pass  # each check reports it below
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        self._started[item.nodeid] = time.perf_counter()
+        self.sandbox.begin_check()
+        if self.sandbox.load_problem is not None:
+            raise self.sandbox.load_problem  # no check can run without the module
+
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
         outcome = yield
         report = outcome.get_result()
-        if report.when == "setup":
-            self._started[item.nodeid] = time.perf_counter()
-            if self.sandbox is not None:
-                self.sandbox.begin_check()
         if report.when == "call" or (report.when == "setup" and not report.passed):
             started = self._started.get(item.nodeid, time.perf_counter())
             self.results.append(result_of(item, call, report, time.perf_counter() - started))
@@ -86,10 +96,10 @@ def result_of(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.Tes
 
 
 def _leaf(exc: BaseException) -> BaseException:
-    """The first real exception inside hypothesis's exception groups."""
+    """The first real exception inside hypothesis's exception groups and our wrappers."""
     while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
         exc = exc.exceptions[0]
-    return exc
+    return exc.problem if isinstance(exc, WorkerLost) else exc
 
 
 def _message(exc: BaseException) -> str:
@@ -98,9 +108,9 @@ def _message(exc: BaseException) -> str:
 
 
 def _counterexample(exc: BaseException) -> str:
-    """Hypothesis's "Falsifying example" note, without the fixture argument."""
+    """Hypothesis's note with the failing example, without the fixture argument."""
     for note in getattr(exc, "__notes__", []) or []:
-        if note.startswith("Falsifying example"):
+        if note.startswith(("Falsifying example", "Failing test case")):
             lines = [line for line in note.splitlines()[1:-1] if "submission=" not in line]
             return "\n".join(line.strip().rstrip(",") for line in lines)
     if isinstance(exc, BaseExceptionGroup) and exc.exceptions:

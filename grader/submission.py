@@ -57,14 +57,21 @@ def read_submission(path: Path) -> Submission:
 def _read_notebook(path: Path, data: bytes, digest: str) -> Submission:
     import nbformat
 
+    def unreadable(why: str) -> Submission:
+        return Submission(path, "ipynb", digest, load_error=f"{path.name} is not a valid notebook: {why}")
+
     try:
-        notebook = nbformat.reads(data.decode("utf-8"), as_version=4)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return Submission(path, "ipynb", digest, load_error=f"{path.name} is not a valid notebook: "
-                          f"its JSON does not parse ({exc})")
+        text = data.decode("utf-8")
+        json.loads(text)  # for a precise message: nbformat's names no line
+    except UnicodeDecodeError as exc:
+        return unreadable(f"it is not UTF-8 text ({exc})")
+    except json.JSONDecodeError as exc:
+        return unreadable(f"its JSON is broken at line {exc.lineno}, column {exc.colno} ({exc.msg}); "
+                          "was it saved completely?")
+    try:
+        notebook = nbformat.reads(text, as_version=4)
     except Exception as exc:  # noqa: BLE001 - nbformat raises several unrelated types
-        return Submission(path, "ipynb", digest,
-                          load_error=f"{path.name} is not a valid notebook ({type(exc).__name__}: {exc})")
+        return unreadable(f"{type(exc).__name__}: {str(exc)[:300]}")
     lines: list[str] = []
     cell_lines: dict[int, tuple[int, int]] = {}
     cells = notebook.get("cells", [])

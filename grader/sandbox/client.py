@@ -16,7 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from grader.problems import GraderFault, StudentCodeProblem
+from grader.problems import GraderFault, StudentCodeProblem, WorkerLost
 from grader.sandbox import wire
 from grader.sandbox.channel import ChannelClosed, FrameTooLarge
 from grader.sandbox.launcher import Launcher, LauncherError, WorkerHandle
@@ -58,6 +58,9 @@ class Sandbox:
         self.load_problem: StudentCodeProblem | None = None
         self._sticky: StudentCodeProblem | None = None
 
+    def __repr__(self) -> str:  # stable: hypothesis prints it in falsifying examples
+        return f"<submission {self.submission.filename}>"
+
     # -- used by the pytest plugin --------------------------------------------------
 
     def begin_check(self) -> None:
@@ -70,15 +73,26 @@ class Sandbox:
     # -- used by judges -------------------------------------------------------------
 
     def run(self, probe: Callable[..., Any], *args: Any, timeout: float | None = None) -> Any:
-        """Run ``probe(submission, *args)`` in the worker and return its plain-data result."""
+        """Run ``probe(submission, *args)`` in the worker and return its plain-data result.
+
+        Raises ``StudentCodeProblem`` for a failure that depends on the input, and
+        ``WorkerLost`` for one that would repeat on any input.
+        """
         if self._sticky is not None:
-            raise self._sticky
-        worker = self._ready_worker()
+            raise WorkerLost(self._sticky)
+        try:
+            return self._call(probe, args, timeout or self.limits.call_s)
+        except StudentCodeProblem as problem:
+            if problem.sticky:
+                self._sticky = problem
+                raise WorkerLost(problem) from None
+            raise
+
+    def _call(self, probe: Callable[..., Any], args: tuple[Any, ...], timeout: float) -> Any:
+        worker = self.prepare()
         name = f"{probe.__module__}:{probe.__name__}"
-        response = self._exchange(
-            worker, {"op": "call", "probe": name, "args": list(args), "seed": 0},
-            timeout or self.limits.call_s, "while running the check",
-        )
+        request = {"op": "call", "probe": name, "args": list(args), "seed": 0}
+        response = self._exchange(worker, request, timeout, "while running the check")
         self.output = str(response.get("output", ""))
         status = response.get("status")
         if status == "ok":
@@ -89,7 +103,8 @@ class Sandbox:
 
     # -- workers --------------------------------------------------------------------
 
-    def _ready_worker(self) -> WorkerHandle:
+    def prepare(self) -> WorkerHandle:
+        """A worker with the submission imported; raises what importing it raised."""
         if self.load_problem is not None:
             raise self.load_problem
         if self._worker is not None:
@@ -173,7 +188,6 @@ class Sandbox:
 
     def _lost_worker(self, problem: StudentCodeProblem) -> dict[str, Any]:
         self._stop_worker()
-        self._sticky = problem
         raise problem
 
     def _death_problem(self, worker: WorkerHandle, phase: str) -> StudentCodeProblem:
@@ -212,10 +226,12 @@ class Sandbox:
         message = str(response.get("message", ""))
         if status == "missing":
             name = response.get("name")
-            return StudentCodeProblem("missing", f"missing name: the submission defines no `{name}`")
+            return StudentCodeProblem("missing", f"missing name: the submission defines no `{name}`",
+                                      sticky=True)
         if status == "not_implemented":
             detail = f": {message}" if message else ""
-            return StudentCodeProblem("not_implemented", f"not implemented yet (NotImplementedError{detail})")
+            return StudentCodeProblem("not_implemented", f"not implemented yet (NotImplementedError{detail})",
+                                      sticky=True)
         if status == "syntax":
             where = self.submission.where(int(response.get("lineno", 0)))
             text = str(response.get("text", ""))
@@ -235,8 +251,8 @@ class Sandbox:
         kind, message = str(response.get("type")), str(response.get("message", ""))
         text = f"{kind}: {message}" if message else kind
         if kind == "MemoryError" or "can't allocate memory" in message:
-            text = (f"out of memory {phase} ({kind}): the worker may use "
-                    f"{self.limits.memory_mb} MiB\n{message[:300]}")
+            text = f"out of memory {phase} ({kind}): the worker may use {self.limits.memory_mb} MiB"
+            text += f"\n  {message[:300]}" if message else ""
         frames = response.get("frames") or []
         lines = [text]
         for lineno, function, code in frames[-3:]:

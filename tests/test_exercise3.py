@@ -1,0 +1,99 @@
+"""exercise3 end to end: solution, stub, wrong answers, other styles and bad input.
+
+Every fixture in tests/submissions/exercise3 is listed in expected.json with its score and
+every check it does not pass; the checks not listed must pass.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from grader.report import Status
+from tests.conftest import ROOT, SUBMISSIONS, without_timings
+
+FIXTURES = SUBMISSIONS / "exercise3"
+EXPECTED = json.loads((FIXTURES / "expected.json").read_text(encoding="utf-8"))
+TARGETS = ["CenteredLayer", "MyLinear", "TensorReduction", "FourierHalf"]
+
+
+def test_every_fixture_has_an_expectation():
+    files = {p.name for p in FIXTURES.iterdir() if p.suffix in (".py", ".ipynb")}
+    assert files == set(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_fixture_scores_as_expected(grade_file, name):
+    expected = EXPECTED[name]
+    report = grade_file(FIXTURES / name)
+    not_passed = {c.name: c.status.value for c in report.checks if c.status != Status.PASSED}
+    assert not_passed == expected["not_passed"]
+    assert report.score == expected["score"]
+    assert report.max_score == 20
+    for check_name, fragment in expected["message_contains"].items():
+        for check in report.checks:
+            if check_name in ("*", check.name) and check.status != Status.PASSED:
+                assert fragment in check.message.lower(), (check.name, check.message)
+    for check in report.checks:
+        if check.status != Status.PASSED:
+            assert check.message, check.name
+            assert check.fault in ("student", "") and "Traceback" not in check.message
+
+
+def test_reference_solution_scores_full_marks(grade_file):
+    report = grade_file(ROOT / "solutions" / "exercise3.py")
+    assert [c.status for c in report.checks] == [Status.PASSED] * 12
+    assert report.score == report.max_score == 20
+    assert {c.target for c in report.checks} == set(TARGETS)
+
+
+def test_student_stub_scores_zero_saying_not_implemented(grade_file):
+    for stub in (ROOT / "exercises" / "exercise3.py", ROOT / "exercises" / "exercise3.ipynb"):
+        report = grade_file(stub)
+        assert report.score == 0
+        for check in report.checks:
+            assert check.status == Status.ERROR
+            assert check.message.startswith("not implemented"), check.message
+            assert check.fault == "student"
+
+
+def test_failures_name_the_property_and_the_shrunk_input(grade_file):
+    report = grade_file(FIXTURES / "centered_sum.py")
+    (failure,) = [c for c in report.checks if c.status == Status.FAILED]
+    assert failure.name == "CenteredLayer: output has zero mean"
+    assert failure.target == "CenteredLayer"
+    assert "mean should be 0" in failure.message and "on input X = tensor(" in failure.message
+    assert failure.counterexample.startswith("xs=[tensor(")  # hypothesis's minimal list
+    assert failure.counterexample.count("tensor(") == 1
+
+
+def test_same_failing_submission_gives_identical_reports(grade_file):
+    reports = [without_timings(grade_file(FIXTURES / "tensorreduction_diagonal.py")) for _ in range(3)]
+    assert reports[0] == reports[1] == reports[2]
+    assert reports[0]["score"] == 17
+
+
+def test_syntax_error_in_a_notebook_points_at_the_cell(grade_file, tmp_path):
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_markdown_cell("# Exercise"),
+                      nbformat.v4.new_code_cell("import torch"),
+                      nbformat.v4.new_code_cell("x = 1\ndef broken(:\n    pass")]
+    path = tmp_path / "broken.ipynb"
+    path.write_text(nbformat.writes(notebook), encoding="utf-8")
+    report = grade_file(path)
+    assert report.score == 0
+    assert "SyntaxError in broken.ipynb, cell 3, line 2" in report.problem
+
+
+def test_report_states_isolation_in_force(grade_file):
+    report = grade_file(ROOT / "solutions" / "exercise3.py")
+    isolation = report.isolation
+    assert isolation.level in ("full", "partial")
+    assert "process" in isolation.in_force and "resource limits" in isolation.in_force
+    assert set(isolation.in_force) | set(isolation.missing) >= {
+        "network", "process lifetime", "hidden files", "user", "environment", "working directory"}
+    if isolation.level == "partial":
+        assert isolation.missing  # never silently less: what is missing is named
