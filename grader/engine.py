@@ -22,6 +22,10 @@ from grader.submission import read_submission
 
 __all__ = ["grade", "hidden_paths", "probes_modules", "start_launcher"]
 
+# Plugins that would only cost time here (the last two run gc.collect() after every test).
+UNUSED_PYTEST_PLUGINS = ("cacheprovider", "warnings", "faulthandler", "pastebin", "doctest",
+                         "unraisableexception", "threadexception")
+
 
 def start_launcher() -> Launcher:
     """Start the worker server now, so that its imports overlap the caller's."""
@@ -58,7 +62,9 @@ def grade(
     session = GradingSession(sandbox)
     judging = time.perf_counter()
     args = [str(exercise.judges), "-c", str(CHECKS_DIR / "pytest.ini"), "--rootdir", str(CHECKS_DIR),
-            "-s", "-q", "--tb=line", "-p", "no:cacheprovider", "-p", "no:warnings"]
+            "-s", "-q", "--tb=line"]
+    for plugin in UNUSED_PYTEST_PLUGINS:
+        args += ["-p", f"no:{plugin}"]
     output = io.StringIO()
     try:
         with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):

@@ -35,7 +35,7 @@ def test_centered_no_parameters(submission):
 
 
 @check("CenteredLayer", "output has zero mean", points=2, hint="subtract X.mean(), the mean of all entries")
-@budget(25)
+@budget(20)
 @given(xs=st.lists(float_inputs(), min_size=1, max_size=8))
 def test_centered_zero_mean(submission, xs):
     ys = submission.run(probes.centered_outputs, xs)
@@ -48,7 +48,7 @@ def test_centered_zero_mean(submission, xs):
 
 @check("CenteredLayer", "output is the input shifted by one constant", points=2,
        hint="subtract one number, the mean of all of X, from every entry")
-@budget(25)
+@budget(20)
 @given(xs=st.lists(float_inputs(), min_size=1, max_size=8))
 def test_centered_shift(submission, xs):
     ys = submission.run(probes.centered_outputs, xs)
@@ -63,7 +63,7 @@ def test_centered_shift(submission, xs):
 
 
 @check("CenteredLayer", "keeps shape and dtype", points=1)
-@budget(15)
+@budget(10)
 @given(xs=st.lists(st.sampled_from([torch.float16, torch.bfloat16, torch.float32, torch.float64])
                    .flatmap(lambda d: tensors(shapes(0, 3), dtype=d)), min_size=1, max_size=8))
 def test_centered_shape_dtype(submission, xs):
@@ -76,7 +76,7 @@ def test_centered_shape_dtype(submission, xs):
 
 @check("CenteredLayer", "gradients flow to the input", points=1,
        hint="use differentiable tensor operations; no .data, .detach() or .item()")
-@budget(10)
+@budget(8)
 @given(pairs=st.lists(shapes(1, 3, min_side=2).flatmap(lambda s: st.tuples(tensors(s), tensors(s))),
                       min_size=1, max_size=4))
 def test_centered_gradients(submission, pairs):
@@ -105,7 +105,7 @@ def linear_cases(draw, max_batches: int = 4):
 
 
 @check("MyLinear", "has weight (in_units, units) and bias (units,)", points=1)
-@budget(10)
+@budget(6)
 @given(in_units=st.integers(1, 8), units=st.integers(1, 8))
 def test_mylinear_parameters(submission, in_units, units):
     shapes_ = submission.run(probes.parameter_shapes, "MyLinear", [in_units, units],
@@ -116,7 +116,7 @@ def test_mylinear_parameters(submission, in_units, units):
 
 
 @check("MyLinear", "output is relu(X @ weight + bias)", points=2)
-@budget(20)
+@budget(15)
 @given(case=linear_cases())
 def test_mylinear_output(submission, case):
     in_units, units, xs = case
@@ -133,7 +133,7 @@ def test_mylinear_output(submission, case):
 
 @check("MyLinear", "gradients reach weight and bias", points=2,
        hint="use self.weight and self.bias in forward, not their .data")
-@budget(8)
+@budget(6)
 @given(case=linear_cases(max_batches=1), seed=st.integers(0, 3))
 def test_mylinear_gradients(submission, case, seed):
     in_units, units, (x,) = case
@@ -155,7 +155,7 @@ def test_mylinear_gradients(submission, case, seed):
 
 
 @check("TensorReduction", "has weight (in_units, in_units, units)", points=1)
-@budget(10)
+@budget(6)
 @given(in_units=st.integers(1, 6), units=st.integers(1, 6))
 def test_reduction_parameters(submission, in_units, units):
     shapes_ = submission.run(probes.parameter_shapes, "TensorReduction", [in_units, units],
@@ -166,7 +166,7 @@ def test_reduction_parameters(submission, in_units, units):
 
 
 @check("TensorReduction", "output is Σ_ij weight[i,j,k]·X[b,i]·X[b,j]", points=3)
-@budget(20)
+@budget(15)
 @given(case=linear_cases())
 def test_reduction_output(submission, case):
     in_units, units, xs = case
@@ -185,12 +185,12 @@ def test_reduction_output(submission, case):
 
 # -- FourierHalf ---------------------------------------------------------------------
 
-signals = st.lists(tensors(shapes(1, 3, max_side=9)), min_size=1, max_size=8)
+signals = st.lists(tensors(shapes(1, 3, max_side=9)), min_size=1, max_size=6)
 
 
 @check("FourierHalf", "keeps (n + 1) // 2 coefficients", points=1,
        hint="for n samples keep the first (n + 1) // 2 coefficients; mind odd n")
-@budget(20)
+@budget(15)
 @given(xs=signals)
 def test_fourier_length(submission, xs):
     ys = submission.run(probes.fourier_outputs, xs)
@@ -201,7 +201,7 @@ def test_fourier_length(submission, xs):
 
 
 @check("FourierHalf", "coefficients equal fft(X)", points=3, hint="torch.fft.fft(X, dim=-1)")
-@budget(20)
+@budget(15)
 @given(xs=signals)
 def test_fourier_values(submission, xs):
     ys = submission.run(probes.fourier_outputs, xs)
