@@ -22,6 +22,7 @@ from grader.submission import read_submission
 
 __all__ = ["grade", "hidden_paths", "probes_modules", "start_launcher"]
 
+DEFAULT_LIMITS = Limits()
 # Plugins that would only cost time here (the last two run gc.collect() after every test).
 UNUSED_PYTEST_PLUGINS = ("cacheprovider", "warnings", "faulthandler", "pastebin", "doctest",
                          "unraisableexception", "threadexception")
@@ -47,7 +48,7 @@ def hidden_paths(submission: Path) -> list[str]:
 
 
 def grade(
-    path: Path, exercise: Exercise, *, limits: Limits = Limits(), launcher: Launcher | None = None
+    path: Path, exercise: Exercise, *, limits: Limits = DEFAULT_LIMITS, launcher: Launcher | None = None
 ) -> Report:
     """Grade the submission at ``path`` as ``exercise``."""
     started = time.perf_counter()

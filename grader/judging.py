@@ -16,7 +16,8 @@ whose messages say what broke, on which input, expected versus observed.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 import torch

@@ -9,9 +9,10 @@ the submission's sandbox; the collector turns every judge's outcome into a
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -19,6 +20,7 @@ from grader.judging import MARKER
 from grader.problems import GraderFault, StudentCodeProblem, WorkerLost
 from grader.report import CheckResult, Status
 from grader.sandbox.client import Limits, Sandbox
+
 
 class GradingSession:
     """Registered by the engine: supplies the sandbox and collects results."""
@@ -31,10 +33,8 @@ class GradingSession:
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         """Import the submission once, before the first check (its failure is reused)."""
-        try:
+        with contextlib.suppress(StudentCodeProblem, GraderFault):  # each check reports it
             self.sandbox.prepare()
-        except (StudentCodeProblem, GraderFault):
-            pass  # each check reports it below
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:

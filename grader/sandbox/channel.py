@@ -6,6 +6,7 @@ opaque bytes; what they mean is ``wire``'s business.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import select
@@ -68,10 +69,8 @@ class Channel:
 
     def close(self) -> None:
         for fd in {self.rfd, self.wfd}:
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
 
 
 class _ThreadReader:

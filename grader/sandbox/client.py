@@ -13,8 +13,9 @@ import os
 import shutil
 import signal
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from grader.problems import GraderFault, StudentCodeProblem, WorkerLost
 from grader.sandbox import wire

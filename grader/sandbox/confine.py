@@ -15,13 +15,15 @@ Without namespaces W itself becomes R.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import os
 import signal
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 try:  # POSIX only; on Windows the worker runs without these limits and says so
     import resource
@@ -156,10 +158,8 @@ def private_mounts(
     except OSError as exc:
         conf.lack("hidden files", f"could not make private mounts ({exc.strerror})")
         return None
-    try:
+    with contextlib.suppress(OSError):  # else /proc shows the host's processes; nothing needs it
         mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    except OSError:
-        pass  # /proc then still shows the host's processes; nothing depends on it
     try:
         _expose(mount, exposed)
     except OSError as exc:

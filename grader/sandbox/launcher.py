@@ -8,6 +8,7 @@ where there is no fork (Windows), and the baseline the benchmark compares agains
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -54,10 +55,8 @@ class WorkerHandle:
 
     def kill(self) -> None:
         for kill in (os.killpg, os.kill) if hasattr(os, "killpg") else (os.kill,):
-            try:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 kill(self.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
 
     def finish(self, grace_s: float = 1.0) -> int:
         """Wait up to ``grace_s`` for the worker to end by itself, then kill it.
@@ -101,7 +100,7 @@ class ZygoteLauncher:
         self._buffer = b""
         self._ready = False
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        self._stderr = tempfile.TemporaryFile()
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - the server's log, kept for errors
         self._process = subprocess.Popen(
             [sys.executable, "-I", "-c", _bootstrap("from grader.sandbox.zygote import main; main()"),
              str(theirs.fileno()), *preload],
@@ -194,7 +193,7 @@ class SpawnLauncher:
             env=worker_env(),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=None if config.get("debug") else subprocess.DEVNULL,
             cwd=tempfile.gettempdir(),
             start_new_session=os.name == "posix",
         )

@@ -23,7 +23,8 @@ import random
 import sys
 import traceback
 import types
-from typing import Any, Callable, NoReturn
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 from grader.sandbox import confine, wire
 from grader.sandbox.channel import Channel, ChannelClosed
@@ -94,7 +95,7 @@ def worker_process(rfd: int, wfd: int, config: dict[str, Any]) -> NoReturn:
         else:
             conf.lack("forkserver", f"started as a {launcher}")
         confine.close_inherited_fds({rfd, wfd})
-        if hasattr(os, "setsid"):
+        if hasattr(os, "setsid") and os.getsid(0) != os.getpid():
             os.setsid()  # its own process group, which the trusted side can kill whole
         if confine.enter_namespaces(conf):
             _exit_like(_in_child(lambda: _namespace_init(rfd, wfd, config, conf)))
@@ -173,13 +174,10 @@ def serve(channel: Channel, conf: confine.Confinement) -> NoReturn:
             request = wire.loads(channel.recv(MAX_REQUEST))
         except ChannelClosed:
             os._exit(0)
-        op = request.get("op")
-        if op == "load":
-            response = _captured(lambda: _load(request, state))
-        elif op == "call":
-            response = _captured(lambda: _call(request, state))
-        else:
+        handler = _HANDLERS.get(request.get("op"))
+        if handler is None:
             os._exit(0)
+        response = _captured(handler, request, state)
         try:
             payload = wire.dumps(response)
         except Exception as exc:  # noqa: BLE001 - whatever the submission made of our data
@@ -187,12 +185,16 @@ def serve(channel: Channel, conf: confine.Confinement) -> NoReturn:
         channel.send(payload)
 
 
-def _captured(action: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+def _captured(
+    handler: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]],
+    request: dict[str, Any],
+    state: dict[str, Any],
+) -> dict[str, Any]:
     output = CappedOutput()
     saved = sys.stdout, sys.stderr
     sys.stdout = sys.stderr = output
     try:
-        response = action()
+        response = handler(request, state)
     finally:
         sys.stdout, sys.stderr = saved
     response["output"] = output.text()
@@ -236,6 +238,9 @@ def _call(request: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
     except BaseException as exc:  # noqa: BLE001
         return _failure(exc, state.get("filename", ""))
     return {"status": "ok", "value": wire.plain(value)}
+
+
+_HANDLERS = {"load": _load, "call": _call}
 
 
 def _resolve(qualified: str) -> Callable[..., Any]:

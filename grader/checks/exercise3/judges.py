@@ -39,7 +39,7 @@ def test_centered_no_parameters(submission):
 @given(xs=st.lists(float_inputs(), min_size=1, max_size=8))
 def test_centered_zero_mean(submission, xs):
     ys = submission.run(probes.centered_outputs, xs)
-    for x, y in zip(xs, ys):
+    for x, y in zip(xs, ys, strict=False):
         y = expect_tensor(y, "CenteredLayer()(X)", X=x)
         mean = float(y.double().mean()) if y.numel() else 0.0
         expect(abs(mean) <= tolerance(x),
@@ -52,7 +52,7 @@ def test_centered_zero_mean(submission, xs):
 @given(xs=st.lists(float_inputs(), min_size=1, max_size=8))
 def test_centered_shift(submission, xs):
     ys = submission.run(probes.centered_outputs, xs)
-    for x, y in zip(xs, ys):
+    for x, y in zip(xs, ys, strict=False):
         y = expect_tensor(y, "CenteredLayer()(X)", X=x)
         expect_shape(y, tuple(x.shape), "CenteredLayer()(X)", X=x)
         shift = y.double() - x.double()
@@ -68,7 +68,7 @@ def test_centered_shift(submission, xs):
                    .flatmap(lambda d: tensors(shapes(0, 3), dtype=d)), min_size=1, max_size=8))
 def test_centered_shape_dtype(submission, xs):
     ys = submission.run(probes.centered_outputs, xs)
-    for x, y in zip(xs, ys):
+    for x, y in zip(xs, ys, strict=False):
         y = expect_tensor(y, "CenteredLayer()(X)", X=x)
         expect_shape(y, tuple(x.shape), "CenteredLayer()(X)", X=x)
         expect(y.dtype == x.dtype, f"the output's dtype should be {x.dtype}, got {y.dtype}\n  on input X = {x!r}")
@@ -84,7 +84,7 @@ def test_centered_gradients(submission, pairs):
     if not pairs:
         return
     grads = submission.run(probes.centered_input_gradients, pairs)
-    for (x, g), grad in zip(pairs, grads):
+    for (x, g), grad in zip(pairs, grads, strict=False):
         expect(grad is not None,
                f"no gradient reaches X: the output does not require grad\n  on input X = {x!r}")
         grad = expect_tensor(grad, "X.grad", X=x)
@@ -125,7 +125,7 @@ def test_mylinear_output(submission, case):
     expect("weight" in params and "bias" in params,
            f"MyLinear({in_units}, {units}) has no parameters named weight and bias: {sorted(params)}")
     weight, bias = params["weight"].double(), params["bias"].double()
-    for x, y in zip(xs, result["outputs"]):
+    for x, y in zip(xs, result["outputs"], strict=False):
         y = expect_tensor(y, "MyLinear(X)", X=x)
         expected = torch.relu(x.double() @ weight + bias)
         expect_close(y, expected, f"MyLinear({in_units}, {units})(X)", rtol=1e-4, atol=1e-4, X=x)
@@ -174,7 +174,7 @@ def test_reduction_output(submission, case):
     weight = result["parameters"].get("weight")
     expect(isinstance(weight, torch.Tensor),
            f"TensorReduction({in_units}, {units}) has no parameter named weight")
-    for x, y in zip(xs, result["outputs"]):
+    for x, y in zip(xs, result["outputs"], strict=False):
         y = expect_tensor(y, "TensorReduction(X)", X=x)
         xd = x.double()
         expected = torch.einsum("ijk,bi,bj->bk", weight.double(), xd, xd)
@@ -194,7 +194,7 @@ signals = st.lists(tensors(shapes(1, 3, max_side=9)), min_size=1, max_size=6)
 @given(xs=signals)
 def test_fourier_length(submission, xs):
     ys = submission.run(probes.fourier_outputs, xs)
-    for x, y in zip(xs, ys):
+    for x, y in zip(xs, ys, strict=False):
         y = expect_tensor(y, "FourierHalf()(X)", X=x)
         n = x.shape[-1]
         expect_shape(y, (*x.shape[:-1], (n + 1) // 2), f"FourierHalf()(X) for n = {n}", X=x)
@@ -205,7 +205,7 @@ def test_fourier_length(submission, xs):
 @given(xs=signals)
 def test_fourier_values(submission, xs):
     ys = submission.run(probes.fourier_outputs, xs)
-    for x, y in zip(xs, ys):
+    for x, y in zip(xs, ys, strict=False):
         y = expect_tensor(y, "FourierHalf()(X)", X=x)
         expected = torch.fft.fft(x.double(), dim=-1)
         n = x.shape[-1]

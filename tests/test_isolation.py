@@ -1,0 +1,154 @@
+"""A submission cannot reach what it must not: judges, solutions, secrets, the network,
+the grader's files; and nothing it starts outlives its worker.
+
+Each hostile submission is built so that getting through would change its score, so the
+score shows which side of the wall it ended on. Where this machine cannot put a
+confinement in force, the report must say so, and the test is skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import textwrap
+import time
+
+import pytest
+
+from grader.engine import grade, start_launcher
+from grader.exercises import all_exercises
+from grader.report import Status
+from tests.conftest import ROOT, TEST_LIMITS
+
+SOLUTION = (ROOT / "solutions" / "exercise3.py").read_text(encoding="utf-8")
+
+
+def write(tmp_path, name: str, preamble: str, body: str = SOLUTION):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(preamble) + "\n" + body, encoding="utf-8")
+    return path
+
+
+def require(report, aspect: str) -> None:
+    if aspect not in report.isolation.in_force:
+        assert aspect in report.isolation.missing  # never silently less
+        pytest.skip(f"{aspect} not in force here: {report.isolation.missing[aspect]}")
+
+
+@pytest.mark.parametrize("target", ["solutions/exercise3.py", "grader/checks/exercise3/judges.py"])
+def test_reference_solution_and_judges_are_out_of_sight(grade_file, tmp_path, target):
+    # Steals the reference solution (or reads the judges) and otherwise defines nothing.
+    path = write(tmp_path, "steal.py", f"exec(open({str(ROOT / target)!r}).read())", body="")
+    report = grade_file(path)
+    require(report, "hidden files")
+    assert report.score == 0
+    assert "Error" in report.problem  # FileNotFoundError or a SyntaxError of the empty file
+
+
+def test_environment_is_scrubbed(tmp_path, monkeypatch):
+    monkeypatch.setenv("D2L_GRADER_SECRET", "s3cret")
+    path = write(tmp_path, "env.py", """
+        import os
+        assert "D2L_GRADER_SECRET" not in os.environ, "the grader's environment leaked"
+    """)
+    launcher = start_launcher()
+    try:
+        report = grade(path, all_exercises()["exercise3"], limits=TEST_LIMITS, launcher=launcher)
+    finally:
+        launcher.close()
+    assert report.score == 20, report.problem
+
+
+def test_network_is_unreachable(grade_file, tmp_path):
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        path = write(tmp_path, "net.py", f"""
+            import socket
+            try:
+                socket.create_connection(("127.0.0.1", {port}), timeout=1).close()
+                reached = True
+            except OSError:
+                reached = False
+            assert not reached, "reached the grader's machine over the network"
+        """)
+        report = grade_file(path)
+    require(report, "network")
+    assert report.score == 20, report.problem
+
+
+def test_no_process_outlives_the_worker(grade_file, tmp_path):
+    marker = "4242.5"  # a `sleep` argument no other process on this machine uses
+    path = write(tmp_path, "spawn.py", f"""
+        import subprocess
+        subprocess.Popen(["sleep", "{marker}"], start_new_session=True)
+    """)
+    report = grade_file(path)
+    assert report.score == 20, report.problem
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        found = subprocess.run(["pgrep", "-f", f"sleep {marker}"], capture_output=True, text=True)
+        if not found.stdout.strip():
+            break
+        time.sleep(0.1)
+    if "process lifetime" not in report.isolation.in_force:
+        subprocess.run(["pkill", "-f", f"sleep {marker}"])
+        pytest.skip("no PID namespace here: a process in its own session can escape")
+    assert not found.stdout.strip(), "a process started by the submission is still running"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a student may write their own files")
+def test_grader_files_cannot_be_changed(grade_file, tmp_path):
+    target = ROOT / "grader" / "__init__.py"
+    before = target.read_bytes()
+    path = write(tmp_path, "tamper.py", f"""
+        try:
+            with open({str(target)!r}, "a") as handle:
+                handle.write("# tampered\\n")
+            tampered = True
+        except OSError:
+            tampered = False
+        assert not tampered, "changed the grader's own code"
+    """)
+    report = grade_file(path)
+    assert target.read_bytes() == before
+    assert report.score == 20, report.problem
+
+
+def test_a_crash_costs_only_its_own_checks(grade_file, tmp_path):
+    body = SOLUTION.replace("class FourierHalf(nn.Module):",
+                            "class FourierHalf(nn.Module):\n    def __init__(self):\n"
+                            "        super().__init__()\n        import os\n        os._exit(3)\n")
+    path = write(tmp_path, "crash.py", "", body=body)
+    report = grade_file(path)
+    crashed = [c for c in report.checks if c.status != Status.PASSED]
+    assert {c.target for c in crashed} == {"FourierHalf"}
+    assert all("exit code 3" in c.message for c in crashed)
+    assert report.score == 16
+
+
+def test_memory_bomb_in_forward_is_stopped(grade_file, tmp_path):
+    body = SOLUTION.replace("return X - X.mean()", "return torch.ones(2**40) + X")
+    assert body != SOLUTION
+    path = write(tmp_path, "bomb.py", "", body=body)
+    report = grade_file(path)
+    broken = {c.target for c in report.checks if c.status != Status.PASSED}
+    assert broken == {"CenteredLayer"}
+    assert all("memory" in c.message for c in report.checks if c.target == "CenteredLayer")
+
+
+def test_fresh_interpreter_fallback_grades_the_same(tmp_path):
+    from grader.sandbox.launcher import SpawnLauncher
+
+    exercise = all_exercises()["exercise3"]
+    launcher = SpawnLauncher([exercise.probes_module])
+    try:
+        report = grade(ROOT / "tests" / "submissions" / "exercise3" / "centered_sum.py", exercise,
+                       limits=TEST_LIMITS, launcher=launcher)
+    finally:
+        launcher.close()
+    assert report.score == 18
+    assert "forkserver" in report.isolation.missing
+    assert report.isolation.level == "partial"
