@@ -79,12 +79,11 @@ def _grade_command(exercise: Exercise) -> click.Command:
 
 def _grade(exercise: Exercise, path: Path | None, report_path: Path | None,
            fail_under: float | None, timeout: float) -> int:
-    from grader.exercises import probes_modules
-    from grader.sandbox.launcher import default_launcher
+    from grader.launching import start_launcher
 
-    launcher = default_launcher(probes_modules())  # its imports overlap ours below
+    chosen, why = _choose_submission(exercise, path)
+    launcher = start_launcher([chosen])  # its imports overlap ours below
     try:
-        chosen, why = _choose_submission(exercise, path)
         click.echo(f"Grading {chosen} as {exercise.name} ({exercise.title}){why}", err=True)
         from grader.atomic import write_text_atomic
         from grader.engine import grade

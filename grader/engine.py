@@ -9,42 +9,23 @@ from __future__ import annotations
 
 import contextlib
 import io
-import sys
 import time
 from pathlib import Path
 
 import grader
-from grader.exercises import CHECKS_DIR, Exercise, checks_version, probes_modules
+from grader.exercises import CHECKS_DIR, Exercise, checks_version
+from grader.launching import start_launcher
 from grader.report import CheckResult, Isolation, Report, Status
 from grader.sandbox.client import Limits, Sandbox
-from grader.sandbox.launcher import PACKAGE_ROOT, Launcher, default_launcher
+from grader.sandbox.launcher import Launcher
 from grader.submission import read_submission
 
-__all__ = ["grade", "hidden_paths", "probes_modules", "start_launcher"]
+__all__ = ["grade", "start_launcher"]
 
 DEFAULT_LIMITS = Limits()
 # Plugins that would only cost time here (the last two run gc.collect() after every test).
 UNUSED_PYTEST_PLUGINS = ("cacheprovider", "warnings", "faulthandler", "pastebin", "doctest",
                          "unraisableexception", "threadexception")
-
-
-def start_launcher() -> Launcher:
-    """Start the worker server now, so that its imports overlap the caller's."""
-    return default_launcher(probes_modules())
-
-
-def hidden_paths(submission: Path) -> list[str]:
-    """What a worker must not see: judges, solutions, the project's tests, the submission's folder.
-
-    A folder that holds the Python installation the worker runs on is left visible.
-    """
-    needed = [Path(p).resolve() for p in {sys.prefix, sys.base_prefix, *sys.path} if p]
-    root = Path(PACKAGE_ROOT)
-    candidates = [CHECKS_DIR, root / "solutions", root / "tests", submission.resolve().parent]
-    return [
-        str(path) for path in dict.fromkeys(candidates)
-        if path.exists() and not any(p == path or path in p.parents for p in needed)
-    ]
 
 
 def grade(
@@ -53,13 +34,13 @@ def grade(
     """Grade the submission at ``path`` as ``exercise``."""
     started = time.perf_counter()
     own_launcher = launcher is None
-    launcher = launcher or start_launcher()
+    launcher = launcher or start_launcher([path])
     import pytest
 
     from grader.pytest_plugin import GradingSession
 
     submission = read_submission(path)
-    sandbox = Sandbox(launcher, submission, limits, hidden_paths(path))
+    sandbox = Sandbox(launcher, submission, limits)
     session = GradingSession(sandbox)
     judging = time.perf_counter()
     args = [str(exercise.judges), "-c", str(CHECKS_DIR / "pytest.ini"), "--rootdir", str(CHECKS_DIR),

@@ -142,17 +142,15 @@ def submission(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
 
 
 def _standalone_sandbox(config: pytest.Config, start: Path) -> Iterator[Sandbox]:
-    from grader.engine import hidden_paths, probes_modules
-    from grader.sandbox.launcher import default_launcher
+    from grader.launching import start_launcher
     from grader.submission import read_submission
 
     option = config.getoption("--submission")
     if not option:
         pytest.exit("give the submission to judge: --submission FILE", returncode=4)
     path = Path(option)
-    launcher = default_launcher(probes_modules())
-    sandbox = Sandbox(launcher, read_submission(path), Limits(call_s=config.getoption("--call-timeout")),
-                      hidden_paths(path))
+    launcher = start_launcher([path])
+    sandbox = Sandbox(launcher, read_submission(path), Limits(call_s=config.getoption("--call-timeout")))
     try:
         yield sandbox
     finally:

@@ -16,8 +16,9 @@ import time
 
 import pytest
 
-from grader.engine import grade, start_launcher
+from grader.engine import grade
 from grader.exercises import all_exercises
+from grader.launching import hidden_paths, start_launcher
 from grader.report import Status
 from tests.conftest import ROOT, TEST_LIMITS
 
@@ -143,7 +144,7 @@ def test_fresh_interpreter_fallback_grades_the_same(tmp_path):
     from grader.sandbox.launcher import SpawnLauncher
 
     exercise = all_exercises()["exercise3"]
-    launcher = SpawnLauncher([exercise.probes_module])
+    launcher = SpawnLauncher([exercise.probes_module], hidden_paths())
     try:
         report = grade(ROOT / "tests" / "submissions" / "exercise3" / "centered_sum.py", exercise,
                        limits=TEST_LIMITS, launcher=launcher)

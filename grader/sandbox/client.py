@@ -33,9 +33,11 @@ class Limits:
     memory_mb: int = 1024  # above the worker's baseline (torch already mapped)
     cpu_s: int = 300  # a worker's whole life
     file_mb: int = 16
-    tmp_mb: int = 64
     max_processes: int = 256
     result_mb: int = 64
+
+
+DEFAULT_LIMITS = Limits()
 
 
 class Sandbox:
@@ -45,13 +47,11 @@ class Sandbox:
         self,
         launcher: Launcher,
         submission: Submission,
-        limits: Limits = Limits(),
-        hidden_paths: list[str] | None = None,
+        limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         self.launcher = launcher
         self.submission = submission
         self.limits = limits
-        self.hidden_paths = hidden_paths or []
         self.isolation: dict[str, Any] | None = None
         self.output = ""  # what the submission printed during the last call
         self._worker: WorkerHandle | None = None
@@ -116,11 +116,9 @@ class Sandbox:
         self._workdir = tempfile.mkdtemp(prefix="d2l-grader-")
         config = {
             "workdir": self._workdir,
-            "hidden": self.hidden_paths,
             "memory_mb": self.limits.memory_mb,
             "cpu_s": self.limits.cpu_s,
             "file_mb": self.limits.file_mb,
-            "tmp_mb": self.limits.tmp_mb,
             "max_processes": self.limits.max_processes,
             "debug": os.environ.get("GRADER_DEBUG_WORKER") == "1",
         }

@@ -94,7 +94,10 @@ class ZygoteLauncher:
 
     name = "forkserver"
 
-    def __init__(self, preload: list[str], ready_timeout_s: float = 120.0) -> None:
+    def __init__(
+        self, preload: list[str], hidden: list[str] | None = None, tmp_mb: int = 256,
+        ready_timeout_s: float = 120.0,
+    ) -> None:
         self._ready_timeout_s = ready_timeout_s
         self._lock = threading.Lock()
         self._buffer = b""
@@ -103,7 +106,8 @@ class ZygoteLauncher:
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - the server's log, kept for errors
         self._process = subprocess.Popen(
             [sys.executable, "-I", "-c", _bootstrap("from grader.sandbox.zygote import main; main()"),
-             str(theirs.fileno()), *preload],
+             str(theirs.fileno()),
+             json.dumps({"preload": preload, "hidden": hidden or [], "tmp_mb": tmp_mb})],
             pass_fds=[theirs.fileno()],
             env=worker_env(),
             stdin=subprocess.DEVNULL,
@@ -180,12 +184,15 @@ class SpawnLauncher:
 
     name = "fresh interpreter"
 
-    def __init__(self, preload: list[str]) -> None:
+    def __init__(self, preload: list[str], hidden: list[str] | None = None, tmp_mb: int = 256) -> None:
         self._preload = preload
+        self._hidden = hidden or []
+        self._tmp_mb = tmp_mb
         self._processes: dict[int, subprocess.Popen[bytes]] = {}
 
     def start(self, config: dict[str, Any]) -> WorkerHandle:
-        config = dict(config, preload=self._preload, launcher=self.name)
+        config = dict(config, preload=self._preload, hidden=self._hidden, tmp_mb=self._tmp_mb,
+                      launcher=self.name)
         process = subprocess.Popen(
             [sys.executable, "-I", "-c",
              _bootstrap("from grader.sandbox.worker import spawned_main; spawned_main()"),
@@ -216,8 +223,11 @@ class SpawnLauncher:
         self._processes.clear()
 
 
-def default_launcher(preload: list[str]) -> Launcher:
-    """The forkserver where the platform can fork, else fresh interpreters."""
+def default_launcher(preload: list[str], hidden: list[str] | None = None) -> Launcher:
+    """The forkserver where the platform can fork, else fresh interpreters.
+
+    ``hidden`` are the paths no worker may see (judges, solutions, submissions).
+    """
     if os.name == "posix":
-        return ZygoteLauncher(preload)
-    return SpawnLauncher(preload)
+        return ZygoteLauncher(preload, hidden)
+    return SpawnLauncher(preload, hidden)

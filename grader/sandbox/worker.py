@@ -84,10 +84,13 @@ class CappedOutput(io.TextIOBase):
 # -- the process chain ----------------------------------------------------------------
 
 
-def worker_process(rfd: int, wfd: int, config: dict[str, Any]) -> NoReturn:
-    """Entry point of a worker process (forked from the zygote, or freshly spawned)."""
+def worker_process(rfd: int, wfd: int, config: dict[str, Any], server: dict[str, Any]) -> NoReturn:
+    """Entry point of a worker process W (forked from the worker server, or spawned).
+
+    ``server`` is the confinement the worker server already put in force.
+    """
     try:
-        conf = confine.Confinement()
+        conf = confine.Confinement.from_dict(server)
         conf.have("process", "a separate worker process; judges run in the grader's process")
         launcher = config.get("launcher", "forkserver")
         if launcher == "forkserver":
@@ -97,9 +100,10 @@ def worker_process(rfd: int, wfd: int, config: dict[str, Any]) -> NoReturn:
         confine.close_inherited_fds({rfd, wfd})
         if hasattr(os, "setsid") and os.getsid(0) != os.getpid():
             os.setsid()  # its own process group, which the trusted side can kill whole
-        if confine.enter_namespaces(conf):
-            _exit_like(_in_child(lambda: _namespace_init(rfd, wfd, config, conf)))
-        _serve_confined(rfd, wfd, config, conf, workdir=config["workdir"])
+        worker_id = os.getpid()  # unique on this machine, unlike pids inside the namespace
+        if confine.enter_pid_namespace(conf):
+            _exit_like(_in_child(lambda: _namespace_init(rfd, wfd, config, conf, worker_id)))
+        _serve_confined(rfd, wfd, config, conf, worker_id)
     except BaseException:
         traceback.print_exc()  # reaches the worker server's log while stderr is still open
         raise
@@ -107,32 +111,35 @@ def worker_process(rfd: int, wfd: int, config: dict[str, Any]) -> NoReturn:
         os._exit(70)
 
 
-def _namespace_init(rfd: int, wfd: int, config: dict[str, Any], conf: confine.Confinement) -> None:
-    """S: pid 1 of the new namespace. Mounts, then runs the worker as its only child."""
+def _namespace_init(
+    rfd: int, wfd: int, config: dict[str, Any], conf: confine.Confinement, worker_id: int
+) -> None:
+    """S: pid 1 of the new namespace; runs the worker as its only child and waits."""
     confine.set_parent_death_signal()
-    workdir = confine.private_mounts(conf, config["hidden"], _python_paths(), config["tmp_mb"])
-    if workdir is None:
-        workdir = config["workdir"]
-    _exit_like(_in_child(lambda: _serve_confined(rfd, wfd, config, conf, workdir)))
-
-
-def _python_paths() -> list[str]:
-    """Where the interpreter and its packages live: they must stay readable."""
-    paths = {sys.base_prefix, sys.prefix, sys.exec_prefix, *sys.path}
-    return sorted(p for p in paths if p and os.path.isdir(p))
+    _exit_like(_in_child(lambda: _serve_confined(rfd, wfd, config, conf, worker_id)))
 
 
 def _serve_confined(
-    rfd: int, wfd: int, config: dict[str, Any], conf: confine.Confinement, workdir: str
+    rfd: int, wfd: int, config: dict[str, Any], conf: confine.Confinement, worker_id: int
 ) -> None:
-    """R: the process-level limits, then the request loop."""
+    """R: the process-level confinement, then the request loop."""
+    private_tmp = "hidden files" in conf.in_force  # the server mounted a private /tmp
+    workdir = config["workdir"]
+    if private_tmp:
+        workdir = workdir_of(worker_id)
+        os.mkdir(workdir, 0o700)
+    confine.enter_workdir(conf, workdir)
     confine.apply_limits(conf, config["memory_mb"], config["cpu_s"], config["file_mb"])
     confine.drop_privileges(conf, config["max_processes"], workdir)
-    confine.enter_workdir(conf, workdir)
     confine.scrub_environment(conf, workdir)
     if not config.get("debug"):
         confine.close_stdio(conf)
     serve(Channel(rfd, wfd), conf)
+
+
+def workdir_of(worker_id: int) -> str:
+    """Where worker ``worker_id`` works inside the server's private /tmp."""
+    return f"/tmp/worker-{worker_id}"
 
 
 def _in_child(body: Callable[[], None]) -> int:
@@ -161,6 +168,12 @@ def _exit_like(status: int) -> NoReturn:
         signal.signal(sig, signal.SIG_DFL)
         os.kill(os.getpid(), sig)
     os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 70)
+
+
+def python_paths() -> list[str]:
+    """Where the interpreter and its packages live: they must stay readable to workers."""
+    paths = {sys.base_prefix, sys.prefix, sys.exec_prefix, *sys.path}
+    return sorted(p for p in paths if p and os.path.isdir(p))
 
 
 # -- the request loop -----------------------------------------------------------------
@@ -300,4 +313,5 @@ def spawned_main() -> NoReturn:
         __import__(name)
     # The channel moves off stdin/stdout, which then go to /dev/null like any worker's.
     rfd, wfd = os.dup(0), os.dup(1)
-    worker_process(rfd, wfd, config)
+    server = confine.isolate_server(config["hidden"], python_paths(), config["tmp_mb"])
+    worker_process(rfd, wfd, config, server.as_dict())

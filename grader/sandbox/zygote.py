@@ -1,8 +1,10 @@
 """The worker server: a clean process with torch and the probes imported, that forks workers.
 
-Started by ``launcher.ZygoteLauncher`` with one end of a socket pair. No student code ever
-runs here: each worker is a fork that confines itself and only then imports a submission.
-Requests are JSON lines; a spawn request carries the worker's socket as SCM_RIGHTS.
+Started by ``launcher.ZygoteLauncher`` with one end of a socket pair and a JSON argument
+(modules to preload, paths to hide). After preloading it leaves the network and hides the
+judges (``confine.isolate_server``), once for all its workers. No student code ever runs
+here: each worker is a fork that confines itself further and only then imports a
+submission. Requests are JSON lines; a spawn request carries the worker's socket.
 
     -> {"op": "spawn", "config": {...}} + fd     <- {"pid": 1234}
     -> {"op": "poll", "pid": 1234}               <- {"pid": 1234, "exitcode": null}
@@ -14,20 +16,23 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import shutil
 import socket
 import sys
 from typing import Any
 
 
 def main() -> None:
-    fd, preload = int(sys.argv[1]), sys.argv[2:]
+    fd, options = int(sys.argv[1]), json.loads(sys.argv[2])
     import torch
 
     torch.set_num_threads(1)  # workers share the machine; one thread each is also deterministic
-    from grader.sandbox import worker
+    from grader.sandbox import confine, worker
 
-    for name in preload:
+    for name in options["preload"]:
         importlib.import_module(name)
+    server = confine.isolate_server(options["hidden"], worker.python_paths(), options["tmp_mb"])
+    private_tmp = "hidden files" in server.in_force
     ctrl = socket.socket(fileno=fd)
     _send(ctrl, {"ready": True, "pid": os.getpid()})
     exited: dict[int, int] = {}
@@ -36,13 +41,14 @@ def main() -> None:
         line, fds, buffer = _receive(ctrl, buffer)
         if line is None:
             return
-        _reap(exited)
+        for pid in _reap(exited) if private_tmp else ():
+            shutil.rmtree(worker.workdir_of(pid), ignore_errors=True)
         request = json.loads(line)
         if request["op"] == "spawn":
             pid = os.fork()
             if pid == 0:
                 ctrl.close()
-                worker.worker_process(fds[0], fds[0], request["config"])
+                worker.worker_process(fds[0], fds[0], request["config"], server.as_dict())
             os.close(fds[0])
             _send(ctrl, {"pid": pid})
         elif request["op"] == "poll":
@@ -56,16 +62,18 @@ def main() -> None:
             _send(ctrl, {"pid": pid, "exitcode": os.waitstatus_to_exitcode(exited.pop(pid))})
 
 
-def _reap(exited: dict[int, int]) -> None:
-    """Collect finished workers so that none lingers as a zombie."""
+def _reap(exited: dict[int, int]) -> list[int]:
+    """Collect finished workers so that none lingers as a zombie; returns their pids."""
+    reaped = []
     while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
-            return
+            return reaped
         if pid == 0:
-            return
+            return reaped
         exited[pid] = status
+        reaped.append(pid)
 
 
 def _send(ctrl: socket.socket, message: dict[str, Any]) -> None:

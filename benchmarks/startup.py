@@ -1,0 +1,84 @@
+"""How fast the grader starts and answers, as ratios measured side by side in one run.
+
+    python benchmarks/startup.py [--repeat N]
+
+Prints medians of N runs for:
+  1. a worker ready to answer (started, submission imported): forked from the worker
+     server versus a fresh interpreter that imports torch itself;
+  2. one probe round trip to a warm worker;
+  3. a cold `grade exercise3` on the reference solution versus a bare `import torch`.
+Nothing here asserts: the figures go into notes, not into pass or fail.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from grader.checks.exercise3 import probes  # noqa: E402
+from grader.exercises import probes_modules  # noqa: E402
+from grader.launching import hidden_paths  # noqa: E402
+from grader.sandbox.client import Sandbox  # noqa: E402
+from grader.sandbox.launcher import SpawnLauncher, ZygoteLauncher  # noqa: E402
+from grader.submission import read_submission  # noqa: E402
+
+SOLUTION = ROOT / "solutions" / "exercise3.py"
+
+
+def median_time(action, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def ready_worker(launcher) -> None:
+    sandbox = Sandbox(launcher, read_submission(SOLUTION))
+    sandbox.prepare()
+    sandbox.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=5)
+    repeat = parser.parse_args().repeat
+
+    zygote = ZygoteLauncher(probes_modules(), hidden_paths([SOLUTION]))
+    ready_worker(zygote)  # wait for the server once; from here on it is warm
+    forked = median_time(lambda: ready_worker(zygote), repeat)
+    spawned = median_time(lambda: ready_worker(SpawnLauncher(probes_modules(), hidden_paths([SOLUTION]))), max(2, repeat // 2))
+    print(f"worker ready, forked from the worker server: {forked * 1000:8.1f} ms")
+    print(f"worker ready, fresh interpreter:             {spawned * 1000:8.1f} ms")
+    print(f"  ratio fresh / forked: {spawned / forked:.0f}x")
+
+    sandbox = Sandbox(zygote, read_submission(SOLUTION))
+    sandbox.prepare()
+    x = [torch.randn(4, 5)]
+    calls = 200
+    per_call = median_time(lambda: [sandbox.run(probes.centered_outputs, x) for _ in range(calls)], 3) / calls
+    print(f"one probe round trip (CenteredLayer on a 4x5 tensor): {per_call * 1000:.2f} ms")
+    sandbox.close()
+    zygote.close()
+
+    bare = median_time(lambda: subprocess.run([sys.executable, "-c", "import torch"], check=True), repeat)
+    report = ROOT / "reports" / "benchmark.json"
+    grade_cmd = [sys.executable, "-m", "grader", "exercise3", str(SOLUTION), "--report", str(report)]
+    cold = median_time(lambda: subprocess.run(grade_cmd, check=True, capture_output=True), repeat)
+    print(f"bare `python -c 'import torch'`:              {bare:6.2f} s")
+    print(f"cold `grade exercise3` on the solution:       {cold:6.2f} s")
+    print(f"  ratio grade / import torch: {cold / bare:.2f}x (target 2.5x)")
+
+
+if __name__ == "__main__":
+    main()

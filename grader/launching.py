@@ -1,0 +1,34 @@
+"""Starting the worker server for a grading run: what it preloads and what it hides.
+
+Torch-free on purpose: the CLI calls ``start_launcher`` first, so that the server's
+``import torch`` overlaps the grader's own.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+from grader.exercises import CHECKS_DIR, probes_modules
+from grader.sandbox.launcher import PACKAGE_ROOT, Launcher, default_launcher
+
+
+def hidden_paths(submissions: Iterable[Path] = ()) -> list[str]:
+    """What no worker may see: judges, solutions, the project's tests, the submissions' folders.
+
+    A folder that holds the Python installation the workers run on stays visible.
+    """
+    needed = [Path(p).resolve() for p in {sys.prefix, sys.base_prefix, *sys.path} if p]
+    root = Path(PACKAGE_ROOT)
+    candidates = [CHECKS_DIR, root / "solutions", root / "tests",
+                  *(Path(s).resolve().parent for s in submissions)]
+    return [
+        str(path) for path in dict.fromkeys(candidates)
+        if path.exists() and not any(p == path or path in p.parents for p in needed)
+    ]
+
+
+def start_launcher(submissions: Iterable[Path] = ()) -> Launcher:
+    """Start the worker server now, with every exercise's probes, hiding what it must."""
+    return default_launcher(probes_modules(), hidden_paths(submissions))
