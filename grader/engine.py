@@ -15,12 +15,12 @@ from pathlib import Path
 import grader
 from grader.exercises import CHECKS_DIR, Exercise, checks_version
 from grader.launching import start_launcher
-from grader.report import CheckResult, Isolation, Report, Status
+from grader.report import Isolation, Report
 from grader.sandbox.client import Limits, Sandbox
 from grader.sandbox.launcher import Launcher
 from grader.submission import read_submission
 
-__all__ = ["grade", "start_launcher"]
+__all__ = ["grade"]
 
 DEFAULT_LIMITS = Limits()
 # Plugins that would only cost time here (the last two run gc.collect() after every test).
@@ -86,9 +86,3 @@ def _isolation(sandbox: Sandbox, problem: str) -> Isolation:
     return Isolation(level="partial" if missing else "full", in_force=dict(data.get("in_force", {})),
                      missing=missing)
 
-
-def summary_counts(checks: tuple[CheckResult, ...]) -> dict[Status, int]:
-    counts = {status: 0 for status in Status}
-    for check in checks:
-        counts[check.status] += 1
-    return counts

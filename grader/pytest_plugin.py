@@ -10,6 +10,7 @@ the submission's sandbox; the collector turns every judge's outcome into a
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,7 +50,10 @@ class GradingSession:
         report = outcome.get_result()
         if report.when == "call" or (report.when == "setup" and not report.passed):
             started = self._started.get(item.nodeid, time.perf_counter())
-            self.results.append(result_of(item, call, report, time.perf_counter() - started))
+            result = result_of(item, call, report, time.perf_counter() - started)
+            if result.status in (Status.FAILED, Status.ERROR) and self.sandbox.output:
+                result = dataclasses.replace(result, output=self.sandbox.output[:1000])
+            self.results.append(result)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:

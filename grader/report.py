@@ -32,6 +32,7 @@ class CheckResult:
     message: str = ""  # why it did not pass: property, input, expected versus observed
     counterexample: str = ""  # hypothesis's shrunk input, where the check is a property
     hint: str = ""  # advice shown with a failure
+    output: str = ""  # what the submission printed during the failing call (capped)
     hidden: bool = False  # a hidden check: students see only its status and score
     fault: str = ""  # for an error: "student" (their code) or "grader" (ours)
     duration_s: float = 0.0

@@ -53,6 +53,8 @@ def _failure(check: CheckResult) -> str:
         lines += [f"  {escape(line)}" for line in check.message.splitlines()]
     if check.counterexample:
         lines.append("  [dim]shrunk input:[/] " + escape(check.counterexample.replace("\n", ", ")))
+    if check.output:
+        lines.append("  [dim]your code printed:[/] " + escape(check.output.strip()[:300]).replace("\n", "\n    "))
     if check.hint and check.status == Status.FAILED:
         lines.append(f"  [cyan]hint:[/] {escape(check.hint)}")
     return "\n".join(lines)

@@ -53,7 +53,7 @@ class Sandbox:
         self.submission = submission
         self.limits = limits
         self.isolation: dict[str, Any] | None = None
-        self.output = ""  # what the submission printed during the last call
+        self.output = ""  # what the submission printed during the last call (capped)
         self._worker: WorkerHandle | None = None
         self._workdir: str | None = None
         self.load_problem: StudentCodeProblem | None = None
@@ -65,8 +65,9 @@ class Sandbox:
     # -- used by the pytest plugin --------------------------------------------------
 
     def begin_check(self) -> None:
-        """A new check starts: an earlier check's crash no longer counts."""
+        """A new check starts: an earlier check's crash and output no longer count."""
         self._sticky = None
+        self.output = ""
 
     def close(self) -> None:
         self._stop_worker()
