@@ -153,3 +153,20 @@ def test_fresh_interpreter_fallback_grades_the_same(tmp_path):
     assert report.score == 18
     assert "forkserver" in report.isolation.missing
     assert report.isolation.level == "partial"
+
+
+def test_without_namespaces_it_still_grades_and_says_what_is_missing():
+    from grader.sandbox.launcher import ZygoteLauncher
+
+    exercise = all_exercises()["exercise3"]
+    launcher = ZygoteLauncher([exercise.probes_module], hidden_paths(), namespaces=False)
+    try:
+        report = grade(ROOT / "tests" / "submissions" / "exercise3" / "centered_sum.py", exercise,
+                       limits=TEST_LIMITS, launcher=launcher)
+    finally:
+        launcher.close()
+    assert report.score == 18
+    assert report.isolation.level == "partial"
+    assert {"network", "hidden files", "process lifetime"} <= set(report.isolation.missing)
+    assert "resource limits" in report.isolation.in_force
+    assert "user" in report.isolation.in_force or "user" in report.isolation.missing

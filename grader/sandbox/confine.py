@@ -90,13 +90,18 @@ def _mount(source: str, target: str, fstype: str | None, flags: int, data: str =
 # -- once, in the worker server ------------------------------------------------------
 
 
-def isolate_server(hidden: list[str], exposed: list[str], tmp_mb: int) -> Confinement:
-    """Leave the network, make private mounts; what every worker forked later inherits."""
+def isolate_server(
+    hidden: list[str], exposed: list[str], tmp_mb: int, namespaces: bool = True
+) -> Confinement:
+    """Leave the network, make private mounts; what every worker forked later inherits.
+
+    ``namespaces=False`` skips them, as on a system without them (for tests and debugging).
+    """
     conf = Confinement()
     if LINUX:
         libc()  # load it now: after the mounts, finding it may be impossible
-    if not LINUX:
-        why = f"not available on {sys.platform}"
+    if not (LINUX and namespaces):
+        why = f"not available on {sys.platform}" if not LINUX else "namespaces turned off"
         for aspect in ("network", "hidden files", "process lifetime"):
             conf.lack(aspect, why)
         return conf
@@ -191,9 +196,9 @@ def close_inherited_fds(keep: set[int]) -> None:
             low = fd + 1
 
 
-def enter_pid_namespace(conf: Confinement) -> bool:
+def enter_pid_namespace(conf: Confinement, namespaces: bool = True) -> bool:
     """Unshare the PID namespace: the next child is its pid 1. False where not permitted."""
-    if not LINUX:
+    if not (LINUX and namespaces):
         return False
     try:
         _call("unshare", CLONE_NEWPID)
@@ -250,11 +255,12 @@ def _address_space_bytes() -> int:
     return 0
 
 
-def drop_privileges(conf: Confinement, max_processes: int, workdir: str) -> None:
+def drop_privileges(conf: Confinement, max_processes: int, workdir: str, python_dirs: list[str]) -> None:
     """As root: become ``nobody`` (owning ``workdir``), with a process cap.
 
     Inside a user namespace (started without root): give up every capability, so that the
     namespace's mounts cannot be undone. Otherwise the worker already runs as the user.
+    ``python_dirs`` must stay readable after the switch (the worker imports lazily).
     """
     if not hasattr(os, "geteuid"):  # pragma: no cover - Windows
         conf.lack("user", "runs as you (no user switch on this platform)")
@@ -265,6 +271,9 @@ def drop_privileges(conf: Confinement, max_processes: int, workdir: str) -> None
         libc().prctl(PR_SET_SECUREBITS, SECUREBITS_UNPRIVILEGED, 0, 0, 0)
         _drop_all_capabilities()
         conf.have("user", "your own user, with no capabilities")
+    elif blocked := [p for p in python_dirs if _first_unsearchable(p)[0]]:
+        conf.lack("user", f"runs as root: other users cannot read the Python installation "
+                          f"({blocked[0]}) and no mount namespace could expose it")
     else:
         import pwd
 

@@ -96,7 +96,7 @@ class ZygoteLauncher:
 
     def __init__(
         self, preload: list[str], hidden: list[str] | None = None, tmp_mb: int = 256,
-        ready_timeout_s: float = 120.0,
+        ready_timeout_s: float = 120.0, namespaces: bool = True,
     ) -> None:
         self._ready_timeout_s = ready_timeout_s
         self._lock = threading.Lock()
@@ -107,7 +107,8 @@ class ZygoteLauncher:
         self._process = subprocess.Popen(
             [sys.executable, "-I", "-c", _bootstrap("from grader.sandbox.zygote import main; main()"),
              str(theirs.fileno()),
-             json.dumps({"preload": preload, "hidden": hidden or [], "tmp_mb": tmp_mb})],
+             json.dumps({"preload": preload, "hidden": hidden or [], "tmp_mb": tmp_mb,
+                         "namespaces": namespaces})],
             pass_fds=[theirs.fileno()],
             env=worker_env(),
             stdin=subprocess.DEVNULL,

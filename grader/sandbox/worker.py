@@ -101,7 +101,7 @@ def worker_process(rfd: int, wfd: int, config: dict[str, Any], server: dict[str,
         if hasattr(os, "setsid") and os.getsid(0) != os.getpid():
             os.setsid()  # its own process group, which the trusted side can kill whole
         worker_id = os.getpid()  # unique on this machine, unlike pids inside the namespace
-        if confine.enter_pid_namespace(conf):
+        if confine.enter_pid_namespace(conf, config.get("namespaces", True)):
             _exit_like(_in_child(lambda: _namespace_init(rfd, wfd, config, conf, worker_id)))
         _serve_confined(rfd, wfd, config, conf, worker_id)
     except BaseException:
@@ -130,7 +130,9 @@ def _serve_confined(
         os.mkdir(workdir, 0o700)
     confine.enter_workdir(conf, workdir)
     confine.apply_limits(conf, config["memory_mb"], config["cpu_s"], config["file_mb"])
-    confine.drop_privileges(conf, config["max_processes"], workdir)
+    # With private mounts the server made the Python installation readable to anyone.
+    python_dirs = [] if private_tmp else python_paths()
+    confine.drop_privileges(conf, config["max_processes"], workdir, python_dirs)
     confine.scrub_environment(conf, workdir)
     if not config.get("debug"):
         confine.close_stdio(conf)
@@ -313,5 +315,6 @@ def spawned_main() -> NoReturn:
         __import__(name)
     # The channel moves off stdin/stdout, which then go to /dev/null like any worker's.
     rfd, wfd = os.dup(0), os.dup(1)
-    server = confine.isolate_server(config["hidden"], python_paths(), config["tmp_mb"])
+    server = confine.isolate_server(config["hidden"], python_paths(), config["tmp_mb"],
+                                    config.get("namespaces", True))
     worker_process(rfd, wfd, config, server.as_dict())

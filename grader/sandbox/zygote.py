@@ -31,7 +31,8 @@ def main() -> None:
 
     for name in options["preload"]:
         importlib.import_module(name)
-    server = confine.isolate_server(options["hidden"], worker.python_paths(), options["tmp_mb"])
+    server = confine.isolate_server(options["hidden"], worker.python_paths(), options["tmp_mb"],
+                                    options["namespaces"])
     private_tmp = "hidden files" in server.in_force
     ctrl = socket.socket(fileno=fd)
     _send(ctrl, {"ready": True, "pid": os.getpid()})
@@ -48,7 +49,8 @@ def main() -> None:
             pid = os.fork()
             if pid == 0:
                 ctrl.close()
-                worker.worker_process(fds[0], fds[0], request["config"], server.as_dict())
+                config = dict(request["config"], namespaces=options["namespaces"])
+                worker.worker_process(fds[0], fds[0], config, server.as_dict())
             os.close(fds[0])
             _send(ctrl, {"pid": pid})
         elif request["op"] == "poll":

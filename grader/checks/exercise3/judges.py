@@ -128,7 +128,8 @@ def test_mylinear_output(submission, case):
     for x, y in zip(xs, result["outputs"], strict=False):
         y = expect_tensor(y, "MyLinear(X)", X=x)
         expected = torch.relu(x.double() @ weight + bias)
-        expect_close(y, expected, f"MyLinear({in_units}, {units})(X)", rtol=1e-4, atol=1e-4, X=x)
+        expect_close(y, expected, f"MyLinear({in_units}, {units})(X)", rtol=1e-4, atol=1e-4,
+                     X=x, weight=params["weight"], bias=params["bias"])
 
 
 @check("MyLinear", "gradients reach weight and bias", points=2,
@@ -180,7 +181,7 @@ def test_reduction_output(submission, case):
         expected = torch.einsum("ijk,bi,bj->bk", weight.double(), xd, xd)
         scale = float(torch.einsum("ijk,bi,bj->bk", weight.double().abs(), xd.abs(), xd.abs()).max())
         expect_close(y, expected, f"TensorReduction({in_units}, {units})(X)", rtol=1e-4,
-                     atol=1e-5 * max(1.0, scale), X=x)
+                     atol=1e-5 * max(1.0, scale), X=x, weight=weight)
 
 
 # -- FourierHalf ---------------------------------------------------------------------
