@@ -39,8 +39,8 @@ def all_exercises() -> dict[str, Exercise]:
 
 
 def probes_modules() -> list[str]:
-    """Every exercise's probes: the worker server imports them all before any submission."""
-    return [exercise.probes_module for exercise in all_exercises().values()]
+    """Every probe module: the worker server imports them all before any submission."""
+    return ["grader.checks.common_probes", *(e.probes_module for e in all_exercises().values())]
 
 
 @lru_cache(maxsize=1)

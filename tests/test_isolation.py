@@ -17,7 +17,7 @@ import time
 import pytest
 
 from grader.engine import grade
-from grader.exercises import all_exercises
+from grader.exercises import all_exercises, probes_modules
 from grader.launching import hidden_paths, start_launcher
 from grader.report import Status
 from tests.conftest import ROOT, TEST_LIMITS
@@ -144,7 +144,7 @@ def test_fresh_interpreter_fallback_grades_the_same(tmp_path):
     from grader.sandbox.launcher import SpawnLauncher
 
     exercise = all_exercises()["exercise3"]
-    launcher = SpawnLauncher([exercise.probes_module], hidden_paths())
+    launcher = SpawnLauncher(probes_modules(), hidden_paths())
     try:
         report = grade(ROOT / "tests" / "submissions" / "exercise3" / "centered_sum.py", exercise,
                        limits=TEST_LIMITS, launcher=launcher)
@@ -159,7 +159,7 @@ def test_without_namespaces_it_still_grades_and_says_what_is_missing():
     from grader.sandbox.launcher import ZygoteLauncher
 
     exercise = all_exercises()["exercise3"]
-    launcher = ZygoteLauncher([exercise.probes_module], hidden_paths(), namespaces=False)
+    launcher = ZygoteLauncher(probes_modules(), hidden_paths(), namespaces=False)
     try:
         report = grade(ROOT / "tests" / "submissions" / "exercise3" / "centered_sum.py", exercise,
                        limits=TEST_LIMITS, launcher=launcher)

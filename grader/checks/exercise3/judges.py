@@ -8,6 +8,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
+from grader.checks import common_probes
 from grader.checks.exercise3 import probes
 from grader.judging import budget, check, expect, expect_close, expect_shape, expect_tensor
 from grader.strategies import shapes, tensors
@@ -30,7 +31,7 @@ def tolerance(x: torch.Tensor) -> float:
 
 @check("CenteredLayer", "has no parameters", points=1)
 def test_centered_no_parameters(submission):
-    names = submission.run(probes.parameter_shapes, "CenteredLayer", [], torch.ones(3))
+    names = submission.run(common_probes.parameter_shapes, "CenteredLayer", [], torch.ones(3))
     expect(names == {}, f"CenteredLayer() should have no parameters, but has {sorted(names)}")
 
 
@@ -108,7 +109,7 @@ def linear_cases(draw, max_batches: int = 4):
 @budget(6)
 @given(in_units=st.integers(1, 8), units=st.integers(1, 8))
 def test_mylinear_parameters(submission, in_units, units):
-    shapes_ = submission.run(probes.parameter_shapes, "MyLinear", [in_units, units],
+    shapes_ = submission.run(common_probes.parameter_shapes, "MyLinear", [in_units, units],
                              torch.ones(2, in_units))
     expected = {"weight": [in_units, units], "bias": [units]}
     expect(shapes_ == expected,
@@ -159,7 +160,7 @@ def test_mylinear_gradients(submission, case, seed):
 @budget(6)
 @given(in_units=st.integers(1, 6), units=st.integers(1, 6))
 def test_reduction_parameters(submission, in_units, units):
-    shapes_ = submission.run(probes.parameter_shapes, "TensorReduction", [in_units, units],
+    shapes_ = submission.run(common_probes.parameter_shapes, "TensorReduction", [in_units, units],
                              torch.ones(2, in_units))
     expect(shapes_.get("weight") == [in_units, in_units, units],
            f"TensorReduction({in_units}, {units}) should have a parameter weight of shape "

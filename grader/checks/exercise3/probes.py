@@ -22,18 +22,6 @@ def _requires_grad(value: Any) -> bool:
 
 
 @probe
-def parameter_shapes(sub: Any, api: str, args: list[Any], example: torch.Tensor) -> dict[str, list[int]]:
-    """The parameters of ``sub.<api>(*args)``: name -> shape.
-
-    The module first runs on ``example``, so that an unimplemented forward counts as
-    unimplemented rather than as a module with the right (that is, no) parameters.
-    """
-    module = getattr(sub, api)(*args)
-    module(example)
-    return {name: list(p.shape) for name, p in module.named_parameters()}
-
-
-@probe
 def centered_outputs(sub: Any, xs: list[torch.Tensor]) -> list[Any]:
     layer = sub.CenteredLayer()
     return [layer(x) for x in xs]

@@ -1,0 +1,72 @@
+"""Every exercise's material, graded end to end.
+
+For each exercise: the reference solution scores full marks, the student stub (.py and
+.ipynb) scores 0 with "not implemented" on every check, and every fixture in
+``tests/submissions/<exercise>/`` scores exactly as its ``expected.json`` entry says:
+the score, every check that does not pass with its status, and message fragments. Checks
+a fixture does not list must pass.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from grader.exercises import all_exercises
+from grader.report import Status
+from tests.conftest import ROOT, SUBMISSIONS
+
+EXERCISES = sorted(all_exercises())
+
+
+def expectations() -> list[tuple[str, str, dict]]:
+    cases = []
+    for exercise in EXERCISES:
+        folder = SUBMISSIONS / exercise
+        expected = json.loads((folder / "expected.json").read_text(encoding="utf-8"))
+        cases += [(exercise, name, entry) for name, entry in sorted(expected.items())]
+    return cases
+
+
+@pytest.mark.parametrize("exercise", EXERCISES)
+def test_every_fixture_has_an_expectation(exercise):
+    folder = SUBMISSIONS / exercise
+    files = {p.name for p in folder.iterdir() if p.suffix in (".py", ".ipynb")}
+    assert files == set(json.loads((folder / "expected.json").read_text(encoding="utf-8")))
+
+
+@pytest.mark.parametrize(("exercise", "name", "expected"), expectations(),
+                         ids=[f"{e}/{n}" for e, n, _ in expectations()])
+def test_fixture_scores_as_expected(grade_file, exercise, name, expected):
+    report = grade_file(SUBMISSIONS / exercise / name, exercise)
+    not_passed = {c.name: c.status.value for c in report.checks if c.status != Status.PASSED}
+    assert not_passed == expected["not_passed"]
+    assert report.score == expected["score"]
+    for check_name, fragment in expected["message_contains"].items():
+        for check in report.checks:
+            if check_name in ("*", check.name) and check.status != Status.PASSED:
+                assert fragment in check.message.lower(), (check.name, check.message)
+    for check in report.checks:
+        if check.status != Status.PASSED:
+            assert check.message, check.name
+            assert check.fault in ("student", "") and "Traceback" not in check.message
+
+
+@pytest.mark.parametrize("exercise", EXERCISES)
+def test_reference_solution_scores_full_marks(grade_file, exercise):
+    report = grade_file(ROOT / "solutions" / f"{exercise}.py", exercise)
+    failing = [(c.name, c.message) for c in report.checks if c.status != Status.PASSED]
+    assert not failing
+    assert report.score == report.max_score > 0
+
+
+@pytest.mark.parametrize("exercise", EXERCISES)
+@pytest.mark.parametrize("suffix", [".py", ".ipynb"])
+def test_student_stub_scores_zero_saying_not_implemented(grade_file, exercise, suffix):
+    report = grade_file(ROOT / "exercises" / f"{exercise}{suffix}", exercise)
+    assert report.score == 0
+    for check in report.checks:
+        assert check.status == Status.ERROR, check.name
+        assert check.message.startswith("not implemented"), (check.name, check.message)
+        assert check.fault == "student"
