@@ -80,7 +80,7 @@ def grade(
 def _isolation(sandbox: Sandbox, problem: str) -> Isolation:
     data = sandbox.isolation
     if data is None:
-        why = "no worker was started" + (f": {problem.splitlines()[0]}" if problem else "")
+        why = "no worker ran the submission" + (f": {problem.splitlines()[0]}" if problem else "")
         return Isolation(level="none", missing={"process": why})
     missing = dict(data.get("missing", {}))
     return Isolation(level="partial" if missing else "full", in_force=dict(data.get("in_force", {})),

@@ -6,6 +6,7 @@ Torch-free on purpose: the CLI calls ``start_launcher`` first, so that the serve
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -15,18 +16,27 @@ from grader.sandbox.launcher import PACKAGE_ROOT, Launcher, default_launcher
 
 
 def hidden_paths(submissions: Iterable[Path] = ()) -> list[str]:
-    """What no worker may see: judges, solutions, the project's tests, the submissions' folders.
+    """What no worker may see: judges, solutions, the project's tests and history, the
+    submissions' folders, the user's session sockets.
 
     A folder that holds the Python installation the workers run on stays visible.
     """
     needed = [Path(p).resolve() for p in {sys.prefix, sys.base_prefix, *sys.path} if p]
     root = Path(PACKAGE_ROOT)
-    candidates = [CHECKS_DIR, root / "solutions", root / "tests",
-                  *(Path(s).resolve().parent for s in submissions)]
+    candidates = [CHECKS_DIR, root / "solutions", root / "tests", root / ".git",
+                  *(Path(s).resolve().parent for s in submissions), *_session_sockets()]
     return [
         str(path) for path in dict.fromkeys(candidates)
         if path.exists() and not any(p == path or path in p.parents for p in needed)
     ]
+
+
+def _session_sockets() -> list[Path]:
+    """The user's runtime folder: D-Bus and other session sockets that could act outside."""
+    folders = [Path(f"/run/user/{os.getuid()}")] if hasattr(os, "getuid") else []
+    if os.environ.get("XDG_RUNTIME_DIR"):
+        folders.append(Path(os.environ["XDG_RUNTIME_DIR"]))
+    return folders
 
 
 def start_launcher(submissions: Iterable[Path] = ()) -> Launcher:

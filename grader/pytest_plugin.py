@@ -31,6 +31,9 @@ class GradingSession:
         self.results: list[CheckResult] = []
         self.collect_errors: list[str] = []
         self._started: dict[str, float] = {}
+        # target -> its time-limit problem: later checks of that target are not run again,
+        # so an infinite loop costs one time limit per API name, not one per check.
+        self._timed_out: dict[str, StudentCodeProblem] = {}
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         """Import the submission once, before the first check (its failure is reused)."""
@@ -43,6 +46,10 @@ class GradingSession:
         self.sandbox.begin_check()
         if self.sandbox.load_problem is not None:
             raise self.sandbox.load_problem  # no check can run without the module
+        earlier = self._timed_out.get(_target(item))
+        if earlier is not None:
+            raise StudentCodeProblem("timeout", f"{earlier.message}\n  (in an earlier check of "
+                                     f"{_target(item)}; not run again)", sticky=True)
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
@@ -51,6 +58,9 @@ class GradingSession:
         if report.when == "call" or (report.when == "setup" and not report.passed):
             started = self._started.get(item.nodeid, time.perf_counter())
             result = result_of(item, call, report, time.perf_counter() - started)
+            problem = _leaf(call.excinfo.value) if call.excinfo is not None else None
+            if isinstance(problem, StudentCodeProblem) and problem.kind == "timeout":
+                self._timed_out.setdefault(result.target, problem)
             if result.status in (Status.FAILED, Status.ERROR) and self.sandbox.output:
                 result = dataclasses.replace(result, output=self.sandbox.output[:1000])
             self.results.append(result)
@@ -58,6 +68,11 @@ class GradingSession:
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
             self.collect_errors.append(str(report.longrepr)[-2000:])
+
+
+def _target(item: pytest.Item) -> str:
+    marker = item.get_closest_marker(MARKER)
+    return str(marker.kwargs.get("target", "")) if marker is not None else ""
 
 
 def result_of(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport, duration: float) -> CheckResult:

@@ -37,7 +37,8 @@ def require(report, aspect: str) -> None:
         pytest.skip(f"{aspect} not in force here: {report.isolation.missing[aspect]}")
 
 
-@pytest.mark.parametrize("target", ["solutions/exercise3.py", "grader/checks/exercise3/judges.py"])
+@pytest.mark.parametrize("target", ["solutions/exercise3.py", "grader/checks/exercise3/judges.py",
+                                    ".git/HEAD"])
 def test_reference_solution_and_judges_are_out_of_sight(grade_file, tmp_path, target):
     # Steals the reference solution (or reads the judges) and otherwise defines nothing.
     path = write(tmp_path, "steal.py", f"exec(open({str(ROOT / target)!r}).read())", body="")
@@ -170,3 +171,32 @@ def test_without_namespaces_it_still_grades_and_says_what_is_missing():
     assert {"network", "hidden files", "process lifetime"} <= set(report.isolation.missing)
     assert "resource limits" in report.isolation.in_force
     assert "user" in report.isolation.in_force or "user" in report.isolation.missing
+
+
+def test_files_outside_the_working_directory_are_read_only(grade_file, tmp_path):
+    # /var/tmp and /dev/shm are writable by anyone on most systems.
+    path = write(tmp_path, "persist.py", """
+        import os
+        wrote = []
+        for folder in ("/var/tmp", "/dev/shm"):
+            try:
+                with open(os.path.join(folder, "d2l-grader-persist"), "w") as handle:
+                    handle.write("left behind")
+                wrote.append(folder)
+            except OSError:
+                pass
+        with open("scratch.txt", "w") as handle:  # its own working directory is writable
+            handle.write("fine")
+        assert not wrote, f"wrote outside its working directory: {wrote}"
+    """)
+    report = grade_file(path)
+    require(report, "read-only files")
+    assert report.score == 20, report.problem
+
+
+def test_an_infinite_loop_costs_one_time_limit_per_target(grade_file):
+    report = grade_file(ROOT / "tests" / "submissions" / "exercise3" / "infinite_loop_forward.py")
+    centered = [c for c in report.checks if c.target == "CenteredLayer"]
+    assert all(c.status == Status.ERROR and "time limit" in c.message for c in centered)
+    assert sum("not run again" in c.message for c in centered) == len(centered) - 1
+    assert report.timings["judging_s"] < 2 * TEST_LIMITS.call_s + 10

@@ -71,6 +71,9 @@ class Sandbox:
 
     def close(self) -> None:
         self._stop_worker()
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
 
     # -- used by judges -------------------------------------------------------------
 
@@ -114,7 +117,8 @@ class Sandbox:
         if self.submission.load_error:
             self.load_problem = StudentCodeProblem("unreadable", self.submission.load_error, True)
             raise self.load_problem
-        self._workdir = tempfile.mkdtemp(prefix="d2l-grader-")
+        if self._workdir is None:  # used where the worker server has no private /tmp
+            self._workdir = tempfile.mkdtemp(prefix="d2l-grader-")
         config = {
             "workdir": self._workdir,
             "memory_mb": self.limits.memory_mb,
@@ -214,9 +218,6 @@ class Sandbox:
             self._worker.kill()
             self._worker.channel.close()
             self._worker = None
-        if self._workdir is not None:
-            shutil.rmtree(self._workdir, ignore_errors=True)
-            self._workdir = None
 
     # -- messages -------------------------------------------------------------------
 

@@ -5,9 +5,9 @@ trusted side copies that into the report as the isolation level, so nothing is e
 silently weaker than it says. The steps come in two stages:
 
 Once, in the worker server, before it forks any worker (``isolate_server``):
-  new network namespace (no network) and mount namespace: a private /tmp, judges,
-  solutions and submissions covered by empty mounts, the Python installation left
-  readable to an unprivileged user. The server itself needs neither network nor files.
+  new network namespace (no network) and mount namespace: every file read-only, a private
+  /tmp, judges, solutions and submissions covered by empty mounts, the Python installation
+  left readable to an unprivileged user. The server itself needs neither network nor files.
 Per worker, in the forked chain (``worker.worker_process``):
   W  unshare(PID) and fork S
   S  pid 1 of the new PID namespace; forks R and waits; when S ends, the kernel kills every
@@ -25,6 +25,7 @@ import ctypes.util
 import os
 import signal
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,7 @@ CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_BIND, MS_REC, MS_PRIVATE = 4096, 0x4000, 1 << 18
 PR_SET_PDEATHSIG, PR_SET_SECUREBITS, PR_SET_NO_NEW_PRIVS = 1, 28, 38
+SYS_MOUNT_SETATTR, AT_FDCWD, AT_RECURSIVE, MOUNT_ATTR_RDONLY = 442, -100, 0x8000, 0x1
 # SECBIT_NOROOT, _NO_SETUID_FIXUP, _KEEP_CAPS_LOCKED and _NO_CAP_AMBIENT_RAISE, with locks:
 # uid 0 inside a user namespace then gains no capabilities from exec.
 SECUREBITS_UNPRIVILEGED = 0x1 | 0x2 | 0x4 | 0x8 | 0x20 | 0x40 | 0x80
@@ -95,33 +97,31 @@ def isolate_server(
 ) -> Confinement:
     """Leave the network, make private mounts; what every worker forked later inherits.
 
-    ``namespaces=False`` skips them, as on a system without them (for tests and debugging).
+    ``exposed`` are the directories workers must still read (the Python installation).
+    ``namespaces=False`` skips all this, as on a system without namespaces (for tests).
     """
     conf = Confinement()
     if LINUX:
         libc()  # load it now: after the mounts, finding it may be impossible
     if not (LINUX and namespaces):
         why = f"not available on {sys.platform}" if not LINUX else "namespaces turned off"
-        for aspect in ("network", "hidden files", "process lifetime"):
+        for aspect in ("network", "hidden files", "read-only files", "process lifetime"):
             conf.lack(aspect, why)
         return conf
-    root = os.geteuid() == 0
-    uid, gid = os.getuid(), os.getgid()
-    try:
-        _call("unshare", CLONE_NEWNET | CLONE_NEWNS | (0 if root else CLONE_NEWUSER))
-    except OSError as exc:
-        why = f"namespaces not permitted here ({exc.strerror})"
-        conf.lack("network", why)
-        conf.lack("hidden files", why)
+    # Try in a throwaway child first: a kernel may allow unshare() and then refuse the
+    # uid map (Ubuntu's AppArmor does), which would leave this process half-confined.
+    why = _fails_in_child(_enter_namespaces)
+    if why:
+        for aspect in ("network", "hidden files", "read-only files"):
+            conf.lack(aspect, f"namespaces not permitted here ({why})")
         return conf
-    if not root:
-        _write("/proc/self/setgroups", "deny")
-        _write("/proc/self/uid_map", f"0 {uid} 1")
-        _write("/proc/self/gid_map", f"0 {gid} 1")
+    _enter_namespaces()
     conf.have("network", "none (a new, empty network namespace)")
     try:
         _mount("none", "/", None, MS_REC | MS_PRIVATE)
-        _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={tmp_mb}m,mode=1777")
+        _make_read_only(conf)
+        _replace_keeping("/tmp", [p for p in exposed if _is_under(p, "/tmp")],
+                         f"size={tmp_mb}m,mode=1777")
         _expose(exposed)
         covered = [path for path in hidden if _cover(path)]
     except OSError as exc:
@@ -131,9 +131,55 @@ def isolate_server(
     return conf
 
 
+def _enter_namespaces() -> None:
+    root = os.geteuid() == 0
+    uid, gid = os.getuid(), os.getgid()
+    _call("unshare", CLONE_NEWNET | CLONE_NEWNS | (0 if root else CLONE_NEWUSER))
+    if not root:
+        _write("/proc/self/setgroups", "deny")
+        _write("/proc/self/uid_map", f"0 {uid} 1")
+        _write("/proc/self/gid_map", f"0 {gid} 1")
+
+
+def _fails_in_child(action: Callable[[], None]) -> str:
+    """Why ``action`` fails when a forked child runs it; empty when it works."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_end)
+        try:
+            action()
+            code = 0
+        except OSError as exc:
+            os.write(write_end, (exc.strerror or str(exc)).encode()[:200])
+            code = 1
+        os._exit(code)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as reader:
+        message = reader.read().decode(errors="replace")
+    status = os.waitpid(pid, 0)[1]
+    return "" if os.waitstatus_to_exitcode(status) == 0 else (message or "refused")
+
+
+def _make_read_only(conf: Confinement) -> None:
+    """Every mount read-only, recursively, in one call (Linux 5.12+)."""
+    attr = (ctypes.c_uint64 * 4)(MOUNT_ATTR_RDONLY, 0, 0, 0)  # set, clear, propagation, userns
+    result = libc().syscall(ctypes.c_long(SYS_MOUNT_SETATTR), ctypes.c_int(AT_FDCWD), b"/",
+                            ctypes.c_uint(AT_RECURSIVE), attr, ctypes.c_size_t(ctypes.sizeof(attr)))
+    if result != 0:
+        errno = ctypes.get_errno()
+        conf.lack("read-only files", f"could not make the file system read-only ({os.strerror(errno)})")
+        return
+    conf.have("read-only files", "every file is read-only but the worker's own directory")
+
+
 def _write(path: str, text: str) -> None:
     with open(path, "w") as handle:
         handle.write(text)
+
+
+def _is_under(path: str, directory: str) -> bool:
+    return os.path.commonpath([os.path.abspath(path), directory]) == directory
 
 
 def _cover(path: str) -> bool:
@@ -154,34 +200,43 @@ def _expose(paths: list[str]) -> None:
     covered with an empty searchable tmpfs, and only the next step towards each path is
     bound back in: the rest of that directory stays out of sight.
     """
-    bindings: dict[str, dict[str, int]] = {}
+    through: dict[str, list[str]] = {}
     for path in paths:
-        blocker, child = _first_unsearchable(path)
-        if blocker and child not in bindings.get(blocker, {}):
-            bindings.setdefault(blocker, {})[child] = os.open(child, os.O_PATH)
-    for blocker, children in bindings.items():
-        _mount("tmpfs", blocker, "tmpfs", MS_NOSUID | MS_NODEV, "size=16k,mode=755")
-        for child, fd in children.items():
-            if os.path.isdir(f"/proc/self/fd/{fd}"):
-                os.mkdir(child)
-            else:
-                open(child, "w").close()
-            _mount(f"/proc/self/fd/{fd}", child, None, MS_BIND | MS_REC)
-            os.close(fd)
+        blocker = _first_unsearchable(path)
+        if blocker:
+            through.setdefault(blocker, []).append(path)
+    for blocker, kept in through.items():
+        _replace_keeping(blocker, kept, "size=16k,mode=755")
 
 
-def _first_unsearchable(path: str) -> tuple[str | None, str]:
-    """The first directory above ``path`` that others cannot search, and its next step."""
+def _replace_keeping(directory: str, kept: list[str], tmpfs_options: str) -> None:
+    """Mount an empty tmpfs over ``directory``, then bind back the way to each ``kept`` path."""
+    steps: dict[str, int] = {}
+    for path in kept:
+        step = os.path.join(directory, os.path.relpath(os.path.abspath(path), directory).split(os.sep)[0])
+        if step not in steps:
+            steps[step] = os.open(step, os.O_PATH)  # reachable after the cover, through the fd
+    _mount("tmpfs", directory, "tmpfs", MS_NOSUID | MS_NODEV, tmpfs_options)
+    for step, fd in steps.items():
+        if os.path.isdir(f"/proc/self/fd/{fd}"):
+            os.mkdir(step)
+        else:
+            open(step, "w").close()
+        _mount(f"/proc/self/fd/{fd}", step, None, MS_BIND | MS_REC)
+        os.close(fd)
+
+
+def _first_unsearchable(path: str) -> str | None:
+    """The first directory above ``path`` that other users cannot search, if any."""
     current = "/"
     for part in os.path.abspath(path).split(os.sep)[1:]:
         try:
-            searchable = os.stat(current).st_mode & 0o001
+            if not os.stat(current).st_mode & 0o001:
+                return current
         except OSError:
-            return None, ""
-        if not searchable:
-            return current, os.path.join(current, part)
+            return None
         current = os.path.join(current, part)
-    return None, ""
+    return None
 
 
 # -- per worker ----------------------------------------------------------------------
@@ -271,7 +326,7 @@ def drop_privileges(conf: Confinement, max_processes: int, workdir: str, python_
         libc().prctl(PR_SET_SECUREBITS, SECUREBITS_UNPRIVILEGED, 0, 0, 0)
         _drop_all_capabilities()
         conf.have("user", "your own user, with no capabilities")
-    elif blocked := [p for p in python_dirs if _first_unsearchable(p)[0]]:
+    elif blocked := [p for p in python_dirs if _first_unsearchable(p)]:
         conf.lack("user", f"runs as root: other users cannot read the Python installation "
                           f"({blocked[0]}) and no mount namespace could expose it")
     else:

@@ -113,7 +113,8 @@ class ZygoteLauncher:
             env=worker_env(),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
-            stderr=self._stderr,
+            # GRADER_DEBUG_WORKER=1 shows the server's and workers' tracebacks as they happen.
+            stderr=None if os.environ.get("GRADER_DEBUG_WORKER") == "1" else self._stderr,
             cwd="/",
         )
         theirs.close()
