@@ -16,7 +16,7 @@ whose messages say what broke, on which input, expected versus observed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -57,6 +57,14 @@ class Fail(AssertionError):
 def expect(condition: bool, message: str) -> None:
     if not condition:
         raise Fail(message)
+
+
+def paired(inputs: list[Any], outputs: Any, what: str = "outputs") -> Iterator[tuple[Any, Any]]:
+    """(input, output) pairs. A worker that answers with more or fewer outputs than it was
+    given inputs fails the check, so an empty answer can never pass by checking nothing."""
+    expect(isinstance(outputs, list) and len(outputs) == len(inputs),
+           f"expected {len(inputs)} {what}, the probe answered {show(outputs, 80)}")
+    return zip(inputs, outputs, strict=True)
 
 
 def show(value: Any, limit: int = 400) -> str:

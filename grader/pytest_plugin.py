@@ -108,10 +108,21 @@ def result_of(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.Tes
     if isinstance(exc, StudentCodeProblem):
         return CheckResult(**base, status=Status.ERROR, score=0.0, message=exc.message,
                            counterexample="" if exc.sticky else example, fault="student")
+    if isinstance(exc, MALFORMED_DATA_ERRORS):
+        # Judges read what the worker sent; data of the wrong form (a list for a dict, a
+        # tensor of another shape) can only come from the submission. A judge bug shows up
+        # instead in the project's own tests, where correct solutions must pass.
+        return CheckResult(**base, status=Status.ERROR, score=0.0, fault="student",
+                           message=f"the answer had an unexpected form ({type(exc).__name__}: {exc}); "
+                                   "does the code return what the contract says?"[:2000],
+                           counterexample=example)
     kind = type(exc).__name__ if exc is not None else "unknown"
     detail = str(exc) if isinstance(exc, GraderFault) else f"{kind}: {exc}"
     return CheckResult(**base, status=Status.ERROR, score=0.0, fault="grader",
                        message=f"grader error (not your fault; tell your instructor): {detail}"[:2000])
+
+
+MALFORMED_DATA_ERRORS = (TypeError, KeyError, IndexError, AttributeError, ValueError, RuntimeError)
 
 
 def _leaf(exc: BaseException) -> BaseException:

@@ -200,3 +200,26 @@ def test_an_infinite_loop_costs_one_time_limit_per_target(grade_file):
     assert all(c.status == Status.ERROR and "time limit" in c.message for c in centered)
     assert sum("not run again" in c.message for c in centered) == len(centered) - 1
     assert report.timings["judging_s"] < 2 * TEST_LIMITS.call_s + 10
+
+
+def test_rewriting_the_probes_in_the_worker_gains_nothing(grade_file, tmp_path):
+    # Replaces every probe of exercise3 with one that answers "no outputs" or "no
+    # parameters", hoping that judges check each output they get and pass on none.
+    path = write(tmp_path, "rewrite_probes.py", """
+        import sys
+        from grader.checks import common_probes
+        from grader.checks.exercise3 import probes
+
+        def empty(sub, *args):
+            return {"parameters": {}, "outputs": []} if len(args) == 3 else []
+        empty.__grader_probe__ = True
+        for name in dir(probes):
+            if not name.startswith("_") and callable(getattr(probes, name)):
+                setattr(probes, name, empty)
+        del common_probes.parameter_shapes  # this one is reported as tampering
+    """)
+    report = grade_file(path)
+    assert report.score == 0
+    assert report.gradable  # the student's doing, not a grader error
+    assert all(c.status in (Status.FAILED, Status.ERROR) for c in report.checks)
+    assert any("tampered" in c.message for c in report.checks)

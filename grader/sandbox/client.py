@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from grader.exercises import probes_modules
 from grader.problems import GraderFault, StudentCodeProblem, WorkerLost
 from grader.sandbox import wire
 from grader.sandbox.channel import ChannelClosed, FrameTooLarge
@@ -94,16 +95,18 @@ class Sandbox:
             raise
 
     def _call(self, probe: Callable[..., Any], args: tuple[Any, ...], timeout: float) -> Any:
-        worker = self.prepare()
         name = f"{probe.__module__}:{probe.__name__}"
+        if not getattr(probe, "__grader_probe__", False) or probe.__module__ not in probes_modules():
+            raise GraderFault(f"{name} is not a probe the worker server preloads")
+        worker = self.prepare()
         request = {"op": "call", "probe": name, "args": list(args), "seed": 0}
         response = self._exchange(worker, request, timeout, "while running the check")
         self.output = str(response.get("output", ""))
         status = response.get("status")
         if status == "ok":
             return response.get("value")
-        if status == "no_probe":
-            raise GraderFault(str(response.get("message")))
+        if status == "no_probe":  # it was preloaded: the submission must have replaced it
+            raise StudentCodeProblem("garbage", "the submission tampered with the grader's probes")
         raise self._problem(response, "while running the check")
 
     # -- workers --------------------------------------------------------------------

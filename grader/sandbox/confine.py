@@ -123,7 +123,8 @@ def isolate_server(
         _replace_keeping("/tmp", [p for p in exposed if _is_under(p, "/tmp")],
                          f"size={tmp_mb}m,mode=1777")
         _expose(exposed)
-        covered = [path for path in hidden if _cover(path)]
+        # /tmp (and what holds it) is already fresh: covering it would leave no workspace.
+        covered = [path for path in hidden if not _is_under("/tmp", path) and _cover(path)]
     except OSError as exc:
         conf.lack("hidden files", f"could not make private mounts ({exc.strerror})")
         return conf

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from grader.checks import common_probes
 from grader.checks.exercise3 import probes
-from grader.judging import budget, check, expect, expect_close, expect_shape, expect_tensor
+from grader.judging import budget, check, expect, expect_close, expect_shape, expect_tensor, paired
 from grader.strategies import shapes, tensors
 
 EPS = {dtype: torch.finfo(dtype).eps for dtype in (torch.float32, torch.float64)}
@@ -40,7 +40,7 @@ def test_centered_no_parameters(submission):
 @given(xs=st.lists(float_inputs(), min_size=1, max_size=8))
 def test_centered_zero_mean(submission, xs):
     ys = submission.run(probes.centered_outputs, xs)
-    for x, y in zip(xs, ys, strict=False):
+    for x, y in paired(xs, ys):
         y = expect_tensor(y, "CenteredLayer()(X)", X=x)
         mean = float(y.double().mean()) if y.numel() else 0.0
         expect(abs(mean) <= tolerance(x),
@@ -53,7 +53,7 @@ def test_centered_zero_mean(submission, xs):
 @given(xs=st.lists(float_inputs(), min_size=1, max_size=8))
 def test_centered_shift(submission, xs):
     ys = submission.run(probes.centered_outputs, xs)
-    for x, y in zip(xs, ys, strict=False):
+    for x, y in paired(xs, ys):
         y = expect_tensor(y, "CenteredLayer()(X)", X=x)
         expect_shape(y, tuple(x.shape), "CenteredLayer()(X)", X=x)
         shift = y.double() - x.double()
@@ -69,7 +69,7 @@ def test_centered_shift(submission, xs):
                    .flatmap(lambda d: tensors(shapes(0, 3), dtype=d)), min_size=1, max_size=8))
 def test_centered_shape_dtype(submission, xs):
     ys = submission.run(probes.centered_outputs, xs)
-    for x, y in zip(xs, ys, strict=False):
+    for x, y in paired(xs, ys):
         y = expect_tensor(y, "CenteredLayer()(X)", X=x)
         expect_shape(y, tuple(x.shape), "CenteredLayer()(X)", X=x)
         expect(y.dtype == x.dtype, f"the output's dtype should be {x.dtype}, got {y.dtype}\n  on input X = {x!r}")
@@ -85,7 +85,7 @@ def test_centered_gradients(submission, pairs):
     if not pairs:
         return
     grads = submission.run(probes.centered_input_gradients, pairs)
-    for (x, g), grad in zip(pairs, grads, strict=False):
+    for (x, g), grad in paired(pairs, grads, "gradients"):
         expect(grad is not None,
                f"no gradient reaches X: the output does not require grad\n  on input X = {x!r}")
         grad = expect_tensor(grad, "X.grad", X=x)
@@ -126,7 +126,7 @@ def test_mylinear_output(submission, case):
     expect("weight" in params and "bias" in params,
            f"MyLinear({in_units}, {units}) has no parameters named weight and bias: {sorted(params)}")
     weight, bias = params["weight"].double(), params["bias"].double()
-    for x, y in zip(xs, result["outputs"], strict=False):
+    for x, y in paired(xs, result["outputs"]):
         y = expect_tensor(y, "MyLinear(X)", X=x)
         expected = torch.relu(x.double() @ weight + bias)
         expect_close(y, expected, f"MyLinear({in_units}, {units})(X)", rtol=1e-4, atol=1e-4,
@@ -176,7 +176,7 @@ def test_reduction_output(submission, case):
     weight = result["parameters"].get("weight")
     expect(isinstance(weight, torch.Tensor),
            f"TensorReduction({in_units}, {units}) has no parameter named weight")
-    for x, y in zip(xs, result["outputs"], strict=False):
+    for x, y in paired(xs, result["outputs"]):
         y = expect_tensor(y, "TensorReduction(X)", X=x)
         xd = x.double()
         expected = torch.einsum("ijk,bi,bj->bk", weight.double(), xd, xd)
@@ -196,7 +196,7 @@ signals = st.lists(tensors(shapes(1, 3, max_side=9)), min_size=1, max_size=6)
 @given(xs=signals)
 def test_fourier_length(submission, xs):
     ys = submission.run(probes.fourier_outputs, xs)
-    for x, y in zip(xs, ys, strict=False):
+    for x, y in paired(xs, ys):
         y = expect_tensor(y, "FourierHalf()(X)", X=x)
         n = x.shape[-1]
         expect_shape(y, (*x.shape[:-1], (n + 1) // 2), f"FourierHalf()(X) for n = {n}", X=x)
@@ -207,7 +207,7 @@ def test_fourier_length(submission, xs):
 @given(xs=signals)
 def test_fourier_values(submission, xs):
     ys = submission.run(probes.fourier_outputs, xs)
-    for x, y in zip(xs, ys, strict=False):
+    for x, y in paired(xs, ys):
         y = expect_tensor(y, "FourierHalf()(X)", X=x)
         expected = torch.fft.fft(x.double(), dim=-1)
         n = x.shape[-1]
