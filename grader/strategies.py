@@ -36,3 +36,73 @@ def tensors(
     raw = draw(st.binary(min_size=count, max_size=count))
     values = torch.frombuffer(bytearray(raw), dtype=torch.int8) if count else torch.zeros(0)
     return (values.to(torch.float64) / 8).reshape(shape).to(dtype)
+
+
+# -- chains of layers, as plain data ---------------------------------------------------
+#
+# A chain is a list of layers; each layer is a dict a probe can rebuild as modules:
+#   {"kind": "linear", "name": str, "in": int, "out": int}   nn.Linear(in, out)
+#   {"kind": "relu"} | {"kind": "tanh"}                      nn.ReLU() | nn.Tanh()
+#   {"kind": "dropout", "p": float}                          nn.Dropout(p), in eval mode
+#   {"kind": "chain", "layers": [...]}                       a nested chain
+# Linear layers that carry the same name are one module instance, used at each place.
+
+ACTIVATION_KINDS = ("relu", "tanh", "dropout")
+
+
+def _activation(kind: str) -> dict:
+    return {"kind": "dropout", "p": 0.5} if kind == "dropout" else {"kind": kind}
+
+
+@st.composite
+def layer_chains(
+    draw: st.DrawFn,
+    width: int,
+    *,
+    min_layers: int = 1,
+    max_layers: int = 4,
+    depth: int = 1,
+    max_width: int = 5,
+    prefix: str = "L",
+) -> tuple[list[dict], int]:
+    """A chain of layers that takes inputs of ``width`` features, and its output width.
+
+    Every Linear is its own instance (names ``prefix0``, ``prefix1``, …); up to ``depth``
+    levels of nested chains, which may be empty. Shrinks towards one Linear layer.
+    """
+    counter = iter(range(10**6))
+    kinds = ("linear", *ACTIVATION_KINDS, "chain")
+
+    def chain(w: int, levels: int, least: int) -> tuple[list[dict], int]:
+        layers: list[dict] = []
+        for _ in range(draw(st.integers(least, max_layers))):
+            kind = draw(st.sampled_from(kinds if levels > 0 else kinds[:-1]))
+            if kind == "linear":
+                out = draw(st.integers(1, max_width))
+                layers.append({"kind": "linear", "name": f"{prefix}{next(counter)}", "in": w, "out": out})
+                w = out
+            elif kind == "chain":
+                inner, w = chain(w, levels - 1, 0)
+                layers.append({"kind": "chain", "layers": inner})
+            else:
+                layers.append(_activation(kind))
+        return layers, w
+
+    return chain(width, depth, min_layers)
+
+
+@st.composite
+def repeating_chains(draw: st.DrawFn, width: int, *, max_width: int = 5, prefix: str = "L") -> tuple[list[dict], int]:
+    """A chain that uses one square Linear instance (named ``prefix + "shared"``) at least
+    twice in a row of the same chain, with activations between, and maybe once more inside a
+    nested chain; other layers before and after. Returns the chain and its output width."""
+    before, w = draw(layer_chains(width, min_layers=0, max_layers=2, depth=0, max_width=max_width,
+                                  prefix=prefix + "a"))
+    shared = {"kind": "linear", "name": prefix + "shared", "in": w, "out": w}
+    between = [_activation(k) for k in draw(st.lists(st.sampled_from(ACTIVATION_KINDS), max_size=2))]
+    chain = [*before, shared, *between, dict(shared)]
+    if draw(st.booleans()):
+        chain.append({"kind": "chain", "layers": [dict(shared), {"kind": "relu"}]})
+    after, w = draw(layer_chains(w, min_layers=0, max_layers=2, depth=0, max_width=max_width,
+                                 prefix=prefix + "b"))
+    return chain + after, w
