@@ -82,7 +82,7 @@ def _grade(exercise: Exercise, path: Path | None, report_path: Path | None,
     from grader.launching import start_launcher
 
     chosen, why = _choose_submission(exercise, path)
-    launcher = start_launcher([chosen])  # its imports overlap ours below
+    launcher = start_launcher([chosen], [exercise])  # its imports overlap ours below
     try:
         click.echo(f"Grading {chosen} as {exercise.name} ({exercise.title}){why}", err=True)
         from grader.atomic import write_text_atomic

@@ -34,7 +34,7 @@ def grade(
     """Grade the submission at ``path`` as ``exercise``."""
     started = time.perf_counter()
     own_launcher = launcher is None
-    launcher = launcher or start_launcher([path])
+    launcher = launcher or start_launcher([path], [exercise])
     import pytest
 
     from grader.pytest_plugin import GradingSession

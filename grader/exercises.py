@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -38,9 +39,11 @@ def all_exercises() -> dict[str, Exercise]:
     return found
 
 
-def probes_modules() -> list[str]:
-    """Every probe module: the worker server imports them all before any submission."""
-    return ["grader.checks.common_probes", *(e.probes_module for e in all_exercises().values())]
+def probes_modules(exercises: Iterable[Exercise] | None = None) -> list[str]:
+    """The probe modules a worker server imports before any submission: the shared ones and
+    those of ``exercises`` (default: all)."""
+    chosen = all_exercises().values() if exercises is None else exercises
+    return ["grader.checks.common_probes", *(e.probes_module for e in chosen)]
 
 
 @lru_cache(maxsize=1)

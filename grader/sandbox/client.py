@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from grader.exercises import probes_modules
 from grader.problems import GraderFault, StudentCodeProblem, WorkerLost
 from grader.sandbox import wire
 from grader.sandbox.channel import ChannelClosed, FrameTooLarge
@@ -96,7 +95,7 @@ class Sandbox:
 
     def _call(self, probe: Callable[..., Any], args: tuple[Any, ...], timeout: float) -> Any:
         name = f"{probe.__module__}:{probe.__name__}"
-        if not getattr(probe, "__grader_probe__", False) or probe.__module__ not in probes_modules():
+        if not getattr(probe, "__grader_probe__", False) or probe.__module__ not in self.launcher.preload:
             raise GraderFault(f"{name} is not a probe the worker server preloads")
         worker = self.prepare()
         request = {"op": "call", "probe": name, "args": list(args), "seed": 0}

@@ -79,6 +79,7 @@ class WorkerHandle:
 
 class Launcher(Protocol):
     name: str
+    preload: list[str]  # the probe modules its workers have imported
 
     def start(self, config: dict[str, Any]) -> WorkerHandle: ...
 
@@ -98,6 +99,7 @@ class ZygoteLauncher:
         self, preload: list[str], hidden: list[str] | None = None, tmp_mb: int = 256,
         ready_timeout_s: float = 120.0, namespaces: bool = True,
     ) -> None:
+        self.preload = list(preload)
         self._ready_timeout_s = ready_timeout_s
         self._lock = threading.Lock()
         self._buffer = b""
@@ -187,13 +189,13 @@ class SpawnLauncher:
     name = "fresh interpreter"
 
     def __init__(self, preload: list[str], hidden: list[str] | None = None, tmp_mb: int = 256) -> None:
-        self._preload = preload
+        self.preload = list(preload)
         self._hidden = hidden or []
         self._tmp_mb = tmp_mb
         self._processes: dict[int, subprocess.Popen[bytes]] = {}
 
     def start(self, config: dict[str, Any]) -> WorkerHandle:
-        config = dict(config, preload=self._preload, hidden=self._hidden, tmp_mb=self._tmp_mb,
+        config = dict(config, preload=self.preload, hidden=self._hidden, tmp_mb=self._tmp_mb,
                       launcher=self.name)
         process = subprocess.Popen(
             [sys.executable, "-I", "-c",
