@@ -36,8 +36,11 @@ def grade(
     own_launcher = launcher is None
     launcher = launcher or start_launcher([path], [exercise])
     import pytest
+    import torch
 
     from grader.pytest_plugin import GradingSession
+
+    torch.set_num_threads(1)  # judges compute little; threads only contend with the workers
 
     submission = read_submission(path)
     sandbox = Sandbox(launcher, submission, limits)
