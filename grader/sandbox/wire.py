@@ -55,9 +55,12 @@ def plain(obj: Any, _depth: int = 0, _count: list[int] | None = None) -> Any:
     if _depth > MAX_DEPTH or count[0] > MAX_ITEMS:
         return opaque(obj)
     if isinstance(obj, torch.Tensor):
-        tensor = obj.detach()
-        if type(tensor) is not torch.Tensor:
-            tensor = tensor.as_subclass(torch.Tensor)
+        try:  # an uninitialized parameter, or a subclass of the student's, may refuse
+            tensor = obj.detach()
+            if type(tensor) is not torch.Tensor:
+                tensor = tensor.as_subclass(torch.Tensor)
+        except Exception:  # noqa: BLE001 - anything at all: it is only described, then
+            return opaque(obj)
         return tensor
     if obj is None or type(obj) in (bool, int, str):
         return obj

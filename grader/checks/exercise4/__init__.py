@@ -1,0 +1,3 @@
+"""Deferred initialization: MyLazyLinear, lazy_mlp, materialize."""
+
+TITLE = "Deferred initialization"

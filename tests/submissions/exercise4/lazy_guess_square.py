@@ -1,0 +1,45 @@
+"""Wrong: MyLazyLinear guesses a square weight in __init__ and replaces it on the first
+forward when the guess was wrong: it works, but it has a weight before the first forward."""
+
+import torch
+from torch import nn
+
+
+class MyLazyLinear(nn.Module):
+    def __init__(self, out_features):
+        super().__init__()
+        # Guess in_features = out_features; fixed on the first forward if the guess was wrong.
+        self.weight = nn.Parameter(torch.randn(out_features, out_features) * 0.01)
+        self.bias = nn.Parameter(torch.zeros(out_features))
+        self.in_features = None
+
+    def forward(self, X):
+        width = X.shape[-1]
+        if self.in_features is None:
+            if width != self.weight.shape[1]:
+                self.weight = nn.Parameter(torch.randn(self.weight.shape[0], width) * 0.01)
+            self.in_features = width
+        elif width != self.in_features:
+            raise ValueError(f"expected inputs of width {self.in_features}, got {width}")
+        return X @ self.weight.T + self.bias
+
+
+def lazy_mlp(sizes):
+    layers = []
+    for i, size in enumerate(sizes):
+        if i > 0:
+            layers.append(nn.ReLU())
+        layers.append(nn.LazyLinear(size))
+    return nn.Sequential(*layers)
+
+
+def init_xavier(module):
+    if isinstance(module, nn.Linear):
+        nn.init.xavier_uniform_(module.weight)
+        nn.init.zeros_(module.bias)
+
+
+def materialize(net, example):
+    net(example)
+    net.apply(init_xavier)
+    return net

@@ -1,0 +1,42 @@
+"""Wrong: MyLazyLinear checks the width, but then creates weight and bias again on every
+forward (the `if self.weight is None` guard is missing)."""
+
+import torch
+from torch import nn
+
+
+class MyLazyLinear(nn.Module):
+    def __init__(self, out_features):
+        super().__init__()
+        self.out_features = out_features
+        self.weight = None
+        self.bias = None
+
+    def forward(self, X):
+        width = X.shape[-1]
+        if self.weight is not None and width != self.weight.shape[1]:
+            raise ValueError(f"expected inputs of width {self.weight.shape[1]}, got {width}")
+        self.weight = nn.Parameter(torch.randn(self.out_features, width) * 0.01)
+        self.bias = nn.Parameter(torch.zeros(self.out_features))
+        return X @ self.weight.T + self.bias
+
+
+def lazy_mlp(sizes):
+    layers = []
+    for i, size in enumerate(sizes):
+        if i > 0:
+            layers.append(nn.ReLU())
+        layers.append(nn.LazyLinear(size))
+    return nn.Sequential(*layers)
+
+
+def init_xavier(module):
+    if isinstance(module, nn.Linear):
+        nn.init.xavier_uniform_(module.weight)
+        nn.init.zeros_(module.bias)
+
+
+def materialize(net, example):
+    net(example)
+    net.apply(init_xavier)
+    return net
