@@ -1,0 +1,3 @@
+"""GPUs: try_gpu, try_all_gpus, to_device, model_device."""
+
+TITLE = "GPUs"

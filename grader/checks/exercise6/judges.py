@@ -1,0 +1,548 @@
+"""Judges for exercise6 (GPUs). They run in the grader's process, never beside student
+code: each asks a probe for plain data and decides from it.
+
+Every scored check runs on a machine without a GPU: GPU counts are simulated (0, 1 and 4
+GPUs) and moves go to the ``meta`` device. The two checks that need a real GPU carry no
+points; where there is none they are skipped ("not run: no GPU"), so the maximum score is
+the same on every machine. They judge only what the meta checks cannot see (that the code
+works with a real ``cuda:0``), so a submission's score and failures are machine-independent.
+
+Objects cross to the probes as specs, plain data the probes build them from:
+
+    {"kind": "tensor", "shape": [2, 3], "dtype": "int64"}         torch.zeros(2, 3, dtype=torch.int64)
+    {"kind": "module", "name": "mlp"}                              MODULES["mlp"] below
+    {"kind": "list" | "tuple", "items": [spec, ...]}
+    {"kind": "namedtuple", "fields": ["x", "y"], "items": [spec, spec]}    Batch(x=..., y=...)
+    {"kind": "dict" | "ordereddict", "items": {key: spec, ...}}
+
+and what ``to_device`` returned comes back described (``probes.describe``). Nets for
+``model_device`` are specs too (``probes.build_net``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from itertools import pairwise
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from grader.checks.exercise6 import probes
+from grader.judging import budget, check, expect, paired
+from grader.strategies import shapes
+
+DEVICE = "torch.device"  # the qualified type name of a torch.device
+COUNTS = (0, 1, 4)  # simulated numbers of GPUs
+INDICES = (None, 0, 1, 2, 3, 4)  # None: try_gpu() with its default
+META = "meta"
+
+# -- try_gpu and try_all_gpus ----------------------------------------------------------------
+
+
+def _call(i: int | None) -> str:
+    return "try_gpu()" if i is None else f"try_gpu({i})"
+
+
+def _gpus(count: int) -> str:
+    return f"{count} GPU{'' if count == 1 else 's'} (simulated: torch.cuda.device_count() returned {count})"
+
+
+def _shown(device: dict[str, str]) -> str:
+    if device["type"] == DEVICE:
+        return f"torch.device({device['text']!r})"
+    if device["type"] == "builtins.str":
+        return f"the string {device['text']!r}"
+    return f"{device['type'].removeprefix('builtins.')} {device['text']}"
+
+
+def _listing(result: dict[str, Any]) -> str:
+    if result["items"] is None:
+        return f"{result['type'].removeprefix('builtins.')} {result['text']}"
+    inner = ", ".join(_shown(d) for d in result["items"])
+    return f"[{inner}]" if result["type"] == "list" else f"{result['type']} [{inner}]"
+
+
+def _try_gpu_cases() -> list[list[int | None]]:
+    return [[count, i] for count in COUNTS for i in INDICES]
+
+
+@check("try_gpu", "returns a torch.device", points=1,
+       hint="return torch.device(f'cuda:{i}') or torch.device('cpu'), not a string")
+def test_try_gpu_returns_devices(submission):
+    cases = _try_gpu_cases()
+    results = submission.run(probes.try_gpu_results, cases)
+    for (count, i), got in paired(cases, results):
+        expect(got["type"] == DEVICE,
+               f"{_call(i)} with {_gpus(count)} should return a torch.device, got {_shown(got)}")
+
+
+@check("try_gpu", "is cuda:i when at least i + 1 GPUs exist, else cpu", points=2,
+       hint="compare i with torch.cuda.device_count(), asked each time try_gpu runs")
+def test_try_gpu_choice(submission):
+    cases = _try_gpu_cases()
+    results = submission.run(probes.try_gpu_results, cases)
+    for (count, i), got in paired(cases, results):
+        index = 0 if i is None else i
+        expected = f"cuda:{index}" if index < count else "cpu"
+        expect(got["text"] == expected,
+               f"{_call(i)} with {_gpus(count)} should be torch.device({expected!r}), got {_shown(got)}")
+
+
+@check("try_all_gpus", "returns a list of torch.device", points=1,
+       hint="build torch.device objects, not strings")
+def test_try_all_gpus_returns_devices(submission):
+    results = submission.run(probes.try_all_gpus_results, list(COUNTS))
+    for count, got in paired(list(COUNTS), results):
+        expect(got["items"] is not None and all(d["type"] == DEVICE for d in got["items"]),
+               f"try_all_gpus() with {_gpus(count)} should return a list of torch.device, "
+               f"got {_listing(got)}")
+
+
+def _texts(result: dict[str, Any]) -> list[str] | None:
+    return None if result["items"] is None else [d["text"] for d in result["items"]]
+
+
+@check("try_all_gpus", "lists cuda:0 … cuda:n-1 in order", points=2,
+       hint="one device per i in range(torch.cuda.device_count())")
+def test_try_all_gpus_lists_every_gpu(submission):
+    counts = [count for count in COUNTS if count > 0]
+    results = submission.run(probes.try_all_gpus_results, counts)
+    for count, got in paired(counts, results):
+        expected = [f"cuda:{k}" for k in range(count)]
+        expect(_texts(got) == expected,
+               f"try_all_gpus() with {_gpus(count)} should list the devices {expected}, got {_listing(got)}")
+
+
+@check("try_all_gpus", "is [cpu] when there is no GPU", points=1,
+       hint="when torch.cuda.device_count() is 0, return [torch.device('cpu')], not an empty list")
+def test_try_all_gpus_without_gpu(submission):
+    results = submission.run(probes.try_all_gpus_results, [0])
+    for count, got in paired([0], results):
+        expect(_texts(got) == ["cpu"],
+               f"try_all_gpus() with {_gpus(count)} should be [torch.device('cpu')], got {_listing(got)}")
+
+
+# -- to_device: specs, their rendering, and what a result must look like ----------------------
+
+DTYPES = ("float32", "float64", "float16", "int64", "bool")
+KEYS = ("x", "y", "label", "mask")
+FIELDS = ("x", "y", "z")
+PLAIN = ("list", "tuple", "dict")
+ALL_CONTAINERS = (*PLAIN, "namedtuple", "ordereddict")
+TYPE_NAMES = {"list": "list", "tuple": "tuple", "dict": "dict", "ordereddict": "OrderedDict",
+              "namedtuple": probes.NAMEDTUPLE}
+
+# What each of probes.MODULES is and holds: name -> (shape, dtype), for parameters and buffers.
+_BN3 = {"running_mean": ([3], "float32"), "running_var": ([3], "float32"), "num_batches_tracked": ([], "int64")}
+MODULES: dict[str, dict[str, Any]] = {
+    "linear": {"text": "nn.Linear(3, 2)", "type": "Linear",
+               "parameters": {"weight": ([2, 3], "float32"), "bias": ([2], "float32")}, "buffers": {}},
+    "batchnorm": {"text": "nn.BatchNorm1d(3)", "type": "BatchNorm1d",
+                  "parameters": {"weight": ([3], "float32"), "bias": ([3], "float32")}, "buffers": _BN3},
+    "stats": {"text": "nn.BatchNorm1d(3, affine=False)", "type": "BatchNorm1d", "parameters": {},
+              "buffers": _BN3},
+    "mlp": {"text": "nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 2))",
+            "type": "Sequential",
+            "parameters": {"0.weight": ([4, 3], "float32"), "0.bias": ([4], "float32"),
+                           "1.weight": ([4], "float32"), "1.bias": ([4], "float32"),
+                           "3.weight": ([2, 4], "float32"), "3.bias": ([2], "float32")},
+            "buffers": {"1.running_mean": ([4], "float32"), "1.running_var": ([4], "float32"),
+                        "1.num_batches_tracked": ([], "int64")}},
+}
+
+tensor_specs = st.builds(lambda shape, dtype: {"kind": "tensor", "shape": list(shape), "dtype": dtype},
+                         shapes(0, 3, max_side=3), st.sampled_from(DTYPES))
+module_specs = st.sampled_from(sorted(MODULES)).map(lambda name: {"kind": "module", "name": name})
+
+
+def _containers(children: st.SearchStrategy, kinds: tuple[str, ...]) -> st.SearchStrategy:
+    makers = {
+        "list": st.lists(children, max_size=3).map(lambda items: {"kind": "list", "items": items}),
+        "tuple": st.lists(children, max_size=3).map(lambda items: {"kind": "tuple", "items": items}),
+        "dict": st.dictionaries(st.sampled_from(KEYS), children, max_size=3)
+                  .map(lambda items: {"kind": "dict", "items": items}),
+        "ordereddict": st.dictionaries(st.sampled_from(KEYS), children, max_size=3)
+                         .map(lambda items: {"kind": "ordereddict", "items": items}),
+        "namedtuple": st.lists(children, min_size=1, max_size=len(FIELDS))
+                        .map(lambda items: {"kind": "namedtuple", "fields": list(FIELDS[:len(items)]),
+                                            "items": items}),
+    }
+    return st.one_of(*(makers[kind] for kind in kinds))
+
+
+def structures(kinds: tuple[str, ...]) -> st.SearchStrategy[dict[str, Any]]:
+    """Tensors nested in containers of the given kinds; shrinks towards one tensor."""
+    return st.recursive(tensor_specs, lambda children: _containers(children, kinds), max_leaves=6)
+
+
+def containers(kinds: tuple[str, ...]) -> st.SearchStrategy[dict[str, Any]]:
+    """Like ``structures``, with a container at the top; shrinks towards an empty one."""
+    return _containers(structures(kinds), kinds)
+
+
+def module_structures() -> st.SearchStrategy[dict[str, Any]]:
+    """A module, alone or beside a tensor in a list or a dict."""
+    return st.one_of(
+        module_specs,
+        st.tuples(module_specs, tensor_specs).map(lambda pair: {"kind": "list", "items": list(pair)}),
+        st.tuples(module_specs, tensor_specs).map(
+            lambda pair: {"kind": "dict", "items": {"model": pair[0], "x": pair[1]}}),
+    )
+
+
+def render(spec: dict[str, Any]) -> str:
+    """Python that builds the object of ``spec`` (``Batch`` is a namedtuple of its fields)."""
+    kind = spec["kind"]
+    if kind == "tensor":
+        shape = ", ".join(str(side) for side in spec["shape"]) or "()"
+        dtype = "" if spec["dtype"] == "float32" else f", dtype=torch.{spec['dtype']}"
+        return f"torch.zeros({shape}{dtype})"
+    if kind == "module":
+        return MODULES[spec["name"]]["text"]
+    items = spec["items"]
+    if kind in ("dict", "ordereddict"):
+        body = "{" + ", ".join(f"{key!r}: {render(item)}" for key, item in items.items()) + "}"
+        return body if kind == "dict" else f"OrderedDict({body})"
+    if kind == "namedtuple":
+        inner = ", ".join(f"{field}={render(item)}" for field, item in zip(spec["fields"], items, strict=True))
+        return f"{probes.NAMEDTUPLE}({inner})"
+    inner = ", ".join(render(item) for item in items)
+    if kind == "tuple":
+        return f"({inner},)" if len(items) == 1 else f"({inner})"
+    return f"[{inner}]"
+
+
+def _described(desc: dict[str, Any] | None) -> str:
+    """What a described result is, in words."""
+    if desc is None:
+        return "nothing there"
+    kind = desc.get("kind")
+    if kind == "tensor":
+        return f"a tensor on {desc['device']} of shape {tuple(desc['shape'])} and dtype {desc['dtype']}"
+    if kind == "module":
+        return f"a module {desc['type']}"
+    if kind in ("sequence", "mapping"):
+        fields = f" (a namedtuple with fields {', '.join(desc['fields'])})" if desc.get("fields") else ""
+        return f"a {desc['type']}{fields}"
+    return f"{desc.get('type')} {desc.get('text', '')}".strip()
+
+
+def _expected_container(spec: dict[str, Any]) -> str:
+    kind = spec["kind"]
+    if kind == "namedtuple":
+        return f"a {probes.NAMEDTUPLE} (a namedtuple with fields {', '.join(spec['fields'])})"
+    return f"a {TYPE_NAMES[kind]}"
+
+
+def spec_leaves(spec: dict[str, Any], path: str = "obj") -> Iterator[tuple[str, dict[str, Any]]]:
+    """(path, spec) of every tensor and module, such as ``obj[0]['x']``."""
+    if spec["kind"] in ("tensor", "module"):
+        yield path, spec
+        return
+    items = spec["items"]
+    pairs = items.items() if isinstance(items, dict) else enumerate(items)
+    for key, item in pairs:
+        yield from spec_leaves(item, f"{path}[{key!r}]")
+
+
+def found_leaves(desc: dict[str, Any], path: str = "obj") -> dict[str, dict[str, Any]]:
+    """Path -> description of everything that is not a list, tuple or dict in a result.
+    Paths ignore container types, so a tuple returned as a list still matches (the type
+    is another check's business)."""
+    kind, found = desc.get("kind"), {}
+    if kind == "sequence":
+        for index, item in enumerate(desc["items"]):
+            found.update(found_leaves(item, f"{path}[{index}]"))
+    elif kind == "mapping":
+        for key, item in zip(desc["keys"], desc["items"], strict=True):
+            found.update(found_leaves(item, f"{path}[{key!r}]"))
+    else:
+        found[path] = desc
+    return found
+
+
+def _where(path: str) -> str:
+    return "the result" if path == "obj" else f"the result's {path.removeprefix('obj')}"
+
+
+def _moved_to(device: str) -> str:
+    return f"to_device(obj, torch.device({device!r}))"
+
+
+def tensor_problem(got: dict[str, Any] | None, spec: dict[str, Any], path: str, device: str) -> str | None:
+    """Why the result at ``path`` is not the tensor of ``spec`` moved to ``device``."""
+    shape, dtype = spec["shape"], spec["dtype"]
+    if (got is not None and got.get("kind") == "tensor" and got["device"] == device
+            and got["shape"] == shape and got["dtype"] == dtype):
+        return None
+    return (f"{_where(path)} should be a tensor on {device} of shape {tuple(shape)} and dtype {dtype}, "
+            f"got {_described(got)}")
+
+
+def module_problem(got: dict[str, Any] | None, name: str, path: str, device: str) -> str | None:
+    """Why the result at ``path`` is not MODULES[name] with everything on ``device``."""
+    expected = MODULES[name]
+    if got is None or got.get("kind") != "module" or got["type"] != expected["type"]:
+        return f"{_where(path)} should be the module {expected['text']}, got {_described(got)}"
+    for group, singular in (("parameters", "parameter"), ("buffers", "buffer")):
+        held = got[group]
+        if sorted(held) != sorted(expected[group]):
+            return (f"the {group} of {_where(path)} ({expected['text']}) should be {sorted(expected[group])}, "
+                    f"got {sorted(held)}")
+        for key, (shape, dtype) in expected[group].items():
+            tensor = held[key]
+            if tensor["device"] != device or tensor["shape"] != shape or tensor["dtype"] != dtype:
+                return (f"the {singular} {key!r} of {_where(path)} ({expected['text']}) should be on {device} "
+                        f"with shape {tuple(shape)} and dtype {dtype}, got {_described(tensor)}")
+    return None
+
+
+def container_problem(spec: dict[str, Any], got: dict[str, Any], path: str = "obj") -> str | None:
+    """Why the containers of a result are not those of ``spec`` (types, keys, lengths).
+    What became of the tensors and modules inside is the other checks' business."""
+    kind = spec["kind"]
+    if kind in ("tensor", "module"):
+        return None
+    fields_ok = kind != "namedtuple" or got.get("fields") == spec["fields"]
+    if got.get("kind") not in ("sequence", "mapping") or got.get("type") != TYPE_NAMES[kind] or not fields_ok:
+        return f"{_where(path)} should be {_expected_container(spec)}, got {_described(got)}"
+    items = spec["items"]
+    if isinstance(items, dict):
+        keys = list(items)
+        same = got["keys"] == keys if kind == "ordereddict" else sorted(got["keys"]) == sorted(keys)
+        if got["kind"] != "mapping" or not same:
+            return f"{_where(path)} should have the keys {keys}, got {got.get('keys')}"
+        by_key = dict(zip(got["keys"], got["items"], strict=True))
+        pairs = [(f"{path}[{key!r}]", item, by_key[key]) for key, item in items.items()]
+    else:
+        if got["kind"] != "sequence" or len(got["items"]) != len(items):
+            return f"{_where(path)} should have {len(items)} items, got {len(got.get('items', []))}"
+        pairs = [(f"{path}[{k}]", item, got["items"][k]) for k, item in enumerate(items)]
+    for where, item, found in pairs:
+        problem = container_problem(item, found, where)
+        if problem:
+            return problem
+    return None
+
+
+# -- to_device -----------------------------------------------------------------------
+
+
+@check("to_device", "moves every tensor, keeping shape and dtype", points=2,
+       hint="tensor.to(device) returns the moved tensor; recurse into lists, tuples and dicts")
+@budget(12)
+@given(objs=st.lists(structures(PLAIN), min_size=1, max_size=4))
+def test_to_device_moves_tensors(submission, objs):
+    results = submission.run(probes.to_device_results, objs, META)
+    for spec, got in paired(objs, results):
+        found = found_leaves(got)
+        for path, leaf in spec_leaves(spec):
+            problem = tensor_problem(found.get(path), leaf, path, META)
+            expect(problem is None, f"{_moved_to(META)}: {problem}\n  on input obj = {render(spec)}")
+
+
+@check("to_device", "returns every container as the same type", points=2,
+       hint="rebuild a container with type(obj)(...): type(obj)(*items) for a named tuple")
+@budget(15)
+@given(objs=st.lists(containers(ALL_CONTAINERS), min_size=1, max_size=4))
+def test_to_device_keeps_containers(submission, objs):
+    results = submission.run(probes.to_device_results, objs, META)
+    for spec, got in paired(objs, results):
+        problem = container_problem(spec, got)
+        expect(problem is None, f"{_moved_to(META)}: {problem}\n  on input obj = {render(spec)}")
+
+
+@check("to_device", "moves a module's parameters and buffers", points=2,
+       hint="module.to(device) moves both; buffers such as a BatchNorm's running_mean are not parameters")
+@budget(8)
+@given(objs=st.lists(module_structures(), min_size=1, max_size=3))
+def test_to_device_moves_modules(submission, objs):
+    results = submission.run(probes.to_device_results, objs, META)
+    for spec, got in paired(objs, results):
+        found = found_leaves(got)
+        for path, leaf in spec_leaves(spec):
+            if leaf["kind"] == "module":
+                problem = module_problem(found.get(path), leaf["name"], path, META)
+                expect(problem is None, f"{_moved_to(META)}: {problem}\n  on input obj = {render(spec)}")
+
+
+GPU_OBJECT = {"kind": "list", "items": [{"kind": "tensor", "shape": [2, 3], "dtype": "float32"},
+                                        {"kind": "module", "name": "linear"}]}
+
+
+@check("to_device", "moves a tensor and a module to a real GPU (cuda:0)", points=0)
+def test_to_device_on_gpu(submission):
+    result = submission.run(probes.to_device_on_gpu, [GPU_OBJECT])
+    if not result["cuda"]:
+        pytest.skip("no GPU")
+    for spec, got in paired([GPU_OBJECT], result["results"]):
+        found = found_leaves(got)
+        for path, leaf in spec_leaves(spec):
+            if leaf["kind"] == "tensor":
+                problem = tensor_problem(found.get(path), leaf, path, "cuda:0")
+            else:
+                problem = module_problem(found.get(path), leaf["name"], path, "cuda:0")
+            expect(problem is None, f"{_moved_to('cuda:0')}: {problem}\n  on input obj = {render(spec)}")
+
+
+# -- model_device --------------------------------------------------------------------
+
+DEVICES = ("cpu", META)
+
+
+def parameter_names(spec: dict[str, Any]) -> list[str]:
+    """The ``named_parameters()`` names of the "mlp" net of ``spec`` (see probes.build_net)."""
+    names, index = [], 0
+    for k in range(len(spec["widths"]) - 1):
+        index += 1 if k else 0  # the ReLU between two Linear layers
+        names += [f"{index}.weight"] + ([f"{index}.bias"] if spec["bias"] else [])
+        index += 1
+    if spec["norm"]:
+        names += [f"{index}.weight", f"{index}.bias"]
+    return names
+
+
+def render_net(spec: dict[str, Any]) -> str:
+    kind = spec["kind"]
+    if kind == "relu":
+        return "nn.ReLU()"
+    if kind == "empty":
+        return "nn.Sequential()"
+    if kind == "flatten":
+        return "nn.Sequential(nn.Flatten(), nn.ReLU(), nn.Dropout(0.5))"
+    if kind == "stats":
+        return f"{MODULES['stats']['text']} with its buffers on {spec['buffers']}"
+    widths, layers = spec["widths"], []
+    for k, (fan_in, fan_out) in enumerate(pairwise(widths)):
+        layers += ["nn.ReLU()"] if k else []
+        layers.append(f"nn.Linear({fan_in}, {fan_out}{'' if spec['bias'] else ', bias=False'})")
+    if spec["norm"]:
+        layers.append(f"nn.BatchNorm1d({widths[-1]})")
+    devices = spec["devices"]
+    if len(set(devices)) == 1:
+        where = f"every parameter on {devices[0]}"
+    else:
+        where = "parameters " + ", ".join(f"{n} on {d}" for n, d in zip(parameter_names(spec), devices, strict=True))
+    buffers = f" and buffers on {spec['buffers']}" if spec["norm"] else ""
+    return f"nn.Sequential({', '.join(layers)}) with {where}{buffers}"
+
+
+def _mlp(widths: list[int], bias: bool, norm: bool, devices: list[str], buffers: str) -> dict[str, Any]:
+    return {"kind": "mlp", "widths": widths, "bias": bias, "norm": norm, "devices": devices, "buffers": buffers}
+
+
+def parameter_count(widths: list[int], bias: bool, norm: bool) -> int:
+    return (len(widths) - 1) * (2 if bias else 1) + (2 if norm else 0)
+
+
+@st.composite
+def nets(draw: st.DrawFn, split: bool) -> dict[str, Any]:
+    """An "mlp" net spec with every parameter on one device (its buffers there too), or,
+    if ``split``, its parameters on both cpu and meta."""
+    widths = draw(st.lists(st.integers(1, 4), min_size=2, max_size=3))
+    bias, norm = draw(st.booleans()), draw(st.booleans())
+    if split and parameter_count(widths, bias, norm) < 2:
+        bias = True
+    count = parameter_count(widths, bias, norm)
+    if not split:
+        device = draw(st.sampled_from(DEVICES))
+        return _mlp(widths, bias, norm, [device] * count, device)
+    devices = draw(st.lists(st.sampled_from(DEVICES), min_size=count, max_size=count))
+    if len(set(devices)) == 1:
+        flip = draw(st.integers(0, count - 1))
+        devices[flip] = META if devices[flip] == "cpu" else "cpu"
+    return _mlp(widths, bias, norm, devices, draw(st.sampled_from(DEVICES)) if norm else "cpu")
+
+
+def _outcome(got: dict[str, Any]) -> str:
+    if "raised" in got:
+        kind = got["raised"][0].removeprefix("builtins.")
+        return f"it raised {kind}: {got['message']}" if got["message"] else f"it raised {kind}"
+    return f"it returned {_shown(got['returned'])}"
+
+
+def expect_device(got: dict[str, Any], spec: dict[str, Any], expected: str) -> None:
+    """``model_device`` returned a device whose text is ``expected`` (a string passes here:
+    the type is judged by its own check)."""
+    returned = got.get("returned")
+    expect(returned is not None and returned["text"] == expected,
+           f"model_device(net) should be torch.device({expected!r}), but {_outcome(got)}"
+           f"\n  on input net = {render_net(spec)}")
+
+
+def expect_value_error(got: dict[str, Any], spec: dict[str, Any], why: str) -> None:
+    raised = got.get("raised") or []
+    expect("builtins.ValueError" in raised and bool(got.get("message")),
+           f"model_device(net) should raise a ValueError with a message, since {why}, but {_outcome(got)}"
+           f"\n  on input net = {render_net(spec)}")
+
+
+FIXED_NETS = [_mlp([3, 2], True, False, ["cpu", "cpu"], "cpu"),
+              _mlp([3, 4, 2], True, True, [META] * 6, META)]
+PARAMETERLESS = [{"kind": kind} for kind in sorted(probes.PARAMETERLESS)]
+BUFFERED = [_mlp([3, 2], True, True, [META] * 4, "cpu"),
+            _mlp([2, 3, 2], False, True, ["cpu"] * 4, META),
+            {"kind": "stats", "buffers": "cpu"},
+            {"kind": "stats", "buffers": META}]
+
+
+@check("model_device", "returns a torch.device", points=1, hint="return p.device itself, not str(p.device)")
+def test_model_device_returns_device(submission):
+    results = submission.run(probes.model_device_outcomes, FIXED_NETS)
+    for spec, got in paired(FIXED_NETS, results):
+        returned = got.get("returned")
+        expect(returned is not None and returned["type"] == DEVICE,
+               f"model_device(net) should return a torch.device, but {_outcome(got)}"
+               f"\n  on input net = {render_net(spec)}")
+
+
+@check("model_device", "is the device of the parameters", points=2)
+@budget(8)
+@given(specs=st.lists(nets(split=False), min_size=1, max_size=4))
+def test_model_device_finds_device(submission, specs):
+    results = submission.run(probes.model_device_outcomes, specs)
+    for spec, got in paired(specs, results):
+        expect_device(got, spec, spec["devices"][0])
+
+
+@check("model_device", "raises ValueError for a net split across devices", points=2,
+       hint="collect the set of p.device over all of net.parameters(), not just the first one")
+@budget(10)
+@given(specs=st.lists(nets(split=True), min_size=1, max_size=4))
+def test_model_device_split_net(submission, specs):
+    results = submission.run(probes.model_device_outcomes, specs)
+    for spec, got in paired(specs, results):
+        expect_value_error(got, spec, "its parameters sit on both cpu and meta")
+
+
+@check("model_device", "raises ValueError for a net without parameters", points=1,
+       hint="an empty set of devices is an error too (next() on no parameters raises StopIteration)")
+def test_model_device_no_parameters(submission):
+    results = submission.run(probes.model_device_outcomes, PARAMETERLESS)
+    for spec, got in paired(PARAMETERLESS, results):
+        expect_value_error(got, spec, "it has no parameters")
+
+
+@check("model_device", "ignores buffers", points=1,
+       hint="look at net.parameters() only: buffers such as running_mean are not parameters")
+def test_model_device_ignores_buffers(submission):
+    results = submission.run(probes.model_device_outcomes, BUFFERED)
+    for spec, got in paired(BUFFERED, results):
+        if spec["kind"] == "stats":
+            expect_value_error(got, spec, "it has buffers but no parameters")
+        else:
+            expect_device(got, spec, spec["devices"][0])
+
+
+GPU_NET = _mlp([3, 2], True, False, ["cuda:0", "cuda:0"], "cuda:0")
+
+
+@check("model_device", "finds a net on a real GPU (cuda:0)", points=0)
+def test_model_device_on_gpu(submission):
+    result = submission.run(probes.model_device_on_gpu, [GPU_NET])
+    if not result["cuda"]:
+        pytest.skip("no GPU")
+    for spec, got in paired([GPU_NET], result["outcomes"]):
+        expect_device(got, spec, "cuda:0")

@@ -1,0 +1,35 @@
+"""Wrong: model_device looks at the state_dict, buffers included: a net whose buffers sit
+elsewhere than its parameters raises, and one with buffers alone gets a device."""
+
+import torch
+from torch import nn
+
+
+def try_gpu(i=0):
+    if torch.cuda.device_count() >= i + 1:
+        return torch.device(f"cuda:{i}")
+    return torch.device("cpu")
+
+
+def try_all_gpus():
+    devices = [torch.device(f"cuda:{i}") for i in range(torch.cuda.device_count())]
+    return devices if devices else [torch.device("cpu")]
+
+
+def to_device(obj, device):
+    if isinstance(obj, (torch.Tensor, nn.Module)):
+        return obj.to(device)
+    if isinstance(obj, dict):
+        return type(obj)((key, to_device(value, device)) for key, value in obj.items())
+    if isinstance(obj, tuple) and hasattr(obj, "_fields"):
+        return type(obj)(*(to_device(item, device) for item in obj))
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(to_device(item, device) for item in obj)
+    return obj
+
+
+def model_device(net):
+    devices = {t.device for t in net.state_dict().values()}
+    if len(devices) != 1:
+        raise ValueError(f"expected one device, found {len(devices)}")
+    return devices.pop()

@@ -1,0 +1,33 @@
+"""Wrong: to_device rebuilds every sequence with type(obj)(generator), which a named tuple
+rejects (TypeError: missing arguments) or takes as its first field."""
+
+import torch
+from torch import nn
+
+
+def try_gpu(i=0):
+    if torch.cuda.device_count() >= i + 1:
+        return torch.device(f"cuda:{i}")
+    return torch.device("cpu")
+
+
+def try_all_gpus():
+    devices = [torch.device(f"cuda:{i}") for i in range(torch.cuda.device_count())]
+    return devices if devices else [torch.device("cpu")]
+
+
+def to_device(obj, device):
+    if isinstance(obj, (torch.Tensor, nn.Module)):
+        return obj.to(device)
+    if isinstance(obj, dict):
+        return type(obj)((key, to_device(value, device)) for key, value in obj.items())
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(to_device(item, device) for item in obj)
+    return obj
+
+
+def model_device(net):
+    devices = {p.device for p in net.parameters()}
+    if len(devices) != 1:
+        raise ValueError(f"expected the parameters on one device, found {len(devices)}")
+    return devices.pop()
