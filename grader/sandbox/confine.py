@@ -281,15 +281,24 @@ def apply_limits(conf: Confinement, memory_mb: int, cpu_s: int, file_mb: int) ->
         conf.lack("resource limits", "not available on this platform")
         return
     limits = {
-        resource.RLIMIT_AS: _address_space_bytes() + memory_mb * 2**20,
+        # Data, not address space: CUDA reserves vast inaccessible address ranges that an
+        # address-space limit would count; allocations (malloc, tensors) all count as data.
+        resource.RLIMIT_DATA: _data_bytes() + memory_mb * 2**20,
         resource.RLIMIT_CPU: cpu_s,
         resource.RLIMIT_FSIZE: file_mb * 2**20,
         resource.RLIMIT_NOFILE: 256,
         resource.RLIMIT_CORE: 0,
     }
+    refused = []
     for which, value in limits.items():
-        _lower(which, value)
+        try:
+            _lower(which, value)
+        except (ValueError, OSError):  # a platform may not support or allow one of them
+            refused.append(which)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too-large write fails, not the worker
+    if refused:
+        conf.lack("resource limits", f"the system refused {len(refused)} of {len(limits)} limits")
+        return
     conf.have("resource limits", f"memory {memory_mb} MiB above the worker's baseline, CPU {cpu_s} s, "
                                  f"files {file_mb} MiB, 256 open files")
 
@@ -303,10 +312,10 @@ def _lower(which: int, value: int) -> None:
     resource.setrlimit(which, (value, new_hard))
 
 
-def _address_space_bytes() -> int:
+def _data_bytes() -> int:
     with contextlib.suppress(OSError), open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("VmSize:"):
+            if line.startswith("VmData:"):
                 return int(line.split()[1]) * 1024
     return 0
 
