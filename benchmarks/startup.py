@@ -6,7 +6,7 @@ Prints medians of N runs for:
   1. a worker ready to answer (started, submission imported): forked from the worker
      server versus a fresh interpreter that imports torch itself;
   2. one probe round trip to a warm worker;
-  3. a cold `grade exercise3` on the reference solution versus a bare `import torch`.
+  3. a cold `grade exerciseN` on each reference solution versus a bare `import torch`.
 Nothing here asserts: the figures go into notes, not into pass or fail.
 """
 
@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from grader.checks.exercise3 import probes  # noqa: E402
-from grader.exercises import probes_modules  # noqa: E402
+from grader.exercises import all_exercises, probes_modules  # noqa: E402
 from grader.launching import hidden_paths  # noqa: E402
 from grader.sandbox.client import Sandbox  # noqa: E402
 from grader.sandbox.launcher import SpawnLauncher, ZygoteLauncher  # noqa: E402
@@ -72,12 +72,18 @@ def main() -> None:
     zygote.close()
 
     bare = median_time(lambda: subprocess.run([sys.executable, "-c", "import torch"], check=True), repeat)
-    report = ROOT / "reports" / "benchmark.json"
-    grade_cmd = [sys.executable, "-m", "grader", "exercise3", str(SOLUTION), "--report", str(report)]
-    cold = median_time(lambda: subprocess.run(grade_cmd, check=True, capture_output=True), repeat)
     print(f"bare `python -c 'import torch'`:              {bare:6.2f} s")
-    print(f"cold `grade exercise3` on the solution:       {cold:6.2f} s")
-    print(f"  ratio grade / import torch: {cold / bare:.2f}x (target 2.5x)")
+    for exercise in all_exercises():
+        cold = median_time(lambda e=exercise: cold_grade(e), repeat)
+        print(f"cold `grade {exercise}` on the solution:       {cold:6.2f} s  ({cold / bare:.2f}x import torch)")
+    print("  target for exercise3: 2.5x import torch")
+
+
+def cold_grade(exercise: str) -> None:
+    report = ROOT / "reports" / f"benchmark-{exercise}.json"
+    solution = ROOT / "solutions" / f"{exercise}.py"
+    command = [sys.executable, "-m", "grader", exercise, str(solution), "--report", str(report)]
+    subprocess.run(command, check=True, capture_output=True)
 
 
 if __name__ == "__main__":
