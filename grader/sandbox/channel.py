@@ -12,6 +12,7 @@ import queue
 import select
 import struct
 import threading
+import time
 
 _HEADER = struct.Struct(">Q")
 
@@ -45,21 +46,23 @@ class Channel:
         """One frame; raises TimeoutError, ChannelClosed or FrameTooLarge."""
         if self._thread_reader is not None:
             return self._thread_reader.get(max_size, timeout)
-        if timeout is not None:
-            ready, _, _ = select.select([self.rfd], [], [], max(timeout, 0))
-            if not ready:
-                raise TimeoutError
-        return self._read_frame(max_size)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        return self._read_frame(max_size, deadline)
 
-    def _read_frame(self, max_size: int) -> bytes:
-        (size,) = _HEADER.unpack(self._read_exact(_HEADER.size))
+    def _read_frame(self, max_size: int, deadline: float | None = None) -> bytes:
+        """One frame, whole before ``deadline``: half a frame then silence is a time-out too."""
+        (size,) = _HEADER.unpack(self._read_exact(_HEADER.size, deadline))
         if size > max_size:
             raise FrameTooLarge(f"{size} bytes announced, at most {max_size} accepted")
-        return self._read_exact(size)
+        return self._read_exact(size, deadline)
 
-    def _read_exact(self, n: int) -> bytes:
+    def _read_exact(self, n: int, deadline: float | None = None) -> bytes:
         chunks, left = [], n
         while left:
+            if deadline is not None:
+                ready, _, _ = select.select([self.rfd], [], [], max(deadline - time.monotonic(), 0))
+                if not ready:
+                    raise TimeoutError
             chunk = os.read(self.rfd, min(left, 1 << 20))
             if not chunk:
                 raise ChannelClosed

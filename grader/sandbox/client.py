@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,7 @@ class Limits:
     """Per-worker limits. Time limits are enforced here, by killing, not in the worker."""
 
     call_s: float = 10.0  # one probe call
+    budget_s: float = 300.0  # all calls into one submission together: slow code cannot hold a batch
     load_s: float = 20.0  # importing the submission
     memory_mb: int = 1024  # above the worker's baseline (torch already mapped)
     cpu_s: int = 300  # a worker's whole life
@@ -58,6 +60,7 @@ class Sandbox:
         self._workdir: str | None = None
         self.load_problem: StudentCodeProblem | None = None
         self._sticky: StudentCodeProblem | None = None
+        self._spent_s = 0.0  # time spent waiting for this submission's workers
 
     def __repr__(self) -> str:  # stable: hypothesis prints it in falsifying examples
         return f"<submission {self.submission.filename}>"
@@ -85,8 +88,13 @@ class Sandbox:
         """
         if self._sticky is not None:
             raise WorkerLost(self._sticky)
+        left = self.limits.budget_s - self._spent_s
+        if left <= 0:
+            raise WorkerLost(StudentCodeProblem(
+                "timeout", f"time limit: the submission used up its {self.limits.budget_s:g} s "
+                "for all checks together; checks after that are not run", sticky=True))
         try:
-            return self._call(probe, args, timeout or self.limits.call_s)
+            return self._call(probe, args, min(timeout or self.limits.call_s, left))
         except StudentCodeProblem as problem:
             if problem.sticky:
                 self._sticky = problem
@@ -103,7 +111,12 @@ class Sandbox:
         self.output = str(response.get("output", ""))
         status = response.get("status")
         if status == "ok":
-            return response.get("value")
+            value = response.get("value")
+            why = wire.unacceptable_tensor(value)
+            if why:
+                raise StudentCodeProblem("garbage", f"the submission's objects returned {why}, "
+                                         "which the grader does not judge: return ordinary tensors")
+            return value
         if status == "no_probe":  # it was preloaded: the submission must have replaced it
             raise StudentCodeProblem("garbage", "the submission tampered with the grader's probes")
         raise self._problem(response, "while running the check")
@@ -161,6 +174,7 @@ class Sandbox:
         self, worker: WorkerHandle, request: dict[str, Any] | None, timeout: float, phase: str
     ) -> dict[str, Any]:
         """Send ``request`` (if any) and read one response; a dead or hung worker is killed."""
+        started = time.monotonic()
         try:
             if request is not None:
                 worker.channel.send(wire.dumps(request))
@@ -180,6 +194,8 @@ class Sandbox:
                 "garbage", f"the result was too large ({exc}) {phase}", sticky=True))
         except (ChannelClosed, BrokenPipeError, ConnectionResetError):
             return self._lost_worker(self._death_problem(worker, phase))
+        finally:
+            self._spent_s += time.monotonic() - started
         try:
             response = wire.loads(data)
         except Exception as exc:  # noqa: BLE001 - the worker may send anything at all

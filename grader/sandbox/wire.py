@@ -77,3 +77,25 @@ def plain(obj: Any, _depth: int = 0, _count: list[int] | None = None) -> Any:
             if type(key) in (str, int)
         }
     return opaque(obj)
+
+
+MAX_ELEMENTS = 2**24  # per tensor: judges recompute on what they receive, in their own memory
+
+
+def unacceptable_tensor(value: Any, _depth: int = 0) -> str:
+    """Why a tensor in ``value`` must not reach a judge (empty if none): judges compute on
+    plain dense CPU tensors of a bounded size; anything else from a worker is refused."""
+    if isinstance(value, torch.Tensor):
+        if value.layout != torch.strided or value.device.type != "cpu" or value.is_quantized:
+            return f"a {value.layout} tensor on {value.device} of {value.dtype}"
+        if value.numel() > MAX_ELEMENTS:
+            return f"a tensor of {value.numel()} elements (at most {MAX_ELEMENTS} are judged)"
+        return ""
+    if _depth > MAX_DEPTH:
+        return ""
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    for item in items:
+        why = unacceptable_tensor(item, _depth + 1)
+        if why:
+            return why
+    return ""

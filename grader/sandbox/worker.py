@@ -21,6 +21,7 @@ import linecache
 import os
 import random
 import sys
+import threading
 import traceback
 import types
 from collections.abc import Callable
@@ -57,28 +58,41 @@ class Namespace:
 
 
 class CappedOutput(io.TextIOBase):
-    """Keeps the first ``OUTPUT_CAP`` characters written and counts the rest."""
+    """Keeps the first ``OUTPUT_CAP`` characters written since ``reset`` and counts the rest.
+
+    Installed once as sys.stdout and sys.stderr and never swapped out: on Python 3.11,
+    replacing sys.stdout while a thread of the submission is inside print() crashes the
+    interpreter (print holds a borrowed reference).
+    """
 
     def __init__(self) -> None:
-        self.kept: list[str] = []
-        self.size = 0
-        self.dropped = 0
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.kept: list[str] = []
+            self.size = 0
+            self.dropped = 0
 
     def writable(self) -> bool:
         return True
 
     def write(self, text: str) -> int:
         text = str(text)
-        room = OUTPUT_CAP - self.size
-        if room > 0:
-            self.kept.append(text[:room])
-            self.size += min(room, len(text))
-        self.dropped += max(0, len(text) - max(room, 0))
+        with self._lock:
+            room = OUTPUT_CAP - self.size
+            if room > 0:
+                self.kept.append(text[:room])
+                self.size += min(room, len(text))
+            self.dropped += max(0, len(text) - max(room, 0))
         return len(text)
 
     def text(self) -> str:
-        body = "".join(self.kept)
-        return body + (f"\n… ({self.dropped} more characters)" if self.dropped else "")
+        with self._lock:
+            body = "".join(self.kept)
+            dropped = self.dropped
+        return body + (f"\n… ({dropped} more characters)" if dropped else "")
 
 
 # -- the process chain ----------------------------------------------------------------
@@ -101,8 +115,11 @@ def worker_process(rfd: int, wfd: int, config: dict[str, Any], server: dict[str,
         if hasattr(os, "setsid") and os.getsid(0) != os.getpid():
             os.setsid()  # its own process group, which the trusted side can kill whole
         worker_id = os.getpid()  # unique on this machine, unlike pids inside the namespace
+        confine.set_parent_death_signal()  # if the worker server dies, so does this worker
         if confine.enter_pid_namespace(conf, config.get("namespaces", True)):
-            _exit_like(_in_child(lambda: _namespace_init(rfd, wfd, config, conf, worker_id)))
+            status = _in_child(lambda: _namespace_init(rfd, wfd, config, conf, worker_id))
+            code = os.waitstatus_to_exitcode(status)
+            _exit_like(signal_status(code - 128) if 128 < code < 128 + 65 else status)
         _serve_confined(rfd, wfd, config, conf, worker_id)
     except BaseException:
         traceback.print_exc()  # reaches the worker server's log while stderr is still open
@@ -114,9 +131,14 @@ def worker_process(rfd: int, wfd: int, config: dict[str, Any], server: dict[str,
 def _namespace_init(
     rfd: int, wfd: int, config: dict[str, Any], conf: confine.Confinement, worker_id: int
 ) -> None:
-    """S: pid 1 of the new namespace; runs the worker as its only child and waits."""
+    """S: pid 1 of the new namespace; runs the worker as its only child and waits.
+
+    As pid 1 it cannot end itself with R's signal (the kernel ignores it), so it passes
+    the signal on as exit code 128 + signal, which W turns back into the signal.
+    """
     confine.set_parent_death_signal()
-    _exit_like(_in_child(lambda: _serve_confined(rfd, wfd, config, conf, worker_id)))
+    status = _in_child(lambda: _serve_confined(rfd, wfd, config, conf, worker_id))
+    os._exit(128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.waitstatus_to_exitcode(status))
 
 
 def _serve_confined(
@@ -161,6 +183,11 @@ def _in_child(body: Callable[[], None]) -> int:
             continue
 
 
+def signal_status(sig: int) -> int:
+    """The wait status of a process killed by ``sig``."""
+    return sig & 0x7F
+
+
 def _exit_like(status: int) -> NoReturn:
     """End this process the way the child whose wait status this is ended."""
     if os.WIFSIGNALED(status):
@@ -183,7 +210,9 @@ def python_paths() -> list[str]:
 
 def serve(channel: Channel, conf: confine.Confinement) -> NoReturn:
     channel.send(wire.dumps({"status": "hello", "isolation": conf.as_dict()}))
-    state: dict[str, Any] = {}
+    output = CappedOutput()
+    sys.stdout = sys.stderr = output
+    state: dict[str, Any] = {"output": output}
     while True:
         try:
             request = wire.loads(channel.recv(MAX_REQUEST))
@@ -205,13 +234,9 @@ def _captured(
     request: dict[str, Any],
     state: dict[str, Any],
 ) -> dict[str, Any]:
-    output = CappedOutput()
-    saved = sys.stdout, sys.stderr
-    sys.stdout = sys.stderr = output
-    try:
-        response = handler(request, state)
-    finally:
-        sys.stdout, sys.stderr = saved
+    output = state["output"]
+    output.reset()
+    response = handler(request, state)
     response["output"] = output.text()
     return response
 

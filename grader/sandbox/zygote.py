@@ -13,10 +13,12 @@ submission. Requests are JSON lines; a spawn request carries the worker's socket
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
 import shutil
+import signal
 import socket
 import sys
 from typing import Any
@@ -36,14 +38,21 @@ def main() -> None:
     private_tmp = "hidden files" in server.in_force
     ctrl = socket.socket(fileno=fd)
     _send(ctrl, {"ready": True, "pid": os.getpid()})
+    confine.set_parent_death_signal()  # the grader died: no server without it
     exited: dict[int, int] = {}
+    live: set[int] = set()
     buffer = b""
     while True:
         line, fds, buffer = _receive(ctrl, buffer)
         if line is None:
+            for pid in live - set(exited):  # the grader is gone: so is every worker
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
             return
-        for pid in _reap(exited) if private_tmp else ():
-            shutil.rmtree(worker.workdir_of(pid), ignore_errors=True)
+        for pid in _reap(exited):
+            live.discard(pid)
+            if private_tmp:
+                shutil.rmtree(worker.workdir_of(pid), ignore_errors=True)
         request = json.loads(line)
         if request["op"] == "spawn":
             pid = os.fork()
@@ -52,6 +61,7 @@ def main() -> None:
                 config = dict(request["config"], namespaces=options["namespaces"])
                 worker.worker_process(fds[0], fds[0], config, server.as_dict())
             os.close(fds[0])
+            live.add(pid)
             _send(ctrl, {"pid": pid})
         elif request["op"] == "poll":
             pid = request["pid"]

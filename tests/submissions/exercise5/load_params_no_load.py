@@ -1,0 +1,32 @@
+"""Wrong: load_params never loads the file and returns the fresh net."""
+
+import torch
+
+
+def save_tensors(obj, path):
+    torch.save(obj, path)
+
+
+def load_tensors(path):
+    return torch.load(path)
+
+
+def save_params(net, path):
+    torch.save(net.state_dict(), path)
+
+
+def load_params(net, path):
+    state = torch.load(path)  # noqa: F841 - read, and then forgotten
+    net.eval()
+    return net
+
+
+def save_checkpoint(path, model, optimizer, epoch):
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch}, path)
+
+
+def load_checkpoint(path, model, optimizer):
+    checkpoint = torch.load(path)
+    model.load_state_dict(checkpoint["model"])
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    return checkpoint["epoch"]

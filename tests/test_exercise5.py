@@ -1,0 +1,161 @@
+"""exercise5 specifics beyond tests/test_fixtures.py: messages, determinism, files that are
+never unpickled on the trusted side, the judges' inputs, and the judges' recomputed training
+matching the workers' bit for bit."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import torch
+from hypothesis import find
+
+from grader.checks.exercise5 import judges, probes, training
+from grader.report import Status
+from grader.sandbox.client import Sandbox
+from grader.submission import read_submission
+from tests.conftest import ROOT, SUBMISSIONS, TEST_LIMITS, without_timings
+
+FIXTURES = SUBMISSIONS / "exercise5"
+SOLUTION = ROOT / "solutions" / "exercise5.py"
+
+
+def failures(report) -> dict[str, object]:
+    return {c.name: c for c in report.checks if c.status != Status.PASSED}
+
+
+def test_same_failing_submission_gives_identical_reports(grade_file):
+    reports = [without_timings(grade_file(FIXTURES / "checkpoint_no_optimizer.py", "exercise5")) for _ in range(3)]
+    assert reports[0] == reports[1] == reports[2]
+    assert reports[0]["score"] == 14
+
+
+def test_saving_the_whole_module_fails_saying_why(grade_file):
+    report = grade_file(FIXTURES / "save_params_whole_module.py", "exercise5")
+    (failure,) = failures(report).values()
+    assert failure.target == "save_params"
+    assert "torch.load(path, weights_only=True) cannot read" in failure.message
+    assert "pickled torch.nn.modules.container.Sequential object" in failure.message
+    assert "save net.state_dict()" in failure.message
+    assert failure.counterexample.startswith("case=")
+
+
+def test_a_resume_failure_names_the_missing_state(grade_file):
+    report = grade_file(FIXTURES / "checkpoint_no_optimizer.py", "exercise5")
+    found = failures(report)
+    sgd = found["save_checkpoint/load_checkpoint: SGD with momentum resumes bit-for-bit"]
+    adam = found["save_checkpoint/load_checkpoint: Adam resumes bit-for-bit"]
+    assert "holds no optimizer state: the momentum buffers" in sgd.message
+    assert "holds no optimizer state: Adam's moment estimates" in adam.message
+    assert "checkpointed after step 1" in sgd.message  # the shrunk case: two steps, saved after one
+
+
+def test_an_epoch_that_is_saved_but_not_returned_is_told_apart(grade_file, tmp_path):
+    source = SOLUTION.read_text(encoding="utf-8")
+    patched = source.replace('    return checkpoint["epoch"]\n', "    checkpoint['epoch']\n")
+    assert patched != source
+    path = tmp_path / "forgets_return.py"
+    path.write_text(patched, encoding="utf-8")
+    report = grade_file(path, "exercise5")
+    (failure,) = failures(report).values()
+    assert failure.name == "save_checkpoint/load_checkpoint: returns the saved epoch"
+    assert "returned None" in failure.message and "the checkpoint holds 10: load_checkpoint must return it" in failure.message
+
+
+EVIL = '''
+import torch
+
+
+class Payload:
+    """Unpickling this opens (creates) the marker file: what a trusted side must never do."""
+
+    def __reduce__(self):
+        return (open, ({marker!r}, "w"))
+
+
+def save_tensors(obj, path):
+    torch.save({{"obj": obj, "payload": Payload()}}, path)
+
+
+def load_tensors(path):
+    return torch.load(path)
+
+
+def save_params(net, path):
+    torch.save({{"state": net.state_dict(), "payload": Payload()}}, path)
+
+
+def load_params(net, path):
+    net.load_state_dict(torch.load(path))
+    return net.eval()
+
+
+def save_checkpoint(path, model, optimizer, epoch):
+    torch.save({{"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
+                "payload": Payload()}}, path)
+
+
+def load_checkpoint(path, model, optimizer):
+    return torch.load(path)["epoch"]
+'''
+
+
+def test_files_are_never_unpickled_on_the_trusted_side(grade_file, tmp_path):
+    marker = tmp_path / "unpickled"
+    path = tmp_path / "evil.py"
+    path.write_text(EVIL.format(marker=str(marker)), encoding="utf-8")
+    report = grade_file(path, "exercise5")
+    assert not marker.exists()
+    found = failures(report)
+    for name in ("save_tensors: writes a file torch.load(path, weights_only=True) reads",
+                 "save_params: writes net.state_dict(), readable with weights_only=True",
+                 "save_checkpoint: writes a file torch.load(path, weights_only=True) reads"):
+        assert "cannot read" in found[name].message and "pickled io.open object" in found[name].message
+    assert all(c.fault in ("student", "") for c in found.values())  # never the grader's
+    assert "load_params: the clone's outputs equal the original's exactly" not in found  # judged alone
+
+
+def test_the_tensor_inputs_cover_what_the_issue_asks():
+    """``find`` raises unless the judges' strategy makes such a tensor."""
+    strategy = judges.any_tensors()
+    find(strategy, lambda t: t.dtype == torch.bfloat16 and not t.is_contiguous())
+    find(strategy, lambda t: t.numel() == 0 and t.dim() >= 2)
+    find(strategy, lambda t: t.storage_offset() > 0)
+    big = find(strategy, lambda t: t.dtype == torch.int64 and bool((t.abs() > 2**53).any()))
+    assert not torch.equal(big.double().long(), big)  # a detour through float64 would change it
+
+
+@pytest.fixture(scope="module")
+def solution_sandbox(launcher):
+    sandbox = Sandbox(launcher, read_submission(SOLUTION), TEST_LIMITS)
+    yield sandbox
+    sandbox.close()
+
+
+@pytest.mark.parametrize("kind", [training.SGD, training.ADAM])
+def test_training_in_a_worker_matches_the_judges_recomputation_bit_for_bit(solution_sandbox, kind):
+    """The resume checks compare a worker's parameters with the judges' own training, exactly."""
+    generator = torch.Generator().manual_seed(0)
+    for seed in range(12):
+        sizes = [1 + seed % 5, 1 + seed % 6, 1 + seed % 3]
+        n = 2 + seed % 4
+        batches = [[torch.randn(1 + i % 4, sizes[0], generator=generator),
+                    torch.randn(1 + i % 4, sizes[-1], generator=generator)] for i in range(n)]
+        case = {"sizes": sizes, "seed": seed, "batches": batches, "k": 1 + seed % (n - 1)}
+        result = judges.run_checkpoint(solution_sandbox, kind, case, epoch=5)
+        expected = training.parameters(judges.trained(kind, case, n)[0])
+        for name, value in expected.items():
+            assert torch.equal(result["uninterrupted"][name], value), (seed, name)
+            assert torch.equal(result["resumed"][name], value), (seed, name)
+
+
+def test_the_probes_preload_what_optimizers_import_on_first_use():
+    """torch.optim imports torch._dynamo on first use (~1 s): the worker server must have it
+    before it forks workers, or every worker pays it inside a check's time limit."""
+    code = ("import sys\nfrom grader.checks.exercise5 import probes  # noqa: F401\n"
+            "print('torch._dynamo' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"
+    assert probes.checkpoint_resume.__grader_probe__
