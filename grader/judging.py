@@ -130,7 +130,10 @@ def expect_close(
         diff = (a - e).abs().nan_to_num(float("inf"))
         index = tuple(int(i) for i in torch.nonzero(bad)[0])
         where = f" at index {index}" if index else ""
-        shown = expected.to(actual.dtype) if actual.is_floating_point() or actual.is_complex() else expected
+        # Shown in the student's dtype (no float64 noise), unless that would drop an
+        # imaginary part the student's answer lacks.
+        same_kind = actual.is_complex() or not expected.is_complex()
+        shown = expected.to(actual.dtype) if actual.is_floating_point() and same_kind else expected
         raise Fail(
             f"{what} is wrong{where}: got {show(actual[index] if index else actual)}, "
             f"expected {show(shown[index] if index else shown)} "

@@ -13,10 +13,6 @@ import torch
 from grader.sandbox.worker import probe
 
 
-def _parameters(module: Any) -> dict[str, torch.Tensor]:
-    return {name: p.detach().clone() for name, p in module.named_parameters()}
-
-
 def _requires_grad(value: Any) -> bool:
     return isinstance(value, torch.Tensor) and value.requires_grad
 
@@ -43,32 +39,56 @@ def centered_input_gradients(sub: Any, pairs: list[list[torch.Tensor]]) -> list[
     return grads
 
 
+def _load_parameters(layer: Any, values: dict[str, torch.Tensor]) -> dict[str, list[int]]:
+    """Give the layer the judge's parameter values, where names and shapes match.
+
+    The judge chooses the values, so that the output it recomputes does not rest on an
+    initialization the student chose (all zeros would hide a missing relu). Returns the
+    shapes the layer has, so that a missing or misshapen parameter can be told.
+    """
+    parameters = dict(layer.named_parameters())
+    with torch.no_grad():
+        for name, value in values.items():
+            target = parameters.get(name)
+            if target is not None and tuple(target.shape) == tuple(value.shape):
+                target.copy_(value)
+    return {name: list(p.shape) for name, p in parameters.items()}
+
+
 @probe
-def mylinear_outputs(sub: Any, in_units: int, units: int, xs: list[torch.Tensor]) -> dict[str, Any]:
+def mylinear_outputs(
+    sub: Any, in_units: int, units: int, values: dict[str, torch.Tensor], xs: list[torch.Tensor]
+) -> dict[str, Any]:
     layer = sub.MyLinear(in_units, units)
-    state = _parameters(layer)
-    return {"parameters": state, "outputs": [layer(x) for x in xs]}
+    shapes = _load_parameters(layer, values)
+    return {"shapes": shapes, "outputs": [layer(x) for x in xs]}
 
 
 @probe
-def mylinear_gradients(sub: Any, in_units: int, units: int, x: torch.Tensor, g: torch.Tensor) -> dict[str, Any]:
+def mylinear_gradients(
+    sub: Any, in_units: int, units: int, values: dict[str, torch.Tensor], x: torch.Tensor, g: torch.Tensor
+) -> dict[str, Any]:
     """Parameter gradients after (layer(x) * g).sum().backward()."""
     layer = sub.MyLinear(in_units, units)
+    shapes = _load_parameters(layer, values)
     y = layer(x)
     if not _requires_grad(y):
-        return {"output_requires_grad": False, "grads": {}}
+        return {"shapes": shapes, "output_requires_grad": False, "grads": {}}
     (y * g).sum().backward()
     return {
+        "shapes": shapes,
         "output_requires_grad": True,
         "grads": {name: p.grad for name, p in layer.named_parameters()},
     }
 
 
 @probe
-def tensor_reduction_outputs(sub: Any, in_units: int, units: int, xs: list[torch.Tensor]) -> dict[str, Any]:
+def tensor_reduction_outputs(
+    sub: Any, in_units: int, units: int, values: dict[str, torch.Tensor], xs: list[torch.Tensor]
+) -> dict[str, Any]:
     layer = sub.TensorReduction(in_units, units)
-    state = _parameters(layer)
-    return {"parameters": state, "outputs": [layer(x) for x in xs]}
+    shapes = _load_parameters(layer, values)
+    return {"shapes": shapes, "outputs": [layer(x) for x in xs]}
 
 
 @probe
