@@ -4,12 +4,14 @@
     grade exercise3 [PATH]          grade exercises/exercise3.py (or .ipynb), or PATH
 
 Exit status: 0 graded (whatever the score), 1 graded below --fail-under, 2 usage error,
-3 could not grade (a fault of the grader or the machine; no score is claimed).
+3 could not grade (a fault of the grader or the machine; no score is claimed), 130
+interrupted (Ctrl-C or SIGTERM; no report is written).
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -17,7 +19,7 @@ import click
 
 from grader.exercises import Exercise, all_exercises
 
-EXIT_GRADED, EXIT_BELOW, EXIT_USAGE, EXIT_NO_GRADE = 0, 1, 2, 3
+EXIT_GRADED, EXIT_BELOW, EXIT_USAGE, EXIT_NO_GRADE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 class _Commands(click.Group):
@@ -45,6 +47,7 @@ def main() -> None:
     Tearing torch down takes a third of a second and does nothing for us; everything the
     grader writes is flushed or renamed into place before this point.
     """
+    signal.signal(signal.SIGTERM, _interrupt)  # a stopped CI job ends like Ctrl-C: cleanly
     try:
         cli()
         code = 0
@@ -53,6 +56,10 @@ def main() -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 @cli.command("list")
@@ -91,6 +98,9 @@ def _grade(exercise: Exercise, path: Path | None, report_path: Path | None,
         from grader.sandbox.client import Limits
 
         report = grade(chosen, exercise, limits=Limits(call_s=timeout), launcher=launcher)
+    except KeyboardInterrupt:
+        click.echo("Interrupted: no report written.", err=True)
+        return EXIT_INTERRUPTED
     finally:
         launcher.close()
     report_path = report_path or _default_report_path(exercise, path)
@@ -117,6 +127,10 @@ def _choose_submission(exercise: Exercise, path: Path | None) -> tuple[Path, str
         if len(found) == 1:
             return found[0], ""
         if len(found) == 2:
+            py_time, notebook_time = (p.stat().st_mtime for p in found)
+            if abs(py_time - notebook_time) < 2:  # a fresh checkout: neither is the student's
+                return found[0], f" (both {found[0].name} and {found[1].name} exist; give a PATH " \
+                                 "to grade the other)"
             newer = max(found, key=lambda p: p.stat().st_mtime)
             return newer, f" (the more recently saved of {found[0].name} and {found[1].name})"
     raise click.UsageError(

@@ -17,7 +17,7 @@ from grader.sandbox.launcher import PACKAGE_ROOT, Launcher, default_launcher
 
 def hidden_paths(submissions: Iterable[Path] = ()) -> list[str]:
     """What no worker may see: judges, solutions, the project's tests and history, the
-    submissions' folders, the user's session sockets.
+    submissions' folders, the machine's service sockets.
 
     A folder that holds the Python installation the workers run on stays visible.
     """
@@ -32,8 +32,9 @@ def hidden_paths(submissions: Iterable[Path] = ()) -> list[str]:
 
 
 def _session_sockets() -> list[Path]:
-    """The user's runtime folder: D-Bus and other session sockets that could act outside."""
-    folders = [Path(f"/run/user/{os.getuid()}")] if hasattr(os, "getuid") else []
+    """Where services listen on unix sockets (D-Bus, databases), which a network namespace
+    does not cut off: /run, and the user's runtime folder wherever it is."""
+    folders = [Path("/run")]
     if os.environ.get("XDG_RUNTIME_DIR"):
         folders.append(Path(os.environ["XDG_RUNTIME_DIR"]))
     return folders

@@ -85,13 +85,21 @@ def _read_notebook(path: Path, data: bytes, digest: str) -> Submission:
     return Submission(path, "ipynb", digest, source="\n".join(lines) + "\n", cell_lines=cell_lines)
 
 
+# Cell magics whose body is Python (kept, with its own magics made inert); any other cell
+# magic (%%bash, %%writefile, %%html, …) has a body that is not Python and is commented out.
+PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "debug"}
+
+
 def neutralise_magics(cell: str) -> list[str]:
     """The cell's lines, with IPython syntax made inert and line count kept."""
     lines = cell.splitlines()
     if lines and lines[0].lstrip().startswith("%%"):
-        # A cell magic (%%time, %%capture): keep the body, which is ordinary Python for the
-        # magics a course uses, and drop the magic line.
-        return [f"# (cell magic neutralised) {lines[0].strip()}", *lines[1:]]
+        magic = lines[0].strip()
+        name = magic[2:].split(maxsplit=1)[0] if len(magic) > 2 else ""
+        head = f"# (cell magic neutralised) {magic}"
+        if name in PYTHON_CELL_MAGICS:
+            return [head, *neutralise_magics("\n".join(lines[1:]))]
+        return [head, *(f"# {line}" for line in lines[1:])]
     out = []
     for line in lines:
         assigned = _ASSIGNED_MAGIC.match(line)

@@ -82,7 +82,7 @@ def test_network_is_unreachable(grade_file, tmp_path):
 
 
 def test_no_process_outlives_the_worker(grade_file, tmp_path):
-    marker = "4242.5"  # a `sleep` argument no other process on this machine uses
+    marker = f"4242.{os.getpid()}"  # a `sleep` argument no other process on this machine uses
     path = write(tmp_path, "spawn.py", f"""
         import subprocess
         subprocess.Popen(["sleep", "{marker}"], start_new_session=True)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import io
+import re
 
 from rich.console import Console
-from rich.markup import escape
+from rich.markup import escape as escape_markup
 from rich.table import Table
 
 from grader.report import CheckResult, Report, Status
@@ -16,6 +17,16 @@ MARKS = {
     Status.ERROR: "[red]✗ error[/]",
     Status.NOT_RUN: "[yellow]– not run[/]",
 }
+
+
+# Control characters other than newline and tab: a submission's message or printed output
+# must not move the cursor, clear the screen or print a fake score line.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def escape(text: str) -> str:
+    """Text from a submission, safe to print: no rich markup, no terminal control codes."""
+    return escape_markup(_CONTROL.sub("?", text))
 
 
 def render(report: Report, *, color: bool = False, width: int = 100) -> str:
@@ -35,7 +46,9 @@ def render(report: Report, *, color: bool = False, width: int = 100) -> str:
         console.print(f"\n[bold red]Problem with the submission:[/] {escape(report.problem)}")
     for check in report.checks:
         if check.status != Status.PASSED:
-            console.print(_failure(check))
+            # A problem of the whole submission was shown once above, not under every check.
+            repeated = report.problem and check.message == report.problem
+            console.print(_failure(check, brief=bool(repeated)))
     console.print(_score_line(report))
     return out.getvalue()
 
@@ -44,10 +57,12 @@ def _points(check: CheckResult) -> str:
     return f"{check.score:g}/{check.max_score:g}"
 
 
-def _failure(check: CheckResult) -> str:
+def _failure(check: CheckResult, brief: bool = False) -> str:
     head = f"\n[bold]{MARKS[check.status]} {escape(check.name)}[/] ({_points(check)})"
     if check.hidden:
         return head + "\n  (a hidden check: details are not shown)"
+    if brief:
+        return head + "  [dim](see the problem above)[/]"
     lines = [head]
     if check.message:
         lines += [f"  {escape(line)}" for line in check.message.splitlines()]

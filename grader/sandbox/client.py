@@ -149,8 +149,9 @@ class Sandbox:
         self._worker = worker
         try:
             hello = self._exchange(worker, None, self.limits.load_s, "while starting")
-        except StudentCodeProblem as problem:  # no student code has run yet
-            raise GraderFault(f"the worker failed to start: {problem.message}") from problem
+        except StudentCodeProblem:  # no student code has run yet: the machinery failed
+            raise GraderFault(f"a worker failed to start (exit code {worker.exitcode}); "
+                              "GRADER_DEBUG_WORKER=1 shows why") from None
         if hello.get("status") != "hello":
             raise GraderFault(f"the worker did not start properly: {hello!r:.200}")
         self.isolation = self.isolation or hello.get("isolation")

@@ -1,0 +1,45 @@
+"""Reading submissions: notebooks become one module, IPython syntax is made inert."""
+
+from __future__ import annotations
+
+import nbformat
+
+from grader.submission import neutralise_magics, read_submission
+
+
+def test_line_magics_and_shell_escapes_become_inert_keeping_lines():
+    cell = "%matplotlib inline\n!nvidia-smi\nfiles = !ls\n    %time f()\nx = 1 % 2"
+    out = neutralise_magics(cell)
+    assert len(out) == 5
+    assert out[0].startswith("pass  #") and out[1].startswith("pass  #")
+    assert out[2].startswith("files = None  #")
+    assert out[3].startswith("    pass  #")
+    assert out[4] == "x = 1 % 2"  # the modulo operator is Python, not a magic
+
+
+def test_python_cell_magics_keep_their_body_and_others_are_commented_out():
+    kept = neutralise_magics("%%capture\n!pip install d2l==1.0.3\nx = 1")
+    assert kept[1].startswith("pass  #") and kept[2] == "x = 1"
+    for magic in ("%%bash", "%%writefile f.py", "%%html"):
+        out = neutralise_magics(f"{magic}\nimport os\necho hi")
+        assert all(line.startswith("#") for line in out)
+
+
+def test_notebook_lines_map_back_to_cells(tmp_path):
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_markdown_cell("# title"), nbformat.v4.new_code_cell("a = 1\nb = 2"),
+                      nbformat.v4.new_code_cell("%%bash\nls\n"), nbformat.v4.new_code_cell("c = 3")]
+    path = tmp_path / "n.ipynb"
+    path.write_text(nbformat.writes(notebook), encoding="utf-8")
+    submission = read_submission(path)
+    assert submission.load_error is None
+    compile(submission.source, "n.ipynb", "exec")
+    line = submission.source.splitlines().index("c = 3") + 1
+    assert submission.where(line) == "cell 4, line 1"
+
+
+def test_broken_notebook_json_is_reported_with_its_position(tmp_path):
+    path = tmp_path / "broken.ipynb"
+    path.write_text('{"cells": [', encoding="utf-8")
+    submission = read_submission(path)
+    assert "JSON is broken at line 1" in (submission.load_error or "")
