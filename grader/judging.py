@@ -86,7 +86,8 @@ class _print_options:
         torch.set_printoptions(profile="default")
 
 
-def _on(inputs: dict[str, Any]) -> str:
+def on_input(inputs: dict[str, Any]) -> str:
+    """The message tail naming the inputs a property broke on."""
     if not inputs:
         return ""
     return "\n  on input " + ", ".join(f"{name} = {show(value)}" for name, value in inputs.items())
@@ -95,16 +96,16 @@ def _on(inputs: dict[str, Any]) -> str:
 def expect_tensor(value: Any, what: str, **inputs: Any) -> torch.Tensor:
     """``value`` must be a tensor; returns it."""
     if isinstance(value, dict) and "__opaque__" in value:
-        raise Fail(f"{what} should be a tensor, got {value['__opaque__']} {value['repr']}" + _on(inputs))
+        raise Fail(f"{what} should be a tensor, got {value['__opaque__']} {value['repr']}" + on_input(inputs))
     if not isinstance(value, torch.Tensor):
-        raise Fail(f"{what} should be a tensor, got {type(value).__name__} {show(value)}" + _on(inputs))
+        raise Fail(f"{what} should be a tensor, got {type(value).__name__} {show(value)}" + on_input(inputs))
     return value
 
 
 def expect_shape(value: torch.Tensor, shape: tuple[int, ...], what: str, **inputs: Any) -> None:
     got = tuple(value.shape)
     if got != tuple(shape):
-        raise Fail(f"{what} has the wrong shape: got {got}, expected {tuple(shape)}" + _on(inputs))
+        raise Fail(f"{what} has the wrong shape: got {got}, expected {tuple(shape)}" + on_input(inputs))
 
 
 def expect_close(
@@ -138,5 +139,5 @@ def expect_close(
             f"{what} is wrong{where}: got {show(actual[index] if index else actual)}, "
             f"expected {show(shown[index] if index else shown)} "
             f"(largest difference {float(diff.max()):.4g})\n"
-            f"  got      {show(actual)}\n  expected {show(shown)}" + _on(inputs)
+            f"  got      {show(actual)}\n  expected {show(shown)}" + on_input(inputs)
         )

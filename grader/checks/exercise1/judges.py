@@ -25,7 +25,17 @@ from grader.checks.exercise1.recompute import (
     state_keys,
     storage,
 )
-from grader.judging import budget, check, expect, expect_close, expect_shape, expect_tensor, paired, show
+from grader.judging import (
+    budget,
+    check,
+    expect,
+    expect_close,
+    expect_shape,
+    expect_tensor,
+    on_input,
+    paired,
+    show,
+)
 from grader.strategies import layer_chains, repeating_chains, tensors
 
 LR = 0.5  # one SGD step with gradients of ones moves every registered parameter by -LR
@@ -33,10 +43,6 @@ LR = 0.5  # one SGD step with gradients of ones moves every registered parameter
 
 def batches(width: int, max_count: int = 3) -> st.SearchStrategy[list[torch.Tensor]]:
     return st.lists(tensors(st.tuples(st.integers(1, 3), st.just(width))), min_size=1, max_size=max_count)
-
-
-def show_input(x: torch.Tensor) -> str:
-    return f"\n  on input X = {show(x)}"
 
 
 # -- chains of layers -------------------------------------------------------------------------
@@ -187,14 +193,14 @@ def test_fixed_linear_twice(submission, x):
     result = submission.run(probes.fixed_hidden_linear_calls, x)
     calls = result["calls"]
     expect(len(calls) == 2, f"FixedHiddenMLP().linear ran {len(calls)} time(s) in one forward, expected 2"
-           + show_input(x))
+           + on_input({"X": x}))
     expect_close(expect_tensor(calls[0]["input"], "the input of linear's first use", X=x), x,
                  "the input of linear's first use", X=x)
     expect(result["requires_grad"], "FixedHiddenMLP()(X) does not require grad, so no gradient reaches linear"
-           + show_input(x))
+           + on_input({"X": x}))
     for i, call in enumerate(calls):
         expect(call["grad"] is not None,
-               f"no gradient reaches the output of linear's {('first', 'second')[i]} use" + show_input(x))
+               f"no gradient reaches the output of linear's {('first', 'second')[i]} use" + on_input({"X": x}))
     weight = sum(c["grad"].double().T @ c["input"].double() for c in calls)
     bias = sum(c["grad"].double().sum(0) for c in calls)
     scale = float(sum(c["grad"].double().abs().T @ c["input"].double().abs() for c in calls).max())
@@ -276,7 +282,7 @@ def test_chimera_composition(submission, x):
     calls = result["calls"]
     order = [call["tag"] for call in calls]
     expect(order == [0, 1, 2],
-           f"chimera()'s children ran in the order {order}, expected [0, 1, 2], each once" + show_input(x))
+           f"chimera()'s children ran in the order {order}, expected [0, 1, 2], each once" + on_input({"X": x}))
     first, middle, last = calls
     expect_close(expect_tensor(first["input"], "the input of chimera()[0]", X=x), x, "the input of chimera()[0]", X=x)
     expect_close(expect_tensor(middle["input"], "the input of chimera()[1]", X=x), first["output"],
@@ -397,12 +403,12 @@ def test_stack_order(submission, cases):
         calls = result["calls"]
         order = [call["tag"] for call in calls]
         expect(len(order) == n, f"{what}(X) ran factory()'s instances {len(order)} time(s), expected {n}"
-               + show_input(x))
+               + on_input({"X": x}))
         expect(order == sorted(order), f"{what}(X) ran the instances in the order {order} (0 is the first "
-               "one factory() made), expected the order they were made in" + show_input(x))
+               "one factory() made), expected the order they were made in" + on_input({"X": x}))
         ran, made = sorted(set(order)), result["made"]
         expect(len(ran) == min(made, n), f"{what}(X) ran only the instance(s) {ran} of the {made} that "
-               "factory() made (0 is the first one)" + show_input(x))
+               "factory() made (0 is the first one)" + on_input({"X": x}))
         expect_close(expect_tensor(calls[0]["input"], "the first instance's input", X=x), x,
                      f"the input of the first instance in {what}(X)", X=x)
         for i in range(1, n):

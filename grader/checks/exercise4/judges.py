@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from grader import stats
 from grader.checks.exercise4 import probes
-from grader.judging import budget, check, expect, expect_close, expect_tensor, paired, show
+from grader.judging import budget, check, expect, expect_close, expect_tensor, on_input, paired, show
 from grader.strategies import shapes, tensors
 
 ALPHA = 1e-9  # the chance that a correct materialize fails the Xavier check, at most
@@ -44,10 +44,6 @@ leading = shapes(0, 2, max_side=3)
 def inputs(width: int) -> st.SearchStrategy[torch.Tensor]:
     """Float32 inputs of this width, with no, one or two leading dimensions."""
     return leading.flatmap(lambda lead: tensors((*lead, width)))
-
-
-def _on(**inputs: Any) -> str:
-    return "\n  on input " + ", ".join(f"{name} = {show(value)}" for name, value in inputs.items())
 
 
 def _raised_text(raised: dict[str, Any] | None) -> str:
@@ -109,7 +105,7 @@ def test_shapes_after_forward(submission, cases):
         expect(result["parameters"] == expected,
                f"after a forward on X of shape {tuple(x.shape)}, MyLazyLinear({out}) should have the "
                f"parameters weight {tuple(expected['weight'])} and bias {tuple(expected['bias'])} "
-               f"(d = X.shape[-1] = {d}), got {got or 'no parameters'}" + note + _on(X=x))
+               f"(d = X.shape[-1] = {d}), got {got or 'no parameters'}" + note + on_input(dict(X=x)))
 
 
 def expected_output(x: torch.Tensor, state: dict[str, Any], out: int) -> list[torch.Tensor]:
@@ -123,9 +119,9 @@ def expected_output(x: torch.Tensor, state: dict[str, Any], out: int) -> list[to
     used = [w.T] if tuple(w.shape) == (out, d) else []
     used += [w] if tuple(w.shape) == (d, out) else []
     expect(bool(used), f"cannot recompute {what}(X): its weight has shape {tuple(w.shape)}, expected "
-           f"({out}, {d})" + _on(X=x))
+           f"({out}, {d})" + on_input(dict(X=x)))
     expect(tuple(b.shape) in ((out,), (1, out), ()),
-           f"cannot recompute {what}(X): its bias has shape {tuple(b.shape)}, expected ({out},)" + _on(X=x))
+           f"cannot recompute {what}(X): its bias has shape {tuple(b.shape)}, expected ({out},)" + on_input(dict(X=x)))
     return [x.double() @ m + b for m in used]
 
 
@@ -161,11 +157,11 @@ def _judge_kept(out: int, what: str, before: Any, after: Any, value: Any, x1: to
            f"MyLazyLinear({out}): the {what} after a second forward (same width) is another tensor than "
            "after the first: the layer creates its parameters again on later forwards, so an optimizer "
            "built after the first forward would train tensors the layer no longer uses"
-           + _on(X1=x1, X2=x2))
+           + on_input(dict(X1=x1, X2=x2)))
     expect(identical(after, value),
            f"MyLazyLinear({out}): the values of the {what} changed in a second forward (same width): "
            f"{show(value, 120)} became {show(after, 120)}; a forward must not re-initialize them"
-           + _on(X1=x1, X2=x2))
+           + on_input(dict(X1=x1, X2=x2)))
 
 
 @check("MyLazyLinear", "later forwards keep the same parameters", points=2,
@@ -190,11 +186,11 @@ def test_keeps_parameters(submission, cases):
                 after = second["parameters"].get(name)
                 expect(after is not None, f"MyLazyLinear({out}): the parameter {name!r}, registered after the "
                        "first forward, is no longer among its parameters after a second forward"
-                       + _on(X1=x1, X2=x2))
+                       + on_input(dict(X1=x1, X2=x2)))
                 _judge_kept(out, f"parameter {name!r}", before, after, first["values"][f"parameter {name}"],
                             x1, x2)
         expect(judged > 0, f"MyLazyLinear({out}) has no weight after the first forward: nothing to keep"
-               + _on(X1=x1, X2=x2))
+               + on_input(dict(X1=x1, X2=x2)))
 
 
 @st.composite
@@ -217,9 +213,9 @@ def test_another_width(submission, cases):
         if raised is None:
             y = result.get("output")
             got = f"an output of shape {tuple(y.shape)}" if isinstance(y, torch.Tensor) else show(y, 80)
-            expect(False, f"{what}: it should raise ValueError, but it returned {got}" + _on(X1=x1, X2=x2))
+            expect(False, f"{what}: it should raise ValueError, but it returned {got}" + on_input(dict(X1=x1, X2=x2)))
         expect("ValueError" in raised["mro"],
-               f"{what}: it should raise ValueError, but it raised {_raised_text(raised)}" + _on(X1=x1, X2=x2))
+               f"{what}: it should raise ValueError, but it raised {_raised_text(raised)}" + on_input(dict(X1=x1, X2=x2)))
 
 
 # -- lazy_mlp ----------------------------------------------------------------------------------

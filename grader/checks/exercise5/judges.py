@@ -20,7 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from grader.checks.exercise5 import probes, saved, training
-from grader.judging import Fail, budget, check, expect, expect_shape, expect_tensor, paired, show
+from grader.judging import Fail, budget, check, expect, expect_shape, expect_tensor, on_input, paired, show
 from grader.strategies import shapes, tensors
 
 WEIGHTS_ONLY_ADVICE = "save tensors, or dicts and lists of them, not objects"
@@ -81,14 +81,14 @@ def expect_same_tensor(got: Any, expected: torch.Tensor, what: str, **inputs: An
     """``got`` has ``expected``'s dtype, shape and every value, exactly."""
     got = expect_tensor(got, what, **inputs)
     expect(got.dtype == expected.dtype,
-           f"{what} has dtype {got.dtype}, expected {expected.dtype}" + saved.on(inputs))
+           f"{what} has dtype {got.dtype}, expected {expected.dtype}" + on_input(inputs))
     expect_shape(got, tuple(expected.shape), what, **inputs)
     if not torch.equal(got, expected):
         index = tuple(int(i) for i in torch.nonzero(got != expected)[0])
         where = f" at index {index}" if index else ""
         raise Fail(
             f"{what} has other values{where}: got {show(got[index])}, expected {show(expected[index])}\n"
-            f"  got      {show(got)}\n  expected {show(expected)}" + saved.on(inputs))
+            f"  got      {show(got)}\n  expected {show(expected)}" + on_input(inputs))
 
 
 @check("save_tensors", "writes a file torch.load(path, weights_only=True) reads", points=1,
@@ -122,12 +122,12 @@ def test_container_round_trip(submission, objs):
         what = ROUND_TRIP.replace("X", "obj")
         if isinstance(obj, list):
             expect(isinstance(loaded, list) and len(loaded) == len(obj),
-                   f"{what} should give a list of {len(obj)} tensors, got {show(loaded)}" + saved.on({"obj": obj}))
+                   f"{what} should give a list of {len(obj)} tensors, got {show(loaded)}" + on_input({"obj": obj}))
             pairs = [(str(i), i, value) for i, value in enumerate(loaded)]
         else:
             expect(isinstance(loaded, dict) and set(loaded) == set(obj),
                    f"{what} should give a dict with the keys {sorted(obj)}, got "
-                   f"{sorted(loaded) if isinstance(loaded, dict) else show(loaded)}" + saved.on({"obj": obj}))
+                   f"{sorted(loaded) if isinstance(loaded, dict) else show(loaded)}" + on_input({"obj": obj}))
             pairs = [(key, key, loaded[key]) for key in obj]
         for name, key, value in pairs:
             # Each element against its own round trip: what a single tensor becomes is the
@@ -259,10 +259,10 @@ def test_load_params_outputs(submission, case):
         y, y0 = expect_tensor(y, "the clone's output", X=x), expect_tensor(y0, "the original's output", X=x)
         expect(y.shape == y0.shape and torch.equal(y, y0),
                f"in eval mode the clone's output {show(y)} differs from the original's {show(y0)}"
-               f"\n  for net = {net}" + saved.on({"X": x}))
+               f"\n  for net = {net}" + on_input({"X": x}))
         expect(y.shape == e.shape and torch.allclose(y.double(), e.double(), rtol=1e-5, atol=1e-6),
                f"in eval mode the clone's output is {show(y)}, but the saved net gives {show(e)}"
-               f"\n  for net = {net}" + saved.on({"X": x}))
+               f"\n  for net = {net}" + on_input({"X": x}))
 
 
 # -- save_checkpoint / load_checkpoint -----------------------------------------------------

@@ -17,17 +17,11 @@ from typing import Any
 
 import torch
 
-from grader.judging import Fail, show
+from grader.judging import Fail, on_input, show
 
 _REFUSED_GLOBAL = re.compile(r"Unsupported global: GLOBAL ([\w.]+)")
 _UNPICKLER_ERROR = re.compile(r"WeightsUnpickler error:\s*(.*?)\s*(?:Check the documentation|$)", re.DOTALL)
 MAX_DEPTH = 16
-
-
-def on(inputs: dict[str, Any]) -> str:
-    if not inputs:
-        return ""
-    return "\n  on input " + ", ".join(f"{name} = {show(value)}" for name, value in inputs.items())
 
 
 def open_file(data: Any, what: str, advice: str, **inputs: Any) -> Any:
@@ -35,12 +29,12 @@ def open_file(data: Any, what: str, advice: str, **inputs: Any) -> Any:
     why when nothing was written or the file cannot be read that way. ``advice`` says what
     to save instead of pickled objects."""
     if data is None:
-        raise Fail(f"{what}: no file was written at path" + on(inputs))
+        raise Fail(f"{what}: no file was written at path" + on_input(inputs))
     if not (isinstance(data, torch.Tensor) and data.dtype == torch.uint8 and data.dim() == 1):
-        raise Fail(f"{what}: the file's bytes did not come back from the worker, got {show(data, 80)}" + on(inputs))
+        raise Fail(f"{what}: the file's bytes did not come back from the worker, got {show(data, 80)}" + on_input(inputs))
     opened = load_weights_only(data)
     if isinstance(opened, Unreadable):
-        raise Fail(f"torch.load(path, weights_only=True) cannot read {what}: {opened.why(advice)}" + on(inputs))
+        raise Fail(f"torch.load(path, weights_only=True) cannot read {what}: {opened.why(advice)}" + on_input(inputs))
     return opened
 
 
