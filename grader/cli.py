@@ -78,14 +78,19 @@ def _grade_command(exercise: Exercise) -> click.Command:
                   help="Exit with status 1 when the score is below this percentage.")
     @click.option("--timeout", type=click.FloatRange(0.1, 600), default=10.0, show_default=True,
                   help="Seconds one call into the submission may take.")
-    def command(path: Path | None, report_path: Path | None, fail_under: float | None, timeout: float) -> None:
-        sys.exit(_grade(exercise, path, report_path, fail_under, timeout))
+    @click.option("--execute", is_flag=True,
+                  help="Also run a notebook top to bottom (nbclient) and report where it fails.")
+    @click.option("--cell-timeout", type=click.FloatRange(1, 3600), default=60.0, show_default=True,
+                  help="With --execute: seconds one cell may take.")
+    def command(path: Path | None, report_path: Path | None, fail_under: float | None, timeout: float,
+                execute: bool, cell_timeout: float) -> None:
+        sys.exit(_grade(exercise, path, report_path, fail_under, timeout, execute, cell_timeout))
 
     return command
 
 
 def _grade(exercise: Exercise, path: Path | None, report_path: Path | None,
-           fail_under: float | None, timeout: float) -> int:
+           fail_under: float | None, timeout: float, execute: bool = False, cell_timeout: float = 60.0) -> int:
     from grader.launching import start_launcher
 
     chosen, why = _choose_submission(exercise, path)
@@ -97,7 +102,8 @@ def _grade(exercise: Exercise, path: Path | None, report_path: Path | None,
         from grader.render import to_json, to_terminal
         from grader.sandbox.client import Limits
 
-        report = grade(chosen, exercise, limits=Limits(call_s=timeout), launcher=launcher)
+        report = grade(chosen, exercise, limits=Limits(call_s=timeout), launcher=launcher,
+                       execute=execute, cell_s=cell_timeout)
     except KeyboardInterrupt:
         click.echo("Interrupted: no report written.", err=True)
         return EXIT_INTERRUPTED

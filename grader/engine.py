@@ -15,7 +15,7 @@ from pathlib import Path
 import grader
 from grader.exercises import CHECKS_DIR, Exercise, checks_version
 from grader.launching import start_launcher
-from grader.report import Isolation, Report
+from grader.report import CheckResult, Isolation, Report, Status
 from grader.sandbox.client import Limits, Sandbox
 from grader.sandbox.launcher import Launcher
 from grader.submission import read_submission
@@ -29,9 +29,19 @@ UNUSED_PYTEST_PLUGINS = ("cacheprovider", "warnings", "faulthandler", "pastebin"
 
 
 def grade(
-    path: Path, exercise: Exercise, *, limits: Limits = DEFAULT_LIMITS, launcher: Launcher | None = None
+    path: Path,
+    exercise: Exercise,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    launcher: Launcher | None = None,
+    execute: bool = False,
+    cell_s: float = 60.0,
 ) -> Report:
-    """Grade the submission at ``path`` as ``exercise``."""
+    """Grade the submission at ``path`` as ``exercise``.
+
+    ``execute`` first runs a notebook top to bottom with nbclient (``cell_s`` per cell), in
+    a worker like any other, and reports that as a check worth no points.
+    """
     started = time.perf_counter()
     own_launcher = launcher is None
     launcher = launcher or start_launcher([path], [exercise])
@@ -45,6 +55,7 @@ def grade(
     submission = read_submission(path)
     sandbox = Sandbox(launcher, submission, limits)
     session = GradingSession(sandbox)
+    executed = _execution_check(sandbox, cell_s) if execute else []
     judging = time.perf_counter()
     args = [str(exercise.judges), "-c", str(CHECKS_DIR / "pytest.ini"), "--rootdir", str(CHECKS_DIR),
             "-s", "-q", "--tb=line"]
@@ -61,7 +72,7 @@ def grade(
     if exit_code == pytest.ExitCode.INTERRUPTED:
         raise KeyboardInterrupt  # half the checks are no grade: report nothing
     finished = time.perf_counter()
-    checks = tuple(session.results)
+    checks = tuple(executed + session.results)
     problem = submission.load_error or ""
     if sandbox.load_problem is not None:
         problem = sandbox.load_problem.message
@@ -80,6 +91,28 @@ def grade(
         timings={"total_s": round(finished - started, 3), "judging_s": round(finished - judging, 3)},
         problem=problem,
     )
+
+
+def _execution_check(sandbox: Sandbox, cell_s: float) -> list[CheckResult]:
+    """"notebook: runs top to bottom", worth no points: the notebook as the student ran it."""
+    base = {"name": "notebook: runs top to bottom", "target": "notebook", "score": 0.0, "max_score": 0.0}
+    submission = sandbox.submission
+    if submission.kind != "ipynb" or submission.load_error:
+        why = "only a notebook can be executed" if submission.kind != "ipynb" else submission.load_error
+        return [CheckResult(**base, status=Status.NOT_RUN, message=why)]
+    started = time.perf_counter()
+    text = submission.path.read_text(encoding="utf-8")
+    # nbclient's own per-cell limit does not stop a kernel spinning in a loop, so the
+    # worker as a whole gets cell_s per code cell, plus time to start the kernel.
+    cells = sum(1 for line in submission.cell_lines.values() if line[1] == 1) or 1
+    outcome = sandbox.execute_notebook(text, cell_s, min(cell_s * cells + 10, sandbox.limits.budget_s))
+    duration = round(time.perf_counter() - started, 4)
+    if outcome.get("ok") is True:
+        return [CheckResult(**base, status=Status.PASSED, duration_s=duration)]
+    where = f"cell {outcome.get('cell')}: " if outcome.get("cell") else ""
+    status = Status.FAILED if outcome.get("kind") == "raised" else Status.ERROR
+    return [CheckResult(**base, status=status, message=f"{where}{outcome.get('error')}", fault="student",
+                        duration_s=duration)]
 
 
 def _isolation(sandbox: Sandbox, problem: str) -> Isolation:

@@ -121,6 +121,26 @@ class Sandbox:
             raise StudentCodeProblem("garbage", "the submission tampered with the grader's probes")
         raise self._problem(response, "while running the check")
 
+    def execute_notebook(self, notebook_json: str, cell_s: float, total_s: float) -> dict[str, Any]:
+        """Run the notebook top to bottom with nbclient in a worker of its own.
+
+        Returns ``{"ok": True}`` or where and why it stopped: ``cell``, ``kind``, ``error``.
+        """
+        try:
+            worker = self._started_worker()
+        except StudentCodeProblem as problem:
+            raise GraderFault(problem.message) from None
+        try:
+            response = self._exchange(worker, {"op": "execute", "notebook": notebook_json, "cell_s": cell_s},
+                                      total_s, "while running the notebook")
+        except StudentCodeProblem as problem:
+            return {"ok": False, "cell": 0, "kind": problem.kind, "error": problem.message}
+        finally:
+            self._stop_worker()
+        value = response.get("value")
+        return value if isinstance(value, dict) else {"ok": False, "cell": 0, "kind": "garbage",
+                                                       "error": "the worker answered nonsense"}
+
     # -- workers --------------------------------------------------------------------
 
     def prepare(self) -> WorkerHandle:
@@ -132,6 +152,25 @@ class Sandbox:
         if self.submission.load_error:
             self.load_problem = StudentCodeProblem("unreadable", self.submission.load_error, True)
             raise self.load_problem
+        worker = self._started_worker()
+        phase = "while importing the submission"
+        request = {"op": "load", "source": self.submission.source,
+                   "filename": self.submission.filename}
+        try:
+            loaded = self._exchange(worker, request, self.limits.load_s, phase)
+        except StudentCodeProblem as problem:
+            self.load_problem = problem  # importing again would only repeat it
+            raise
+        self.output = str(loaded.get("output", ""))
+        if loaded.get("status") != "loaded":
+            self.load_problem = self._problem(loaded, phase)
+            self.load_problem.sticky = True
+            self._stop_worker()
+            raise self.load_problem
+        return worker
+
+    def _started_worker(self) -> WorkerHandle:
+        """A fresh worker that has said hello (no submission in it yet)."""
         if self._workdir is None:  # used where the worker server has no private /tmp
             self._workdir = tempfile.mkdtemp(prefix="d2l-grader-")
         config = {
@@ -155,20 +194,6 @@ class Sandbox:
         if hello.get("status") != "hello":
             raise GraderFault(f"the worker did not start properly: {hello!r:.200}")
         self.isolation = self.isolation or hello.get("isolation")
-        phase = "while importing the submission"
-        request = {"op": "load", "source": self.submission.source,
-                   "filename": self.submission.filename}
-        try:
-            loaded = self._exchange(worker, request, self.limits.load_s, phase)
-        except StudentCodeProblem as problem:
-            self.load_problem = problem  # importing again would only repeat it
-            raise
-        self.output = str(loaded.get("output", ""))
-        if loaded.get("status") != "loaded":
-            self.load_problem = self._problem(loaded, phase)
-            self.load_problem.sticky = True
-            self._stop_worker()
-            raise self.load_problem
         return worker
 
     def _exchange(

@@ -280,7 +280,16 @@ def _call(request: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
         return _failure(exc, state.get("filename", ""))
 
 
-_HANDLERS = {"load": _load, "call": _call}
+def _execute(request: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+    from grader.sandbox import notebook_run
+
+    try:
+        return {"status": "ok", "value": notebook_run.execute(request["notebook"], request["cell_s"])}
+    except BaseException as exc:  # noqa: BLE001 - a broken notebook or kernel
+        return {"status": "ok", "value": {"ok": False, "cell": 0, "kind": "failed", "error": _describe(exc)}}
+
+
+_HANDLERS = {"load": _load, "call": _call, "execute": _execute}
 
 
 def _resolve(qualified: str) -> Callable[..., Any]:
