@@ -23,6 +23,8 @@ import pytest
 import torch
 from hypothesis import HealthCheck, Phase, settings
 
+from grader.sandbox.wire import is_opaque
+
 MARKER = "grading"
 _GRADING = settings(
     derandomize=True,  # the same submission gets the same examples on every machine
@@ -95,7 +97,7 @@ def on_input(inputs: dict[str, Any]) -> str:
 
 def expect_tensor(value: Any, what: str, **inputs: Any) -> torch.Tensor:
     """``value`` must be a tensor; returns it."""
-    if isinstance(value, dict) and "__opaque__" in value:
+    if is_opaque(value):
         raise Fail(f"{what} should be a tensor, got {value['__opaque__']} {value['repr']}" + on_input(inputs))
     if not isinstance(value, torch.Tensor):
         raise Fail(f"{what} should be a tensor, got {type(value).__name__} {show(value)}" + on_input(inputs))

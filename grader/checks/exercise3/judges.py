@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from grader.checks import common_probes
 from grader.checks.exercise3 import probes
 from grader.judging import budget, check, expect, expect_close, expect_shape, expect_tensor, paired
-from grader.strategies import shapes, tensors
+from grader.strategies import FLOAT_DTYPES, shapes, tensors
 
 EPS = {dtype: torch.finfo(dtype).eps for dtype in (torch.float32, torch.float64)}
 any_float = st.sampled_from([torch.float32, torch.float64])
@@ -66,7 +66,7 @@ def test_centered_shift(submission, xs):
 
 @check("CenteredLayer", "keeps shape and dtype", points=1)
 @budget(10)
-@given(xs=st.lists(st.sampled_from([torch.float16, torch.bfloat16, torch.float32, torch.float64])
+@given(xs=st.lists(st.sampled_from(FLOAT_DTYPES)
                    .flatmap(lambda d: tensors(shapes(0, 3), dtype=d)), min_size=1, max_size=8))
 def test_centered_shape_dtype(submission, xs):
     ys = submission.run(probes.centered_outputs, xs)
