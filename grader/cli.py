@@ -10,6 +10,7 @@ interrupted (Ctrl-C or SIGTERM; no report is written).
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import sys
@@ -22,16 +23,30 @@ from grader.exercises import Exercise, all_exercises
 EXIT_GRADED, EXIT_BELOW, EXIT_USAGE, EXIT_NO_GRADE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
+# Commands with modules of their own, imported only when run, so that `grade exercise3`
+# pays for none of them: name -> "module:attribute" of a click command.
+LAZY_COMMANDS = {
+    "batch": "grader.batch.command:batch",
+    "merge": "grader.batch.command:merge",
+    "release": "grader.release:release",
+    "gradescope-autograder": "grader.platforms.gradescope:gradescope_autograder",
+    "init-ci": "grader.platforms.github:init_ci",
+}
+
+
 class _Commands(click.Group):
-    """``list`` plus one command per exercise, named after it."""
+    """``list``, one command per exercise named after it, and the LAZY_COMMANDS."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return ["list", *all_exercises()]
+        return ["list", *all_exercises(), *LAZY_COMMANDS]
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         exercise = all_exercises().get(name)
         if exercise is not None:
             return _grade_command(exercise)
+        if name in LAZY_COMMANDS:
+            module, _, attribute = LAZY_COMMANDS[name].partition(":")
+            return getattr(importlib.import_module(module), attribute)
         return super().get_command(ctx, name)
 
 

@@ -72,7 +72,7 @@ MLP_SHAPES = {"hidden.weight": [256, 20], "hidden.bias": [256], "out.weight": [1
 def test_mlp_structure(submission):
     found = submission.run(common_probes.module_structure, "MLP", [], torch.ones(2, 20))
     expect(found["parameters"] == MLP_SHAPES,
-           f"MLP() should have the parameters (name: shape) {MLP_SHAPES}, got {found['parameters']}")
+           lambda: f"MLP() should have the parameters (name: shape) {MLP_SHAPES}, got {found['parameters']}")
 
 
 @check("MLP", "output is out(relu(hidden(X)))", points=2)
@@ -84,7 +84,7 @@ def test_mlp_output(submission, xs):
     chain = [{"kind": "linear", "name": "hidden"}, {"kind": "relu"}, {"kind": "linear", "name": "out"}]
     layers = {name: {k: state.get(f"{name}.{k}") for k in ("weight", "bias")} for name in ("hidden", "out")}
     expect(all(isinstance(t, torch.Tensor) for ps in layers.values() for t in ps.values()),
-           f"MLP() should have parameters hidden.weight, hidden.bias, out.weight, out.bias; got {sorted(state)}")
+           lambda: f"MLP() should have parameters hidden.weight, hidden.bias, out.weight, out.bias; got {sorted(state)}")
     for x, y in paired(xs, result["outputs"]):
         expect_chain_output(y, run_chain(chain, x, layers), "MLP()(X)", X=x)
 
@@ -130,23 +130,23 @@ def test_sequential_registration(submission, cases):
 def _judge_state_dict(what: str, chain: list[dict], result: dict) -> None:
     state = result["state"]
     expect("raised" not in state,
-           f"{what}.state_dict() raised {state.get('raised')}: register each child under its position "
+           lambda: f"{what}.state_dict() raised {state.get('raised')}: register each child under its position "
            "as a string, '0', '1', …")
     state = state["value"]
     expected = state_keys(chain)
     keys = list(state)
     expect(keys == [key for key, _, _ in expected],
-           f"{what}.state_dict() should have the keys {[key for key, _, _ in expected]}, got {keys}")
+           lambda: f"{what}.state_dict() should have the keys {[key for key, _, _ in expected]}, got {keys}")
     for key, name, attr in expected:
         value = expect_tensor(state[key], f"{what}.state_dict()[{key!r}]")
         expect(same_tensor(value, result["layers"][name][attr]),
-               f"{what}.state_dict()[{key!r}] is not the {attr} of the module at that place "
+               lambda: f"{what}.state_dict()[{key!r}] is not the {attr} of the module at that place "
                "(the modules must be registered themselves, not copies)")
 
 
 def _judge_sgd_step(what: str, chain: list[dict], result: dict) -> None:
     step = result["step"]
-    expect("raised" not in step, f"an SGD step over {what}.parameters() failed: {step.get('raised')}")
+    expect("raised" not in step, lambda: f"an SGD step over {what}.parameters() failed: {step.get('raised')}")
     positions = {key.rsplit(".", 1)[0]: name for key, name, _ in state_keys(chain)}
     for name, params in result["layers"].items():
         place = next(p for p, n in positions.items() if n == name)
@@ -154,7 +154,7 @@ def _judge_sgd_step(what: str, chain: list[dict], result: dict) -> None:
             before = result["before"][name][attr]
             moved = before.add(torch.ones_like(before), alpha=-LR)
             expect(bool(torch.allclose(after, moved, rtol=0, atol=1e-6)),
-                   f"one SGD step on {what}.parameters() (lr = {LR}, every gradient 1) should move the "
+                   lambda: f"one SGD step on {what}.parameters() (lr = {LR}, every gradient 1) should move the "
                    f"{attr} of the module at {place!r} by -{LR}; it moved by "
                    f"{show((after - before).flatten()[:4])}: the optimizer does not see it")
 
@@ -165,7 +165,7 @@ fixed_inputs = tensors(st.tuples(st.integers(1, 3), st.just(20)))
 
 
 def _rand_weight(value: Any, what: str) -> torch.Tensor:
-    expect(value is not None, f"{what} has no attribute rand_weight")
+    expect(value is not None, lambda: f"{what} has no attribute rand_weight")
     value = expect_tensor(value, f"{what}.rand_weight")
     expect_shape(value, (20, 20), f"{what}.rand_weight")
     return value
@@ -179,9 +179,9 @@ def test_fixed_constant(submission):
     weight = _rand_weight(result["rand_weight"], "FixedHiddenMLP()")
     for name, parameter in result["parameters"].items():
         expect(not same_tensor(weight, parameter),
-               f"FixedHiddenMLP().rand_weight is the parameter {name!r}: an optimizer would train it")
+               lambda: f"FixedHiddenMLP().rand_weight is the parameter {name!r}: an optimizer would train it")
     expect(result["grad"] is None,
-           f"FixedHiddenMLP().rand_weight received a gradient after backward, {show(result['grad'], 120)}: "
+           lambda: f"FixedHiddenMLP().rand_weight received a gradient after backward, {show(result['grad'], 120)}: "
            "a constant must not require grad")
 
 
@@ -192,15 +192,15 @@ def test_fixed_constant(submission):
 def test_fixed_linear_twice(submission, x):
     result = submission.run(probes.fixed_hidden_linear_calls, x)
     calls = result["calls"]
-    expect(len(calls) == 2, f"FixedHiddenMLP().linear ran {len(calls)} time(s) in one forward, expected 2"
+    expect(len(calls) == 2, lambda: f"FixedHiddenMLP().linear ran {len(calls)} time(s) in one forward, expected 2"
            + on_input({"X": x}))
     expect_close(expect_tensor(calls[0]["input"], "the input of linear's first use", X=x), x,
                  "the input of linear's first use", X=x)
-    expect(result["requires_grad"], "FixedHiddenMLP()(X) does not require grad, so no gradient reaches linear"
+    expect(result["requires_grad"], lambda: "FixedHiddenMLP()(X) does not require grad, so no gradient reaches linear"
            + on_input({"X": x}))
     for i, call in enumerate(calls):
         expect(call["grad"] is not None,
-               f"no gradient reaches the output of linear's {('first', 'second')[i]} use" + on_input({"X": x}))
+               lambda: f"no gradient reaches the output of linear's {('first', 'second')[i]} use" + on_input({"X": x}))
     weight = sum(c["grad"].double().T @ c["input"].double() for c in calls)
     bias = sum(c["grad"].double().sum(0) for c in calls)
     scale = float(sum(c["grad"].double().abs().T @ c["input"].double().abs() for c in calls).max())
@@ -239,9 +239,9 @@ NEST_MODULES = {"net": "Sequential", "net.0": "Linear", "net.1": "ReLU", "net.2"
 def test_nest_structure(submission):
     found = submission.run(common_probes.module_structure, "NestMLP", [], torch.ones(2, 20))
     modules = {name: kind for name, kind in found["modules"].items() if name in NEST_MODULES or name == "net.4"}
-    expect(modules == NEST_MODULES, f"NestMLP() should be made of {NEST_MODULES}, got {modules}")
+    expect(modules == NEST_MODULES, lambda: f"NestMLP() should be made of {NEST_MODULES}, got {modules}")
     expect(found["parameters"] == NEST_SHAPES,
-           f"NestMLP() should have the parameters (name: shape) {NEST_SHAPES}, got {found['parameters']}")
+           lambda: f"NestMLP() should have the parameters (name: shape) {NEST_SHAPES}, got {found['parameters']}")
 
 
 @check("NestMLP", "output is linear(net(X))", points=2)
@@ -254,7 +254,7 @@ def test_nest_output(submission, xs):
              {"kind": "relu"}, {"kind": "linear", "name": "linear"}]
     layers = {name: {k: state.get(f"{name}.{k}") for k in ("weight", "bias")} for name in ("net.0", "net.2", "linear")}
     expect(all(isinstance(t, torch.Tensor) for ps in layers.values() for t in ps.values()),
-           f"NestMLP() should have the parameters {sorted(NEST_SHAPES)}, got {sorted(state)}")
+           lambda: f"NestMLP() should have the parameters {sorted(NEST_SHAPES)}, got {sorted(state)}")
     for x, y in paired(xs, result["outputs"]):
         expect_chain_output(y, run_chain(chain, x, layers), "NestMLP()(X)", X=x)
 
@@ -266,12 +266,12 @@ CHIMERA_CHILDREN = {"0": "NestMLP", "1": "Linear", "2": "FixedHiddenMLP"}
 def test_chimera_structure(submission):
     found = submission.run(common_probes.module_structure, "chimera", [], torch.ones(2, 20))
     modules = found["modules"]
-    expect(modules.get("") == "Sequential", f"chimera() should return an nn.Sequential, got {modules.get('')}")
+    expect(modules.get("") == "Sequential", lambda: f"chimera() should return an nn.Sequential, got {modules.get('')}")
     children = {name: kind for name, kind in modules.items() if name and "." not in name}
-    expect(children == CHIMERA_CHILDREN, f"chimera()'s children should be {CHIMERA_CHILDREN}, got {children}")
+    expect(children == CHIMERA_CHILDREN, lambda: f"chimera()'s children should be {CHIMERA_CHILDREN}, got {children}")
     shapes = {name: found["parameters"].get(name) for name in ("1.weight", "1.bias")}
     expect(shapes == {"1.weight": [20, 16], "1.bias": [20]},
-           f"chimera()[1] should be Linear(16, 20), with weight [20, 16] and bias [20]; got {shapes}")
+           lambda: f"chimera()[1] should be Linear(16, 20), with weight [20, 16] and bias [20]; got {shapes}")
 
 
 @check("chimera", "runs NestMLP, then Linear(16, 20), then FixedHiddenMLP", points=2)
@@ -282,7 +282,7 @@ def test_chimera_composition(submission, x):
     calls = result["calls"]
     order = [call["tag"] for call in calls]
     expect(order == [0, 1, 2],
-           f"chimera()'s children ran in the order {order}, expected [0, 1, 2], each once" + on_input({"X": x}))
+           lambda: f"chimera()'s children ran in the order {order}, expected [0, 1, 2], each once" + on_input({"X": x}))
     first, middle, last = calls
     expect_close(expect_tensor(first["input"], "the input of chimera()[0]", X=x), x, "the input of chimera()[0]", X=x)
     expect_close(expect_tensor(middle["input"], "the input of chimera()[1]", X=x), first["output"],
@@ -334,7 +334,7 @@ def test_parallel_parameters(submission, cases):
     for (chain1, chain2, _), result in paired(cases, results, "cases"):
         what = describe_parallel(chain1, chain2)
         found = result["parameters"]
-        expect("raised" not in found, f"{what}.parameters() raised {found.get('raised')}")
+        expect("raised" not in found, lambda: f"{what}.parameters() raised {found.get('raised')}")
         registered = {(storage(t), t.storage_offset(), tuple(t.shape)) for t in found["value"]
                       if isinstance(t, torch.Tensor)}
         for net, chain in (("net1", chain1), ("net2", chain2)):
@@ -343,7 +343,7 @@ def test_parallel_parameters(submission, cases):
                     continue
                 for attr, t in result["layers"][layer["name"]].items():
                     expect((storage(t), t.storage_offset(), tuple(t.shape)) in registered,
-                           f"{what}.parameters() lacks the {attr} of {net}[{index}]: {net} is not registered")
+                           lambda: f"{what}.parameters() lacks the {attr} of {net}[{index}]: {net} is not registered")
 
 
 # -- stack ---------------------------------------------------------------------------------------
@@ -372,24 +372,24 @@ def test_stack_instances(submission, cases):
     for (kind, width, n, _), result in paired(cases, results, "cases"):
         what = describe_stack(kind, width, n)
         state = result["state"]
-        expect("raised" not in state, f"{what}.state_dict() raised {state.get('raised')}")
+        expect("raised" not in state, lambda: f"{what}.state_dict() raised {state.get('raised')}")
         state = state["value"]
-        expect(bool(state), f"{what} registers no parameters: the instances are not submodules")
+        expect(bool(state), lambda: f"{what} registers no parameters: the instances are not submodules")
         owner = {storage(t): i for i, made in enumerate(result["made"]) for t in made.values()}
         keys_of: dict[int, list[str]] = {}
         for key, t in state.items():
             t = expect_tensor(t, f"{what}.state_dict()[{key!r}]")
-            expect(storage(t) in owner, f"{what}.state_dict()[{key!r}] belongs to no module that factory() made "
+            expect(storage(t) in owner, lambda: f"{what}.state_dict()[{key!r}] belongs to no module that factory() made "
                    "(a copy of one?)")
             keys_of.setdefault(storage(t), []).append(key)
         shared = next((keys for keys in keys_of.values() if len(keys) > 1), None)
-        expect(shared is None, f"in {what} the entries {shared} of state_dict() are one tensor: the instances "
+        expect(shared is None, lambda: f"in {what} the entries {shared} of state_dict() are one tensor: the instances "
                "share parameters (was one factory() result used several times?)")
         instances = {owner[p] for p in keys_of}
-        expect(len(instances) == n, f"{what} holds {len(instances)} instance(s) made by factory(), expected {n}")
+        expect(len(instances) == n, lambda: f"{what} holds {len(instances)} instance(s) made by factory(), expected {n}")
         for i in instances:
             expect(all(storage(t) in keys_of for t in result["made"][i].values()),
-                   f"{what} holds only some of the parameters of the instance factory() made {i + 1}.")
+                   lambda: f"{what} holds only some of the parameters of the instance factory() made {i + 1}.")
 
 
 @check("stack", "applies the instances in the order factory() made them", points=2,
@@ -402,12 +402,12 @@ def test_stack_order(submission, cases):
         what = describe_stack(kind, width, n)
         calls = result["calls"]
         order = [call["tag"] for call in calls]
-        expect(len(order) == n, f"{what}(X) ran factory()'s instances {len(order)} time(s), expected {n}"
+        expect(len(order) == n, lambda: f"{what}(X) ran factory()'s instances {len(order)} time(s), expected {n}"
                + on_input({"X": x}))
-        expect(order == sorted(order), f"{what}(X) ran the instances in the order {order} (0 is the first "
+        expect(order == sorted(order), lambda: f"{what}(X) ran the instances in the order {order} (0 is the first "
                "one factory() made), expected the order they were made in" + on_input({"X": x}))
         ran, made = sorted(set(order)), result["made"]
-        expect(len(ran) == min(made, n), f"{what}(X) ran only the instance(s) {ran} of the {made} that "
+        expect(len(ran) == min(made, n), lambda: f"{what}(X) ran only the instance(s) {ran} of the {made} that "
                "factory() made (0 is the first one)" + on_input({"X": x}))
         expect_close(expect_tensor(calls[0]["input"], "the first instance's input", X=x), x,
                      f"the input of the first instance in {what}(X)", X=x)

@@ -103,13 +103,13 @@ def test_param_shapes(submission, specs):
         expected = [[name, list(p.shape)] for name, p in probes.build(spec).named_parameters()]
         value = result["value"]
         expect(isinstance(value, list) and not is_opaque(value),
-               f"param_shapes(net) should return a list of (name, shape) pairs, got "
+               lambda: f"param_shapes(net) should return a list of (name, shape) pairs, got "
                f"{result['kind']} {show(value)}\n  on net = {net}")
         expect(value == expected,
-               f"param_shapes(net) is wrong:\n  got      {show(_as_pairs(value))}\n  expected "
+               lambda: f"param_shapes(net) is wrong:\n  got      {show(_as_pairs(value))}\n  expected "
                f"{show(_as_pairs(expected))}\n  on net = {net}")
         expect(all(result["tuple_shapes"]),
-               f"each shape should be a tuple, tuple(p.shape), got {show(value)}\n  on net = {net}")
+               lambda: f"each shape should be a tuple, tuple(p.shape), got {show(value)}\n  on net = {net}")
 
 
 def _as_pairs(value: list[Any]) -> list[Any]:
@@ -137,9 +137,9 @@ def _judge_counts(specs: list[list[Any]], results: list[dict[str, Any]]) -> None
     for spec, result in paired(specs, results, "networks"):
         expected = distinct_numel(result["parameters"].values())
         got = _as_number(result["count"])
-        expect(got is not None, f"count_params(net) should return a number, got {show(result['count'])}"
+        expect(got is not None, lambda: f"count_params(net) should return a number, got {show(result['count'])}"
                f"\n  on net = {describe(spec)}")
-        expect(got == expected, f"count_params(net) should be {expected}, got {show(result['count'])}"
+        expect(got == expected, lambda: f"count_params(net) should be {expected}, got {show(result['count'])}"
                f"\n  on net = {describe(spec)}")
 
 
@@ -173,7 +173,7 @@ def test_rgnet_names(submission):
     children = [name.removeprefix("0.") for name in result["modules"]
                 if name.startswith("0.") and name.count(".") == 1]
     expect(children == BLOCK_NAMES,
-           f"rgnet()[0] should hold the blocks {BLOCK_NAMES}, in that order; its children are named "
+           lambda: f"rgnet()[0] should hold the blocks {BLOCK_NAMES}, in that order; its children are named "
            f"{children}")
 
 
@@ -183,11 +183,11 @@ def test_rgnet_structure(submission):
     result = submission.run(probes.rgnet_run, [torch.ones(1, 4)])
     params = [p for _, p in result["parameters"]]
     shapes = [list(p.shape) for p in params]
-    expect(shapes == RGNET_SHAPES, f"rgnet()'s parameter shapes, in order, should be {RGNET_SHAPES}, "
+    expect(shapes == RGNET_SHAPES, lambda: f"rgnet()'s parameter shapes, in order, should be {RGNET_SHAPES}, "
            f"got {shapes}")
     distinct, total = distinct_numel(params), sum(p.numel() for p in params)
     expect(distinct == total,
-           f"rgnet()'s four blocks should be separate, but some share their parameters ({distinct} "
+           lambda: f"rgnet()'s four blocks should be separate, but some share their parameters ({distinct} "
            f"distinct scalars instead of {total}): call block1() once for each block")
 
 
@@ -209,7 +209,7 @@ def test_rgnet_output(submission, xs):
     params = [p for _, p in result["parameters"]]
     shapes = [list(p.shape) for p in params]
     expect(shapes == RGNET_SHAPES,
-           f"cannot recompute rgnet's output: its parameter shapes should be {RGNET_SHAPES}, got {shapes}")
+           lambda: f"cannot recompute rgnet's output: its parameter shapes should be {RGNET_SHAPES}, got {shapes}")
     for x, y in paired(xs, result["outputs"]):
         y = expect_tensor(y, "rgnet()(X)", X=x)
         expect_close(y, rgnet_forward(params, x), "rgnet()(X)", rtol=1e-4, atol=1e-5, X=x)
@@ -314,7 +314,7 @@ def _initialized(submission: Any, name: str, sizes: list[list[int]], others: boo
 
 
 def _judge(problem: str | None, name: str, what: str) -> None:
-    expect(problem is None, f"after net.apply({name}) on a network of {what}:\n  {problem}"
+    expect(problem is None, lambda: f"after net.apply({name}) on a network of {what}:\n  {problem}"
            f"\n  (seed {SEED}; a correct {name} fails this check with probability below {ALPHA:g})")
 
 
@@ -325,14 +325,14 @@ def _layers(sizes: list[list[int]]) -> str:
 def _judge_untouched(submission: Any, name: str) -> None:
     result = _initialized(submission, name, SMALL, others=True)
     problem = untouched_problem(result)
-    expect(problem is None, f"after net.apply({name}) on a network of {_layers(SMALL)} and "
+    expect(problem is None, lambda: f"after net.apply({name}) on a network of {_layers(SMALL)} and "
            f"{', '.join(result['others'])}:\n  {problem}\n  ({name} must change nn.Linear modules only)")
 
 
 def _judge_constant(submission: Any, name: str, part: str, value: float) -> None:
     result = _initialized(submission, name, SMALL)
     problem = constant_layers_problem(result, SMALL, part, value)
-    expect(problem is None, f"after net.apply({name}) on a network of {_layers(SMALL)}:\n  {problem}")
+    expect(problem is None, lambda: f"after net.apply({name}) on a network of {_layers(SMALL)}:\n  {problem}")
 
 
 @check("init_normal", "weight ~ N(0, 0.01²)", points=2,
@@ -437,7 +437,7 @@ def test_tied_storage(submission):
         same = (a.untyped_storage().data_ptr() == b.untyped_storage().data_ptr()
                 and a.storage_offset() == b.storage_offset() and a.stride() == b.stride())
         equal = " (their values are equal, but they are copies)" if torch.equal(a, b) else ""
-        expect(same, f"layer 2's {part} and layer 4's {part} should be the same tensor in memory, "
+        expect(same, lambda: f"layer 2's {part} and layer 4's {part} should be the same tensor in memory, "
                f"but they live in separate storage{equal}: layers 2 and 4 are two modules, not one")
 
 
@@ -462,23 +462,23 @@ def test_tied_gradients(submission, extra):
     result = submission.run(probes.tied_net_gradients, x)
     state = result["state"]
     problem = _tied_state_problem(state)
-    expect(problem is None, f"cannot recompute the gradients: {problem}")
+    expect(problem is None, lambda: f"cannot recompute the gradients: {problem}")
     y = expect_tensor(result["output"], "tied_net()(X)", X=x)
     expected_y, uses = tied_forward(state, x)
     expect_close(y, expected_y, "tied_net()(X), recomputed from its state_dict", rtol=1e-4, atol=1e-5, X=x)
     grads = result["grads"]
-    expect(isinstance(grads, dict), f"tied_net()(X) does not require grad, so no gradient reaches the "
+    expect(isinstance(grads, dict), lambda: f"tied_net()(X) does not require grad, so no gradient reaches the "
            f"parameters\n  on input X = {show(x)}")
     for part in ("weight", "bias"):
         total = uses[f"2.{part}"] + uses[f"4.{part}"]
         for layer in ("2", "4"):
             grad = grads.get(f"{layer}.{part}")
             what = f"layer {layer}'s {part}.grad after tied_net()(X).sum().backward()"
-            expect(isinstance(grad, torch.Tensor), f"{what} is {show(grad)}\n  on input X = {show(x)}")
+            expect(isinstance(grad, torch.Tensor), lambda: f"{what} is {show(grad)}\n  on input X = {show(x)}")
             own = uses[f"{layer}.{part}"]
             if grad.shape == total.shape and torch.allclose(grad.double(), total, rtol=1e-4, atol=1e-6):
                 continue
             expect(not (grad.shape == own.shape and torch.allclose(grad.double(), own, rtol=1e-4, atol=1e-6)),
-                   f"{what} is the gradient of layer {layer}'s own use only; the shared {part}'s "
+                   lambda: f"{what} is the gradient of layer {layer}'s own use only; the shared {part}'s "
                    f"gradient should be the sum over both uses (layers 2 and 4)\n  on input X = {show(x)}")
             expect_close(grad, total, f"{what} (the sum of both uses' gradients)", rtol=1e-4, atol=1e-6, X=x)

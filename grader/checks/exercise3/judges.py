@@ -32,7 +32,7 @@ def tolerance(x: torch.Tensor) -> float:
 @check("CenteredLayer", "has no parameters", points=1)
 def test_centered_no_parameters(submission):
     names = submission.run(common_probes.parameter_shapes, "CenteredLayer", [], torch.ones(3))
-    expect(names == {}, f"CenteredLayer() should have no parameters, but has {sorted(names)}")
+    expect(names == {}, lambda: f"CenteredLayer() should have no parameters, but has {sorted(names)}")
 
 
 @check("CenteredLayer", "output has zero mean", points=2, hint="subtract X.mean(), the mean of all entries")
@@ -45,7 +45,7 @@ def test_centered_zero_mean(submission, xs):
         expect_shape(y, tuple(x.shape), "CenteredLayer()(X)", X=x)  # a lone 0 has zero mean too
         mean = float(y.double().mean()) if y.numel() else 0.0
         expect(abs(mean) <= tolerance(x),
-               f"the output's mean should be 0, got {mean:.6g}\n  on input X = {x!r}\n  output {y!r}")
+               lambda: f"the output's mean should be 0, got {mean:.6g}\n  on input X = {x!r}\n  output {y!r}")
 
 
 @check("CenteredLayer", "output is the input shifted by one constant", points=2,
@@ -60,7 +60,7 @@ def test_centered_shift(submission, xs):
         shift = y.double() - x.double()
         spread = float(shift.max() - shift.min())
         expect(spread <= 2 * tolerance(x),
-               f"output - input should be the same number everywhere, but ranges over {spread:.6g}"
+               lambda: f"output - input should be the same number everywhere, but ranges over {spread:.6g}"
                f"\n  on input X = {x!r}\n  output {y!r}")
 
 
@@ -73,7 +73,7 @@ def test_centered_shape_dtype(submission, xs):
     for x, y in paired(xs, ys):
         y = expect_tensor(y, "CenteredLayer()(X)", X=x)
         expect_shape(y, tuple(x.shape), "CenteredLayer()(X)", X=x)
-        expect(y.dtype == x.dtype, f"the output's dtype should be {x.dtype}, got {y.dtype}\n  on input X = {x!r}")
+        expect(y.dtype == x.dtype, lambda: f"the output's dtype should be {x.dtype}, got {y.dtype}\n  on input X = {x!r}")
 
 
 @check("CenteredLayer", "gradients flow to the input", points=1,
@@ -88,11 +88,11 @@ def test_centered_gradients(submission, pairs):
     grads = submission.run(probes.centered_input_gradients, pairs)
     for (x, g), grad in paired(pairs, grads, "gradients"):
         expect(grad is not None,
-               f"no gradient reaches X: the output does not require grad\n  on input X = {x!r}")
+               lambda: f"no gradient reaches X: the output does not require grad\n  on input X = {x!r}")
         grad = expect_tensor(grad, "X.grad", X=x)
         expect_shape(grad, tuple(x.shape), "X.grad", X=x)
         expect(bool(grad.isfinite().all()) and bool(grad.abs().sum() > 0),
-               f"X.grad should carry the gradient of (layer(X) * G).sum(), got {grad!r}\n"
+               lambda: f"X.grad should carry the gradient of (layer(X) * G).sum(), got {grad!r}\n"
                f"  on input X = {x!r}, G = {g!r}")
 
 
@@ -111,7 +111,7 @@ def expect_parameters(shapes: dict, expected: dict[str, torch.Tensor], what: str
     """The layer must hold the parameters the judge gave values to, in their shapes."""
     wanted = {name: list(value.shape) for name, value in expected.items()}
     expect(isinstance(shapes, dict) and all(shapes.get(n) == s for n, s in wanted.items()),
-           f"{what} should have parameters {wanted} to compute with, got {shapes}")
+           lambda: f"{what} should have parameters {wanted} to compute with, got {shapes}")
 
 
 @check("MyLinear", "has weight (in_units, units) and bias (units,)", points=1)
@@ -122,7 +122,7 @@ def test_mylinear_parameters(submission, in_units, units):
                              torch.ones(2, in_units))
     expected = {"weight": [in_units, units], "bias": [units]}
     expect(shapes_ == expected,
-           f"MyLinear({in_units}, {units}) should have parameters {expected}, got {shapes_}")
+           lambda: f"MyLinear({in_units}, {units}) should have parameters {expected}, got {shapes_}")
 
 
 @check("MyLinear", "output is relu(X @ weight + bias)", points=2)
@@ -157,13 +157,13 @@ def test_mylinear_gradients(submission, case, data):
     result = submission.run(probes.mylinear_gradients, in_units, units, values, x, g)
     expect_parameters(result["shapes"], values, f"MyLinear({in_units}, {units})")
     expect(result["output_requires_grad"],
-           "the output does not require grad, so no gradient can reach weight or bias "
+           lambda: "the output does not require grad, so no gradient can reach weight or bias "
            f"(was .data or .detach() used?)\n  on input X = {x!r}")
     grads = result["grads"]
     expected = {"weight": x.double().T @ g.double(), "bias": g.double().sum(0)}
     for name in ("weight", "bias"):
         grad = grads.get(name)
-        expect(grad is not None, f"{name}.grad is None after backward: the output does not depend "
+        expect(grad is not None, lambda: f"{name}.grad is None after backward: the output does not depend "
                f"on {name} through autograd\n  on input X = {x!r}")
         grad = expect_tensor(grad, f"{name}.grad", X=x)
         expect_close(grad, expected[name], f"{name}.grad after (layer(X) * G).sum().backward()",
@@ -180,7 +180,7 @@ def test_reduction_parameters(submission, in_units, units):
     shapes_ = submission.run(common_probes.parameter_shapes, "TensorReduction", [in_units, units],
                              torch.ones(2, in_units))
     expect(shapes_.get("weight") == [in_units, in_units, units],
-           f"TensorReduction({in_units}, {units}) should have a parameter weight of shape "
+           lambda: f"TensorReduction({in_units}, {units}) should have a parameter weight of shape "
            f"{[in_units, in_units, units]}, got {shapes_}")
 
 
@@ -231,7 +231,7 @@ def test_fourier_values(submission, xs):
         # The exact length is the other check's business (an off-by-one loses only that),
         # but at least n // 2 coefficients must be there to be judged.
         expect(y.shape[:-1] == x.shape[:-1] and keep >= n // 2,
-               f"FourierHalf()(X) should keep the leading dimensions {tuple(x.shape[:-1])} and at "
+               lambda: f"FourierHalf()(X) should keep the leading dimensions {tuple(x.shape[:-1])} and at "
                f"least {n // 2} coefficients, got shape {tuple(y.shape)}\n  on input X = {x!r}")
         atol = 1e-4 * (1.0 + float(x.abs().sum(-1).max()))
         expect_close(y[..., :keep], expected[..., :keep], "the Fourier coefficients", atol=atol, X=x)

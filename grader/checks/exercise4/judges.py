@@ -80,11 +80,11 @@ def test_no_weight_before_forward(submission):
         what = f"MyLazyLinear({out}).weight before the first forward"
         got = (f"a tensor of shape {tuple(weight['shape'])}" if weight["kind"] == "tensor" else weight["kind"])
         expect(weight["kind"] in ("missing", "none", "uninitialized"),
-               f"{what} should be an uninitialized parameter (nn.UninitializedParameter()) or None, "
+               lambda: f"{what} should be an uninitialized parameter (nn.UninitializedParameter()) or None, "
                f"got {got}: the input width is not known before the first forward, so a weight made "
                "in __init__ can only be a guess")
         shape = result["parameters"].get("weight")
-        expect(shape is None, f"MyLazyLinear({out}) has a parameter 'weight' of shape {tuple(shape or ())} "
+        expect(shape is None, lambda: f"MyLazyLinear({out}) has a parameter 'weight' of shape {tuple(shape or ())} "
                "before the first forward; it should stay uninitialized until the input width is known")
 
 
@@ -103,7 +103,7 @@ def test_shapes_after_forward(submission, cases):
         raised = result["raised"]
         note = f"\n  (that forward raised {_raised_text(raised)})" if raised else ""
         expect(result["parameters"] == expected,
-               f"after a forward on X of shape {tuple(x.shape)}, MyLazyLinear({out}) should have the "
+               lambda: f"after a forward on X of shape {tuple(x.shape)}, MyLazyLinear({out}) should have the "
                f"parameters weight {tuple(expected['weight'])} and bias {tuple(expected['bias'])} "
                f"(d = X.shape[-1] = {d}), got {got or 'no parameters'}" + note + on_input(dict(X=x)))
 
@@ -118,10 +118,10 @@ def expected_output(x: torch.Tensor, state: dict[str, Any], out: int) -> list[to
     w, b, d = weight.double(), bias.double(), x.shape[-1]
     used = [w.T] if tuple(w.shape) == (out, d) else []
     used += [w] if tuple(w.shape) == (d, out) else []
-    expect(bool(used), f"cannot recompute {what}(X): its weight has shape {tuple(w.shape)}, expected "
+    expect(bool(used), lambda: f"cannot recompute {what}(X): its weight has shape {tuple(w.shape)}, expected "
            f"({out}, {d})" + on_input(dict(X=x)))
     expect(tuple(b.shape) in ((out,), (1, out), ()),
-           f"cannot recompute {what}(X): its bias has shape {tuple(b.shape)}, expected ({out},)" + on_input(dict(X=x)))
+           lambda: f"cannot recompute {what}(X): its bias has shape {tuple(b.shape)}, expected ({out},)" + on_input(dict(X=x)))
     return [x.double() @ m + b for m in used]
 
 
@@ -154,12 +154,12 @@ def test_output(submission, cases):
 def _judge_kept(out: int, what: str, before: Any, after: Any, value: Any, x1: torch.Tensor,
                 x2: torch.Tensor) -> None:
     expect(same_tensor(before, after),
-           f"MyLazyLinear({out}): the {what} after a second forward (same width) is another tensor than "
+           lambda: f"MyLazyLinear({out}): the {what} after a second forward (same width) is another tensor than "
            "after the first: the layer creates its parameters again on later forwards, so an optimizer "
            "built after the first forward would train tensors the layer no longer uses"
            + on_input(dict(X1=x1, X2=x2)))
     expect(identical(after, value),
-           f"MyLazyLinear({out}): the values of the {what} changed in a second forward (same width): "
+           lambda: f"MyLazyLinear({out}): the values of the {what} changed in a second forward (same width): "
            f"{show(value, 120)} became {show(after, 120)}; a forward must not re-initialize them"
            + on_input(dict(X1=x1, X2=x2)))
 
@@ -184,12 +184,12 @@ def test_keeps_parameters(submission, cases):
             if isinstance(before, torch.Tensor):
                 judged += 1
                 after = second["parameters"].get(name)
-                expect(after is not None, f"MyLazyLinear({out}): the parameter {name!r}, registered after the "
+                expect(after is not None, lambda: f"MyLazyLinear({out}): the parameter {name!r}, registered after the "
                        "first forward, is no longer among its parameters after a second forward"
                        + on_input(dict(X1=x1, X2=x2)))
                 _judge_kept(out, f"parameter {name!r}", before, after, first["values"][f"parameter {name}"],
                             x1, x2)
-        expect(judged > 0, f"MyLazyLinear({out}) has no weight after the first forward: nothing to keep"
+        expect(judged > 0, lambda: f"MyLazyLinear({out}) has no weight after the first forward: nothing to keep"
                + on_input(dict(X1=x1, X2=x2)))
 
 
@@ -213,9 +213,9 @@ def test_another_width(submission, cases):
         if raised is None:
             y = result.get("output")
             got = f"an output of shape {tuple(y.shape)}" if isinstance(y, torch.Tensor) else show(y, 80)
-            expect(False, f"{what}: it should raise ValueError, but it returned {got}" + on_input(dict(X1=x1, X2=x2)))
+            expect(False, lambda: f"{what}: it should raise ValueError, but it returned {got}" + on_input(dict(X1=x1, X2=x2)))
         expect("ValueError" in raised["mro"],
-               f"{what}: it should raise ValueError, but it raised {_raised_text(raised)}" + on_input(dict(X1=x1, X2=x2)))
+               lambda: f"{what}: it should raise ValueError, but it raised {_raised_text(raised)}" + on_input(dict(X1=x1, X2=x2)))
 
 
 # -- lazy_mlp ----------------------------------------------------------------------------------
@@ -234,7 +234,7 @@ def _class_name(classes: list[str]) -> str:
 
 def _children(sizes: list[int], result: dict[str, Any]) -> list[dict[str, Any]]:
     expect(result["children"] is not None and SEQUENTIAL in result["classes"],
-           f"lazy_mlp({sizes}) should return an nn.Sequential, got {_class_name(result['classes'])} "
+           lambda: f"lazy_mlp({sizes}) should return an nn.Sequential, got {_class_name(result['classes'])} "
            f"{show(result['net'], 80)}")
     return result["children"]
 
@@ -257,7 +257,7 @@ def test_lazy_mlp_layers(submission, cases):
         got = [_describe_child(c) for c in layers]
         expected = [f"LazyLinear({size})" for size in sizes]
         expect(got == expected and all(LAZY_LINEAR in c["classes"] for c in layers),
-               f"lazy_mlp({sizes}) should hold the layers {expected} (between activations), in order and "
+               lambda: f"lazy_mlp({sizes}) should hold the layers {expected} (between activations), in order and "
                f"still lazy, got {got}")
 
 
@@ -274,7 +274,7 @@ def test_lazy_mlp_activations(submission, cases):
         expected = (["layer", "relu"] * count)[:-1] if count else []
         names = [_describe_child(c) for c in children]
         expect(kinds == expected,
-               f"lazy_mlp({sizes}) holds {names}: there should be exactly one nn.ReLU() between each two "
+               lambda: f"lazy_mlp({sizes}) holds {names}: there should be exactly one nn.ReLU() between each two "
                "layers, none before the first and none after the last")
 
 
@@ -392,7 +392,7 @@ def returned_problem(result: dict[str, Any]) -> str | None:
 def _materialized(submission: Any, specs: list[list[Any]], example: torch.Tensor, seed: int = SEED) -> dict:
     result = submission.run(probes.materialized, specs, example, seed)
     problem = raised_problem(result)
-    expect(problem is None, f"{problem}{_net(specs, example)}")
+    expect(problem is None, lambda: f"{problem}{_net(specs, example)}")
     return result
 
 
@@ -430,7 +430,7 @@ def test_materialize_shapes(submission, case):
     specs, example = case
     result = _materialized(submission, specs, example, 0)
     problem = shape_problem(result, specs, example.shape[-1])
-    expect(problem is None, f"{problem}{_net(specs, example)}")
+    expect(problem is None, lambda: f"{problem}{_net(specs, example)}")
 
 
 @check("materialize", "weights follow Xavier-uniform", points=2,
@@ -438,7 +438,7 @@ def test_materialize_shapes(submission, case):
 def test_materialize_xavier(submission):
     result = _materialized(submission, BIG, BIG_EXAMPLE)
     problem = xavier_problem(result, BIG, BIG_WIDTH)
-    expect(problem is None, f"after materialize(net, example):\n  {problem}{_net(BIG, BIG_EXAMPLE)}\n  (seed "
+    expect(problem is None, lambda: f"after materialize(net, example):\n  {problem}{_net(BIG, BIG_EXAMPLE)}\n  (seed "
            f"{SEED}; a correct materialize fails this check with probability below {ALPHA:g})")
 
 
@@ -446,11 +446,11 @@ def test_materialize_xavier(submission):
 def test_materialize_bias(submission):
     result = _materialized(submission, BIG, BIG_EXAMPLE)
     problem = bias_problem(result, BIG, BIG_WIDTH)
-    expect(problem is None, f"after materialize(net, example):\n  {problem}{_net(BIG, BIG_EXAMPLE)}")
+    expect(problem is None, lambda: f"after materialize(net, example):\n  {problem}{_net(BIG, BIG_EXAMPLE)}")
 
 
 @check("materialize", "returns net", points=1, hint="end with return net")
 def test_materialize_returns(submission):
     result = _materialized(submission, BIG, BIG_EXAMPLE)
     problem = returned_problem(result)
-    expect(problem is None, f"{problem}{_net(BIG, BIG_EXAMPLE)}")
+    expect(problem is None, lambda: f"{problem}{_net(BIG, BIG_EXAMPLE)}")

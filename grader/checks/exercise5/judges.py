@@ -81,7 +81,7 @@ def expect_same_tensor(got: Any, expected: torch.Tensor, what: str, **inputs: An
     """``got`` has ``expected``'s dtype, shape and every value, exactly."""
     got = expect_tensor(got, what, **inputs)
     expect(got.dtype == expected.dtype,
-           f"{what} has dtype {got.dtype}, expected {expected.dtype}" + on_input(inputs))
+           lambda: f"{what} has dtype {got.dtype}, expected {expected.dtype}" + on_input(inputs))
     expect_shape(got, tuple(expected.shape), what, **inputs)
     if not torch.equal(got, expected):
         index = tuple(int(i) for i in torch.nonzero(got != expected)[0])
@@ -122,11 +122,11 @@ def test_container_round_trip(submission, objs):
         what = ROUND_TRIP.replace("X", "obj")
         if isinstance(obj, list):
             expect(isinstance(loaded, list) and len(loaded) == len(obj),
-                   f"{what} should give a list of {len(obj)} tensors, got {show(loaded)}" + on_input({"obj": obj}))
+                   lambda: f"{what} should give a list of {len(obj)} tensors, got {show(loaded)}" + on_input({"obj": obj}))
             pairs = [(str(i), i, value) for i, value in enumerate(loaded)]
         else:
             expect(isinstance(loaded, dict) and set(loaded) == set(obj),
-                   f"{what} should give a dict with the keys {sorted(obj)}, got "
+                   lambda: f"{what} should give a dict with the keys {sorted(obj)}, got "
                    f"{sorted(loaded) if isinstance(loaded, dict) else show(loaded)}" + on_input({"obj": obj}))
             pairs = [(key, key, loaded[key]) for key in obj]
         for name, key, value in pairs:
@@ -203,12 +203,12 @@ def test_save_params_state_dict(submission, case):
                               "save net.state_dict(), a dict of tensors, not the module")
     expected = dict(expected_bn_net(case).state_dict())
     expect(isinstance(content, dict),
-           f"the file should hold net.state_dict(), a dict of name -> tensor, got {type(content).__name__} "
+           lambda: f"the file should hold net.state_dict(), a dict of name -> tensor, got {type(content).__name__} "
            f"{show(content, 120)}\n  for net = {net}")
     missing = [name for name in expected if name not in content]
     extra = [name for name in content if name not in expected]
     expect(not missing and not extra,
-           f"the file should hold net.state_dict() with the keys {list(expected)}; "
+           lambda: f"the file should hold net.state_dict() with the keys {list(expected)}; "
            + (f"missing {missing} " if missing else "") + (f"unexpected {extra} " if extra else "")
            + "(the state_dict holds parameters and buffers such as batch norm's running_mean)"
            + f"\n  for net = {net}")
@@ -223,11 +223,11 @@ def test_load_params_eval_mode(submission):
     case = FIXED_BN_CASE
     result = run_loaded_params(submission, case)
     expect(result["is_given"],
-           f"load_params(net, path) should return the net it was given, got {result['returned']}\n"
+           lambda: f"load_params(net, path) should return the net it was given, got {result['returned']}\n"
            f"  for net = {describe_bn(case)}")
     training_on = [name or "net" for name, flag in result["training"].items() if flag]
     expect(not training_on,
-           "after load_params(net, path) the net is still in training mode (.training is True for "
+           lambda: "after load_params(net, path) the net is still in training mode (.training is True for "
            f"{', '.join(training_on)}): dropout stays active and batch norm normalizes with batch statistics; "
            "call net.eval() before returning it"
            f"\n  for net = {describe_bn(case)}")
@@ -246,7 +246,7 @@ def test_load_params_outputs(submission, case):
     differ = state_differences(state if isinstance(state, dict) else {}, expected_state)
     buffers = [name for name in differ if "running" in name or "num_batches" in name]
     expect(not differ,
-           f"after load_params(net, path), net.state_dict() differs from the saved one in {differ}"
+           lambda: f"after load_params(net, path), net.state_dict() differs from the saved one in {differ}"
            + (" (batch norm's running statistics are buffers, part of the state_dict)" if buffers else "")
            + (f": {differ[0]!r} is {show(state.get(differ[0]))}, saved {show(expected_state[differ[0]])}"
               if differ and isinstance(state, dict) else "")
@@ -258,10 +258,10 @@ def test_load_params_outputs(submission, case):
     for x, y, y0, e in zip(case["xs"], clone_outputs, original_outputs, expected, strict=True):
         y, y0 = expect_tensor(y, "the clone's output", X=x), expect_tensor(y0, "the original's output", X=x)
         expect(y.shape == y0.shape and torch.equal(y, y0),
-               f"in eval mode the clone's output {show(y)} differs from the original's {show(y0)}"
+               lambda: f"in eval mode the clone's output {show(y)} differs from the original's {show(y0)}"
                f"\n  for net = {net}" + on_input({"X": x}))
         expect(y.shape == e.shape and torch.allclose(y.double(), e.double(), rtol=1e-5, atol=1e-6),
-               f"in eval mode the clone's output is {show(y)}, but the saved net gives {show(e)}"
+               lambda: f"in eval mode the clone's output is {show(y)}, but the saved net gives {show(e)}"
                f"\n  for net = {net}" + on_input({"X": x}))
 
 
@@ -341,12 +341,12 @@ def expect_checkpoint_holds_state(content: Any, kind: str, case: dict[str, Any])
     where = f"\n  for {describe_training(kind, case)}"
     for name, value in net.state_dict().items():
         expect(saved.holds(found, value),
-               f"the checkpoint holds no model state: model.state_dict()[{name!r}] after step {case['k']}, "
+               lambda: f"the checkpoint holds no model state: model.state_dict()[{name!r}] after step {case['k']}, "
                f"{show(value)}, is nowhere in the file (save model.state_dict() in it)" + where)
     states = opt.state_dict()["state"].values()
     for value in [tensor for state in states for key, tensor in state.items() if key != "step"]:
         expect(saved.holds(found, value),
-               f"the checkpoint holds no optimizer state: {OPTIMIZER_STATE[kind]} after step {case['k']} are not "
+               lambda: f"the checkpoint holds no optimizer state: {OPTIMIZER_STATE[kind]} after step {case['k']} are not "
                "in the file, so a resumed run starts them afresh (save optimizer.state_dict() in it)" + where)
 
 

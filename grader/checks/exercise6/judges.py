@@ -75,7 +75,7 @@ def test_try_gpu_returns_devices(submission):
     results = submission.run(probes.try_gpu_results, cases)
     for (count, i), got in paired(cases, results):
         expect(got["type"] == DEVICE,
-               f"{_call(i)} with {_gpus(count)} should return a torch.device, got {_shown(got)}")
+               lambda: f"{_call(i)} with {_gpus(count)} should return a torch.device, got {_shown(got)}")
 
 
 @check("try_gpu", "is cuda:i when at least i + 1 GPUs exist, else cpu", points=2,
@@ -87,7 +87,7 @@ def test_try_gpu_choice(submission):
         index = 0 if i is None else i
         expected = f"cuda:{index}" if index < count else "cpu"
         expect(got["text"] == expected,
-               f"{_call(i)} with {_gpus(count)} should be torch.device({expected!r}), got {_shown(got)}")
+               lambda: f"{_call(i)} with {_gpus(count)} should be torch.device({expected!r}), got {_shown(got)}")
 
 
 @check("try_all_gpus", "returns a list of torch.device", points=1,
@@ -96,7 +96,7 @@ def test_try_all_gpus_returns_devices(submission):
     results = submission.run(probes.try_all_gpus_results, list(COUNTS))
     for count, got in paired(list(COUNTS), results):
         expect(got["items"] is not None and all(d["type"] == DEVICE for d in got["items"]),
-               f"try_all_gpus() with {_gpus(count)} should return a list of torch.device, "
+               lambda: f"try_all_gpus() with {_gpus(count)} should return a list of torch.device, "
                f"got {_listing(got)}")
 
 
@@ -112,7 +112,7 @@ def test_try_all_gpus_lists_every_gpu(submission):
     for count, got in paired(counts, results):
         expected = [f"cuda:{k}" for k in range(count)]
         expect(_texts(got) == expected,
-               f"try_all_gpus() with {_gpus(count)} should list the devices {expected}, got {_listing(got)}")
+               lambda: f"try_all_gpus() with {_gpus(count)} should list the devices {expected}, got {_listing(got)}")
 
 
 @check("try_all_gpus", "is [cpu] when there is no GPU", points=1,
@@ -121,7 +121,7 @@ def test_try_all_gpus_without_gpu(submission):
     results = submission.run(probes.try_all_gpus_results, [0])
     for count, got in paired([0], results):
         expect(_texts(got) == ["cpu"],
-               f"try_all_gpus() with {_gpus(count)} should be [torch.device('cpu')], got {_listing(got)}")
+               lambda: f"try_all_gpus() with {_gpus(count)} should be [torch.device('cpu')], got {_listing(got)}")
 
 
 # -- to_device: specs, their rendering, and what a result must look like ----------------------
@@ -340,7 +340,7 @@ def test_to_device_moves_tensors(submission, objs):
         found = found_leaves(got)
         for path, leaf in spec_leaves(spec):
             problem = tensor_problem(found.get(path), leaf, path, META)
-            expect(problem is None, f"{_moved_to(META)}: {problem}\n  on input obj = {render(spec)}")
+            expect(problem is None, lambda: f"{_moved_to(META)}: {problem}\n  on input obj = {render(spec)}")
 
 
 @check("to_device", "returns every container as the same type", points=2,
@@ -351,7 +351,7 @@ def test_to_device_keeps_containers(submission, objs):
     results = submission.run(probes.to_device_results, objs, META)
     for spec, got in paired(objs, results):
         problem = container_problem(spec, got)
-        expect(problem is None, f"{_moved_to(META)}: {problem}\n  on input obj = {render(spec)}")
+        expect(problem is None, lambda: f"{_moved_to(META)}: {problem}\n  on input obj = {render(spec)}")
 
 
 @check("to_device", "moves a module's parameters and buffers", points=2,
@@ -365,7 +365,7 @@ def test_to_device_moves_modules(submission, objs):
         for path, leaf in spec_leaves(spec):
             if leaf["kind"] == "module":
                 problem = module_problem(found.get(path), leaf["name"], path, META)
-                expect(problem is None, f"{_moved_to(META)}: {problem}\n  on input obj = {render(spec)}")
+                expect(problem is None, lambda: f"{_moved_to(META)}: {problem}\n  on input obj = {render(spec)}")
 
 
 GPU_OBJECT = {"kind": "list", "items": [{"kind": "tensor", "shape": [2, 3], "dtype": "float32"},
@@ -384,7 +384,7 @@ def test_to_device_on_gpu(submission):
                 problem = tensor_problem(found.get(path), leaf, path, "cuda:0")
             else:
                 problem = module_problem(found.get(path), leaf["name"], path, "cuda:0")
-            expect(problem is None, f"{_moved_to('cuda:0')}: {problem}\n  on input obj = {render(spec)}")
+            expect(problem is None, lambda: f"{_moved_to('cuda:0')}: {problem}\n  on input obj = {render(spec)}")
 
 
 # -- model_device --------------------------------------------------------------------
@@ -468,14 +468,14 @@ def expect_device(got: dict[str, Any], spec: dict[str, Any], expected: str) -> N
     the type is judged by its own check)."""
     returned = got.get("returned")
     expect(returned is not None and returned["text"] == expected,
-           f"model_device(net) should be torch.device({expected!r}), but {_outcome(got)}"
+           lambda: f"model_device(net) should be torch.device({expected!r}), but {_outcome(got)}"
            f"\n  on input net = {render_net(spec)}")
 
 
 def expect_value_error(got: dict[str, Any], spec: dict[str, Any], why: str) -> None:
     raised = got.get("raised") or []
     expect("builtins.ValueError" in raised and bool(got.get("message")),
-           f"model_device(net) should raise a ValueError with a message, since {why}, but {_outcome(got)}"
+           lambda: f"model_device(net) should raise a ValueError with a message, since {why}, but {_outcome(got)}"
            f"\n  on input net = {render_net(spec)}")
 
 
@@ -494,7 +494,7 @@ def test_model_device_returns_device(submission):
     for spec, got in paired(FIXED_NETS, results):
         returned = got.get("returned")
         expect(returned is not None and returned["type"] == DEVICE,
-               f"model_device(net) should return a torch.device, but {_outcome(got)}"
+               lambda: f"model_device(net) should return a torch.device, but {_outcome(got)}"
                f"\n  on input net = {render_net(spec)}")
 
 
