@@ -6,6 +6,7 @@ form, and renderers are pure functions of a ``Report``.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -82,6 +83,16 @@ class Report:
         if score is None or not self.max_score:
             return None
         return 100.0 * score / self.max_score
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Report:
+        """The report that ``to_dict`` gave ``data`` (as read back from a JSON report)."""
+        fields = {f.name for f in dataclasses.fields(cls)}
+        values = {key: value for key, value in data.items() if key in fields}
+        values["checks"] = tuple(CheckResult(**{**check, "status": Status(check["status"])})
+                                 for check in data.get("checks", ()))
+        values["isolation"] = Isolation(**data.get("isolation", {"level": "none"}))
+        return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

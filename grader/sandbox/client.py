@@ -38,6 +38,12 @@ class Limits:
     max_processes: int = 256
     result_mb: int = 64
 
+    @classmethod
+    def for_timeout(cls, call_s: float) -> Limits:
+        """The limits of ``--timeout call_s``: importing may take twice a call, and all the
+        calls into one submission thirty times one (20 s and 300 s for the default 10 s)."""
+        return cls(call_s=call_s, load_s=2 * call_s, budget_s=30 * call_s)
+
 
 DEFAULT_LIMITS = Limits()
 

@@ -1,0 +1,65 @@
+"""A batch's grading process: ``engine.grade`` in a loop, one job per line on stdin.
+
+Trusted, like the process of ``grade exercise3``: it runs the judges and asks its own worker
+server for workers, which never see the batch's folders. Several run side by side because
+pytest, which runs the judges, is one session per process. The protocol is JSON lines on
+an inherited pipe (stdout is pointed at stderr, so nothing printed can corrupt it):
+
+    <- {"ready": true}
+    -> {"id": 7, "path": "...", "exercise": "exercise3"}
+    <- {"id": 7, "report": {...}}            or  {"id": 7, "error": "..."}
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, TextIO
+
+
+def main() -> None:
+    protocol = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)  # whatever anything prints goes to stderr, not into the protocol
+    options = json.loads(sys.argv[1])
+    from grader.exercises import all_exercises
+    from grader.launching import start_launcher
+
+    exercises = all_exercises()
+    chosen = [exercises[name] for name in options["exercises"]]
+    launcher = start_launcher([Path(p) / "-" for p in options["hide"]], chosen)
+    try:
+        _serve(protocol, exercises, launcher, float(options["timeout_s"]))
+    finally:
+        launcher.close()
+
+
+def _serve(protocol: TextIO, exercises: dict[str, Any], launcher: Any, timeout_s: float) -> None:
+    from grader.engine import grade
+    from grader.sandbox.client import Limits
+
+    limits = Limits.for_timeout(timeout_s)
+    _send(protocol, {"ready": True})
+    for line in sys.stdin:
+        job = json.loads(line)
+        try:
+            report = grade(Path(job["path"]), exercises[job["exercise"]], limits=limits, launcher=launcher)
+            _send(protocol, {"id": job["id"], "report": report.to_dict()})
+        except Exception as exc:  # noqa: BLE001 - the grader's own failure: an infrastructure error
+            detail = traceback.format_exception_only(exc)[-1].strip()
+            _send(protocol, {"id": job["id"], "error": f"the grader failed: {detail}"})
+
+
+def _send(protocol: TextIO, message: dict[str, Any]) -> None:
+    protocol.write(json.dumps(message) + "\n")
+    protocol.flush()
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):  # the coordinator stops us; it says so
+        main()
+    sys.stdout.flush()
+    os._exit(0)  # skip torch's teardown
