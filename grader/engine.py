@@ -11,6 +11,7 @@ import contextlib
 import io
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import grader
 from grader.exercises import CHECKS_DIR, Exercise, checks_version
@@ -19,6 +20,9 @@ from grader.report import CheckResult, Isolation, Report, Status
 from grader.sandbox.client import Limits, Sandbox
 from grader.sandbox.launcher import Launcher
 from grader.submission import read_submission
+
+if TYPE_CHECKING:
+    from grader.replay import Tapes
 
 __all__ = ["grade"]
 
@@ -36,11 +40,13 @@ def grade(
     launcher: Launcher | None = None,
     execute: bool = False,
     cell_s: float = 60.0,
+    tapes: Tapes | None = None,
 ) -> Report:
     """Grade the submission at ``path`` as ``exercise``.
 
     ``execute`` first runs a notebook top to bottom with nbclient (``cell_s`` per cell), in
-    a worker like any other, and reports that as a check worth no points.
+    a worker like any other, and reports that as a check worth no points. ``tapes`` (batch
+    grading) replays the inputs of checks that passed for earlier submissions.
     """
     started = time.perf_counter()
     own_launcher = launcher is None
@@ -54,10 +60,12 @@ def grade(
 
     submission = read_submission(path)
     sandbox = Sandbox(launcher, submission, limits)
-    session = GradingSession(sandbox)
+    session = GradingSession(sandbox, tapes)
     executed = _execution_check(sandbox, cell_s) if execute else []
     judging = time.perf_counter()
-    args = [str(exercise.judges), "-c", str(CHECKS_DIR / "pytest.ini"), "--rootdir", str(CHECKS_DIR),
+    # Public judges, then hidden ones where this copy of the grader has them (given by path,
+    # so pytest collects them whatever pytest.ini's python_files says).
+    args = [*map(str, exercise.judge_files), "-c", str(CHECKS_DIR / "pytest.ini"), "--rootdir", str(CHECKS_DIR),
             "-s", "-q", "--tb=line"]
     for plugin in UNUSED_PYTEST_PLUGINS:
         args += ["-p", f"no:{plugin}"]

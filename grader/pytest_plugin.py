@@ -19,6 +19,7 @@ import pytest
 
 from grader.judging import MARKER
 from grader.problems import GraderFault, StudentCodeProblem, WorkerLost
+from grader.replay import Tapes
 from grader.report import CheckResult, Status
 from grader.sandbox.client import Limits, Sandbox
 
@@ -26,8 +27,9 @@ from grader.sandbox.client import Limits, Sandbox
 class GradingSession:
     """Registered by the engine: supplies the sandbox and collects results."""
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: Sandbox, tapes: Tapes | None = None) -> None:
         self.sandbox = sandbox
+        self.tapes = tapes  # batch grading: inputs of checks that passed before (grader.replay)
         self.results: list[CheckResult] = []
         self.collect_errors: list[str] = []
         self._started: dict[str, float] = {}
@@ -50,6 +52,10 @@ class GradingSession:
         if earlier is not None:
             raise StudentCodeProblem("timeout", f"{earlier.message}\n  (in an earlier check of "
                                      f"{_target(item)}; not run again)", sticky=True)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> bool | None:
+        return self.tapes.run(pyfuncitem) if self.tapes is not None else None
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:

@@ -1,0 +1,53 @@
+"""Batch grading replays the inputs of passing checks instead of generating them again
+(grader.replay). It must reach exactly the verdicts of plain hypothesis."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from grader.engine import grade
+from grader.exercises import all_exercises
+from grader.replay import Tapes
+from grader.sandbox import client, wire
+from tests.conftest import ROOT, SUBMISSIONS, TEST_LIMITS, without_timings
+from tests.test_fixtures import EXERCISES, assert_as_expected, expectations
+
+
+@pytest.fixture(scope="module")
+def tapes(launcher) -> Tapes:
+    """Tapes recorded from the reference solutions, as a batch's first submissions would."""
+    recorded = Tapes()
+    for name in EXERCISES:
+        grade(ROOT / "solutions" / f"{name}.py", all_exercises()[name], limits=TEST_LIMITS, launcher=launcher,
+              tapes=recorded)
+    return recorded
+
+
+@pytest.mark.parametrize("exercise", EXERCISES)
+def test_recording_and_replaying_send_the_probes_what_plain_hypothesis_sends(launcher, monkeypatch, exercise):
+    calls: list[str] = []
+    real_call = client.Sandbox._call
+
+    def spy(self, probe, args, timeout):
+        calls.append(probe.__name__ + hashlib.sha256(wire.dumps(list(args))).hexdigest())
+        return real_call(self, probe, args, timeout)
+
+    monkeypatch.setattr(client.Sandbox, "_call", spy)
+    solution, own = ROOT / "solutions" / f"{exercise}.py", Tapes()
+    runs = []
+    for tapes in (None, own, own):  # plain, recording, replaying
+        calls.clear()
+        report = grade(solution, all_exercises()[exercise], limits=TEST_LIMITS, launcher=launcher, tapes=tapes)
+        runs.append((without_timings(report), list(calls)))
+    assert len(runs[0][1]) > 20
+    assert runs[0] == runs[1] == runs[2]
+
+
+@pytest.mark.parametrize(("exercise", "name", "expected"), expectations(),
+                         ids=[f"{e}/{n}" for e, n, _ in expectations()])
+def test_replayed_fixtures_score_as_expected(launcher, tapes, exercise, name, expected):
+    report = grade(SUBMISSIONS / exercise / name, all_exercises()[exercise], limits=TEST_LIMITS,
+                   launcher=launcher, tapes=tapes)
+    assert_as_expected(report, expected)
