@@ -97,15 +97,23 @@ def _grade_command(exercise: Exercise) -> click.Command:
                   help="Also run a notebook top to bottom (nbclient) and report where it fails.")
     @click.option("--cell-timeout", type=click.FloatRange(1, 3600), default=60.0, show_default=True,
                   help="With --execute: seconds one cell may take.")
+    @click.option("--format", "formats", multiple=True,
+                  type=click.Choice(["junit", "markdown", "gradescope", "csv"]),
+                  help="Also write this rendering of the report (repeatable): junit.xml, summary.md, "
+                       "results.json (Gradescope) or gradebook.csv.")
+    @click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                  help="Where --format writes its files (default: the JSON report's folder).")
     def command(path: Path | None, report_path: Path | None, fail_under: float | None, timeout: float,
-                execute: bool, cell_timeout: float) -> None:
-        sys.exit(_grade(exercise, path, report_path, fail_under, timeout, execute, cell_timeout))
+                execute: bool, cell_timeout: float, formats: tuple[str, ...], output_dir: Path | None) -> None:
+        sys.exit(_grade(exercise, path, report_path, fail_under, timeout, execute, cell_timeout,
+                        formats, output_dir))
 
     return command
 
 
 def _grade(exercise: Exercise, path: Path | None, report_path: Path | None,
-           fail_under: float | None, timeout: float, execute: bool = False, cell_timeout: float = 60.0) -> int:
+           fail_under: float | None, timeout: float, execute: bool = False, cell_timeout: float = 60.0,
+           formats: tuple[str, ...] = (), output_dir: Path | None = None) -> int:
     from grader.launching import start_launcher
 
     chosen, why = _choose_submission(exercise, path)
@@ -129,6 +137,11 @@ def _grade(exercise: Exercise, path: Path | None, report_path: Path | None,
     color = sys.stdout.isatty()
     click.echo(to_terminal.render(report, color=color), nl=False, color=color)
     click.echo(f"Report written to {report_path}", err=True)
+    if formats or os.environ.get("GITHUB_STEP_SUMMARY"):  # imported only when asked for
+        from grader.render import files
+
+        for note in files.write(report, formats, output_dir or report_path.parent, student=chosen.stem):
+            click.echo(note, err=True)
     if report.score is None:
         return EXIT_NO_GRADE
     if fail_under is not None and (report.percent or 0.0) < fail_under:

@@ -50,6 +50,8 @@ def render(report: Report, *, color: bool = False, width: int = 100) -> str:
             repeated = report.problem and check.message == report.problem
             console.print(_failure(check, brief=bool(repeated)))
     console.print(_score_line(report))
+    if report.hidden_checks and report.hidden_checks.count:
+        console.print(_hidden_line(report))
     return out.getvalue()
 
 
@@ -81,3 +83,11 @@ def _score_line(report: Report) -> str:
                 "(see the errors marked as grader errors).[/]")
     percent = report.percent or 0.0
     return f"\n[bold]Score: {report.score:g}/{report.max_score:g} ({percent:.0f}%)[/]"
+
+
+def _hidden_line(report: Report) -> str:
+    """What a student's copy of the grader lacks (a release): said, never silently less."""
+    hidden = report.hidden_checks
+    checks, points = ("check" if hidden.count == 1 else "checks"), ("point" if hidden.points == 1 else "points")
+    return (f"[dim]Not run here: {hidden.count} hidden {checks} worth {hidden.points:g} {points}, "
+            "run when your work is submitted.[/]")
