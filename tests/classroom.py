@@ -14,8 +14,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "submissions" / "exercise3"
 # How often each fixture appears in one round of the class (default 1).
-WEIGHTS = {"alt_loops.py": 4, "alt_styles.py": 4, "solution_notebook.ipynb": 3, "centered_sum.py": 2,
-           "fourier_off_by_one.py": 2, "mylinear_no_relu.py": 2, "missing_name.py": 2}
+# About half the class correct, a third partly wrong, a tenth broken, one in twelve hostile.
+WEIGHTS = {"alt_loops.py": 8, "alt_styles.py": 8, "solution_notebook.ipynb": 6, "magics.ipynb": 2,
+           "centered_sum.py": 3, "fourier_off_by_one.py": 3, "centered_per_column.py": 2,
+           "mylinear_data.py": 2, "tensorreduction_diagonal.py": 2, "mylinear_no_relu.py": 2,
+           "fourier_dc_only.py": 2, "centered_scalar_zero.py": 2, "missing_name.py": 2, "stub.py": 2}
 EXTRA = {
     # A fork bomb: the worker's process limit and PID namespace contain it.
     "fork_bomb.py": ("import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n", 0.0),
@@ -24,21 +27,22 @@ EXTRA = {
 }
 
 
-def templates() -> list[tuple[str, bytes, float]]:
-    """(name, content, expected score) of every kind of submission, weighted."""
+def templates(weighted: bool = True) -> list[tuple[str, bytes, float]]:
+    """(name, content, expected score) of every kind of submission, weighted or once each."""
     expected = json.loads((FIXTURES / "expected.json").read_text())
     found = []
     for name, entry in sorted(expected.items()):
-        found += [(name, (FIXTURES / name).read_bytes(), float(entry["score"]))] * WEIGHTS.get(name, 1)
+        found += [(name, (FIXTURES / name).read_bytes(), float(entry["score"]))] * (WEIGHTS.get(name, 1) if weighted else 1)
     found += [(name, text.encode("utf-8", "surrogateescape"), score) for name, (text, score) in EXTRA.items()]
     return found
 
 
-def make_class(folder: Path, students: int) -> dict[str, float]:
-    """``students`` folders ``folder/student-NNN/exercise3.py|.ipynb``; returns each
-    student's expected score."""
+def make_class(folder: Path, students: int | None = None, weighted: bool = True) -> dict[str, float]:
+    """``students`` folders ``folder/student-NNN/exercise3.py|.ipynb`` (default: one for each
+    kind of submission); returns each student's expected score."""
     scores = {}
-    for number, (name, content, score) in zip(range(students), cycle(templates()), strict=False):
+    kinds = templates(weighted)
+    for number, (name, content, score) in zip(range(students or len(kinds)), cycle(kinds), strict=False):
         student = f"student-{number:03d}"
         suffix = Path(name).suffix
         target = folder / student / f"exercise3{suffix}"

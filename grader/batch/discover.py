@@ -74,7 +74,7 @@ def discover(root: Path, exercises: Collection[str], exercise: str | None = None
     for (student, name), paths in sorted(candidates.items()):
         best, others = _pick(paths, name)
         jobs.append(Job(student, name, best))
-        skipped += [Skipped(p, f"{student} also has {best.name} for {name}, which is graded") for p in others]
+        skipped += [Skipped(p, f"{best.relative_to(root)} is graded as {student}'s {name} instead") for p in others]
     jobs, classroom = _drop_common_prefix(jobs, root)
     return Found(jobs, sorted(skipped, key=lambda s: str(s.path)), classroom or layout)
 

@@ -39,14 +39,17 @@ def main() -> None:
 
 def _serve(protocol: TextIO, exercises: dict[str, Any], launcher: Any, timeout_s: float) -> None:
     from grader.engine import grade
+    from grader.replay import Tapes
     from grader.sandbox.client import Limits
 
     limits = Limits.for_timeout(timeout_s)
+    tapes = Tapes()  # the inputs of checks passed so far, replayed for the next submissions
     _send(protocol, {"ready": True})
     for line in sys.stdin:
         job = json.loads(line)
         try:
-            report = grade(Path(job["path"]), exercises[job["exercise"]], limits=limits, launcher=launcher)
+            report = grade(Path(job["path"]), exercises[job["exercise"]], limits=limits, launcher=launcher,
+                           tapes=tapes)
             _send(protocol, {"id": job["id"], "report": report.to_dict()})
         except Exception as exc:  # noqa: BLE001 - the grader's own failure: an infrastructure error
             detail = traceback.format_exception_only(exc)[-1].strip()

@@ -28,6 +28,13 @@ def loads(data: bytes) -> Any:
     return torch.load(io.BytesIO(data), weights_only=True)
 
 
+def loads_request(data: bytes) -> Any:
+    """A request, in the worker: it comes from the trusted side, so the full unpickler may
+    read it, which takes half the time of the restricted one (a third of a millisecond a
+    call). Nothing the worker sends is ever read this way."""
+    return torch.load(io.BytesIO(data), weights_only=False)
+
+
 def opaque(obj: Any) -> dict[str, str]:
     """Stand-in for an object that is not plain data: its type and a bounded repr."""
     try:

@@ -1,0 +1,152 @@
+"""Batch grading against the naive way, side by side in one run.
+
+    python benchmarks/batch.py [--students 200] [--jobs 2] [--timeout 2] [--naive 12] [--scaling 50,200,800]
+
+On a generated class of exercise3 submissions (tests/classroom.py: about half correct, a
+third partly wrong, the rest broken or hostile: endless loops, a memory bomb, a fork bomb,
+os._exit, a file that is not Python), prints:
+  1. `grade batch` from cold (no cache): wall time, throughput, peak memory of the whole
+     process tree (sum of proportional set sizes), and whether every score is the expected one;
+  2. the same command again, fully cached;
+  3. the naive way on a sample: one fresh `python -m pytest judges.py --submission FILE`
+     per submission, one after another (as notebook graders run a class), and the ratio
+     of throughputs;
+  4. with --scaling, the cold batch time for each class size (it should grow linearly).
+Nothing here asserts: the figures go into notes, not into pass or fail.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.classroom import make_class  # noqa: E402
+
+GRADE = [sys.executable, "-c", "from grader.cli import main; main()"]
+
+
+def run_batch(folder: Path, out: Path, jobs: int, timeout: float) -> tuple[float, float, int]:
+    """Wall seconds, peak memory in MiB, and exit status of one `grade batch`."""
+    started = time.perf_counter()
+    process = subprocess.Popen([*GRADE, "batch", str(folder), "--out", str(out), "-j", str(jobs),
+                                "--timeout", str(timeout)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = PeakMemory(process.pid)
+    _, err = process.communicate()
+    peak.stop()
+    if process.returncode not in (0, 3):
+        print(err.decode()[-2000:], file=sys.stderr)
+    return time.perf_counter() - started, peak.mib, process.returncode
+
+
+class PeakMemory:
+    """Samples the summed PSS of a process and all its descendants every 50 ms."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.mib, self._done = pid, 0.0, threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._done.wait(0.05):
+            self.mib = max(self.mib, sum(_pss_kib(p) for p in _tree(self.pid)) / 1024)
+
+
+def _tree(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                parent = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry))
+    found, stack = [], [root]
+    while stack:
+        pid = stack.pop()
+        found.append(pid)
+        stack += children.get(pid, [])
+    return found
+
+
+def _pss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def wrong_scores(out: Path, expected: dict[str, float]) -> list[str]:
+    with open(out / "gradebook.csv", newline="") as handle:
+        got = {row["student"]: row["exercise3"] for row in csv.DictReader(handle)}
+    return [f"{s}: {got.get(s)} != {score:g}" for s, score in expected.items()
+            if got.get(s) in (None, "", "ERROR") or float(got[s]) != score]
+
+
+def naive(folder: Path, sample: int, timeout: float) -> float:
+    """Seconds per submission, one fresh pytest process each, as notebook graders do."""
+    files = sorted(folder.glob("*/exercise3.*"))[:sample]
+    judges = ROOT / "grader" / "checks" / "exercise3" / "judges.py"
+    started = time.perf_counter()
+    for path in files:
+        subprocess.run([sys.executable, "-m", "pytest", str(judges), "-q", "-p", "no:cacheprovider",
+                        "--submission", str(path), "--call-timeout", str(timeout)],
+                       cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return (time.perf_counter() - started) / len(files)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--students", type=int, default=200)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--timeout", type=float, default=2.0)
+    parser.add_argument("--naive", type=int, default=12, help="submissions in the naive sample")
+    parser.add_argument("--scaling", default="", help="class sizes, e.g. 50,200,800")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="batch-bench-"))
+    try:
+        folder = work / "class"
+        expected = make_class(folder, args.students)
+        print(f"class: {args.students} exercise3 submissions, -j {args.jobs}, --timeout {args.timeout:g}, "
+              f"{os.cpu_count()} cores")
+        seconds, mib, code = run_batch(folder, work / "out", args.jobs, args.timeout)
+        wrong = wrong_scores(work / "out", expected)
+        print(f"batch, cold:   {seconds:6.1f} s  {args.students / seconds:5.2f} submissions/s  "
+              f"peak memory {mib:,.0f} MiB  exit {code}  scores as expected: {not wrong}")
+        for line in wrong[:10]:
+            print("   ", line)
+        cached, _, _ = run_batch(folder, work / "out", args.jobs, args.timeout)
+        print(f"batch, cached: {cached:6.2f} s")
+        if args.naive:
+            per = naive(folder, args.naive, args.timeout)
+            print(f"naive:         {per:6.2f} s a submission ({args.naive} sampled, serial): "
+                  f"batch throughput is {per * args.students / seconds:.1f}x")
+        for size in [int(s) for s in args.scaling.split(",") if s]:
+            shutil.rmtree(work / "scale", ignore_errors=True)
+            make_class(work / "scale" / "class", size)
+            took, mib, _ = run_batch(work / "scale" / "class", work / "scale" / "out", args.jobs, args.timeout)
+            print(f"scaling: {size:4d} submissions {took:6.1f} s  {1000 * took / size:5.0f} ms each  "
+                  f"peak {mib:,.0f} MiB")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
