@@ -92,7 +92,7 @@ def _grade_command(exercise: Exercise) -> click.Command:
     @click.option("--fail-under", type=click.FloatRange(0, 100), default=None,
                   help="Exit with status 1 when the score is below this percentage.")
     @click.option("--timeout", type=click.FloatRange(0.1, 600), default=10.0, show_default=True,
-                  help="Seconds one call into the submission may take.")
+                  help="Seconds one call into the submission may take (importing it: twice that).")
     @click.option("--execute", is_flag=True,
                   help="Also run a notebook top to bottom (nbclient) and report where it fails.")
     @click.option("--cell-timeout", type=click.FloatRange(1, 3600), default=60.0, show_default=True,
@@ -125,7 +125,7 @@ def _grade(exercise: Exercise, path: Path | None, report_path: Path | None,
         from grader.render import to_json, to_terminal
         from grader.sandbox.client import Limits
 
-        report = grade(chosen, exercise, limits=Limits(call_s=timeout), launcher=launcher,
+        report = grade(chosen, exercise, limits=Limits.for_timeout(timeout), launcher=launcher,
                        execute=execute, cell_s=cell_timeout)
     except KeyboardInterrupt:
         click.echo("Interrupted: no report written.", err=True)
