@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import grader
+from grader.report import HiddenChecks
 
 CHECKS_DIR = Path(__file__).resolve().parent / "checks"
 GRADER_DIR = Path(grader.__file__).resolve().parent
+# Hidden checks live in files of their own, so that a student release can leave them out
+# whole: hidden_judges.py, and hidden_probes.py for probes only they call (any hidden_* file
+# stays behind). The release writes the manifest in their place (see grader/release.py).
+HIDDEN_PREFIX = "hidden_"
+PUBLIC_JUDGES, HIDDEN_JUDGES, HIDDEN_PROBES = "judges.py", f"{HIDDEN_PREFIX}judges.py", f"{HIDDEN_PREFIX}probes.py"
+HIDDEN_MANIFEST = "hidden.json"
 
 
 @dataclass(frozen=True)
@@ -21,12 +29,39 @@ class Exercise:
     title: str  # "Custom layers"
 
     @property
+    def folder(self) -> Path:
+        return CHECKS_DIR / self.name
+
+    @property
     def judges(self) -> Path:
-        return CHECKS_DIR / self.name / "judges.py"
+        """The public judges: every check a student's copy of the grader runs."""
+        return self.folder / PUBLIC_JUDGES
+
+    @property
+    def hidden_judges(self) -> Path:
+        """The hidden judges (the file may be absent: no hidden checks, or a release)."""
+        return self.folder / HIDDEN_JUDGES
+
+    @property
+    def judge_files(self) -> list[Path]:
+        """The judge files a grading run collects: public first, then hidden where present."""
+        return [path for path in (self.judges, self.hidden_judges) if path.exists()]
+
+    @property
+    def withheld(self) -> HiddenChecks | None:
+        """The hidden checks this copy of the grader lacks (a student release), from the
+        manifest the release wrote; None in the full grader, which runs them all."""
+        return withheld_checks(self.name)
 
     @property
     def probes_module(self) -> str:
         return f"grader.checks.{self.name}.probes"
+
+    @property
+    def probes_modules(self) -> list[str]:
+        """The probe modules the worker server preloads: public, and hidden where present."""
+        hidden = [f"grader.checks.{self.name}.hidden_probes"] if (self.folder / HIDDEN_PROBES).exists() else []
+        return [self.probes_module, *hidden]
 
 
 @lru_cache(maxsize=1)
@@ -39,11 +74,25 @@ def all_exercises() -> dict[str, Exercise]:
     return found
 
 
+@cache
+def withheld_checks(name: str) -> HiddenChecks | None:
+    """How many hidden checks of exercise ``name``, worth how many points, this copy of the
+    grader lacks: the release's manifest, where the hidden judges are not."""
+    if not name.isidentifier():  # a name read back from a report, not a path
+        return None
+    folder = CHECKS_DIR / name
+    manifest = folder / HIDDEN_MANIFEST
+    if (folder / HIDDEN_JUDGES).exists() or not manifest.exists():
+        return None  # the hidden judges are here, and run
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    return HiddenChecks(count=int(data["count"]), points=float(data["points"]))
+
+
 def probes_modules(exercises: Iterable[Exercise] | None = None) -> list[str]:
     """The probe modules a worker server imports before any submission: the shared ones and
     those of ``exercises`` (default: all)."""
     chosen = all_exercises().values() if exercises is None else exercises
-    return ["grader.checks.common_probes", *(e.probes_module for e in chosen)]
+    return ["grader.checks.common_probes", *(module for e in chosen for module in e.probes_modules)]
 
 
 @lru_cache(maxsize=1)

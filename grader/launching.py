@@ -15,16 +15,18 @@ from grader.exercises import CHECKS_DIR, Exercise, probes_modules
 from grader.sandbox.launcher import PACKAGE_ROOT, Launcher, default_launcher
 
 
-def hidden_paths(submissions: Iterable[Path] = ()) -> list[str]:
+def hidden_paths(submissions: Iterable[Path] = (), extra: Iterable[Path] = ()) -> list[str]:
     """What no worker may see: judges, solutions, the project's tests and history, the
-    submissions' folders, the machine's service sockets.
+    submissions' folders, the machine's service sockets, and the ``extra`` paths a caller
+    names (a platform's results and grader folders).
 
     A folder that holds the Python installation the workers run on stays visible.
     """
     needed = [Path(p).resolve() for p in {sys.prefix, sys.base_prefix, *sys.path} if p]
     root = Path(PACKAGE_ROOT)
     candidates = [CHECKS_DIR, root / "solutions", root / "tests", root / ".git",
-                  *(Path(s).resolve().parent for s in submissions), *_session_sockets()]
+                  *(Path(s).resolve().parent for s in submissions), *_session_sockets(),
+                  *(Path(p).resolve() for p in extra)]
     return [
         str(path) for path in dict.fromkeys(candidates)
         if path.exists() and not any(p == path or path in p.parents for p in needed)
@@ -41,8 +43,10 @@ def _session_sockets() -> list[Path]:
 
 
 def start_launcher(
-    submissions: Iterable[Path] = (), exercises: Iterable[Exercise] | None = None
+    submissions: Iterable[Path] = (), exercises: Iterable[Exercise] | None = None,
+    extra_hidden: Iterable[Path] = (),
 ) -> Launcher:
-    """Start the worker server now, hiding what it must, with the probes of ``exercises``
-    (default: all; one exercise's probes start faster when that is all a run grades)."""
-    return default_launcher(probes_modules(exercises), hidden_paths(submissions))
+    """Start the worker server now, hiding what it must (and ``extra_hidden``), with the
+    probes of ``exercises`` (default: all; one exercise's probes start faster when that is
+    all a run grades)."""
+    return default_launcher(probes_modules(exercises), hidden_paths(submissions, extra_hidden))

@@ -49,6 +49,14 @@ class Isolation:
 
 
 @dataclass(frozen=True)
+class HiddenChecks:
+    """Hidden checks a student's copy of the grader does not hold: they run on submission."""
+
+    count: int
+    points: float
+
+
+@dataclass(frozen=True)
 class Report:
     """The grading of one submission for one exercise."""
 
@@ -84,6 +92,15 @@ class Report:
             return None
         return 100.0 * score / self.max_score
 
+    @property
+    def hidden_checks(self) -> HiddenChecks | None:
+        """The hidden checks that did not run because this copy of the grader lacks them (a
+        student release); None where every check ran. A fact of the installation (the
+        release's manifest), so it is looked up there rather than stored in every report."""
+        from grader.exercises import withheld_checks  # the registry imports this module
+
+        return withheld_checks(self.exercise)
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Report:
         """The report that ``to_dict`` gave ``data`` (as read back from a JSON report)."""
@@ -98,7 +115,10 @@ class Report:
         data = asdict(self)
         for check in data["checks"]:
             check["status"] = Status(check["status"]).value
-        data.update(score=self.score, max_score=self.max_score, gradable=self.gradable)
+        hidden = self.hidden_checks
+        data.update(score=self.score, max_score=self.max_score, gradable=self.gradable,
+                    hidden_checks=asdict(hidden) if hidden else None)
         order = ["exercise", "score", "max_score", "gradable", "submission", "submission_sha256",
-                 "problem", "checks", "isolation", "grader_version", "checks_version", "timings"]
+                 "problem", "checks", "isolation", "grader_version", "checks_version", "timings",
+                 "hidden_checks"]
         return {key: data[key] for key in order}

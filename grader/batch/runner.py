@@ -30,7 +30,7 @@ def main() -> None:
 
     exercises = all_exercises()
     chosen = [exercises[name] for name in options["exercises"]]
-    launcher = start_launcher([Path(p) / "-" for p in options["hide"]], chosen)
+    launcher = start_launcher((), chosen, extra_hidden=[Path(p) for p in options["hide"]])
     try:
         _serve(protocol, exercises, launcher, float(options["timeout_s"]))
     finally:

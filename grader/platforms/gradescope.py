@@ -1,9 +1,82 @@
-"""Placeholder until its issue is built."""
+"""``grade gradescope-autograder OUT.zip --exercise exerciseN``: Gradescope's autograder archive.
+
+What Gradescope expects at the archive's top level (its autograder specification):
+``setup.sh``, run once, as root, when it builds the image, and ``run_autograder``, run for
+every submission. Beside them goes the grader's source, which setup.sh installs:
+
+    setup.sh          Python 3.11 if missing, then the grader into /autograder/venv, pinned
+    run_autograder    python -m grader.platforms.gradescope_run for this exercise
+    pyproject.toml, constraints.txt, README.md, grader/   (all checks, hidden ones too;
+                      no solutions/, no tests/)
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
 
 import click
 
+from grader.exercises import GRADER_DIR, Exercise, all_exercises, withheld_checks
+from grader.platforms.templating import fill, template
+
+PROJECT_DIR = GRADER_DIR.parent
+PROJECT_FILES = ("pyproject.toml", "constraints.txt", "README.md")  # pip needs all three
+SKIPPED_PARTS = {"__pycache__"}
+# A fixed date: the same grader gives the same archive, byte for byte.
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+EXECUTABLE, REGULAR = 0o100755, 0o100644
+
 
 @click.command("gradescope-autograder")
-def gradescope_autograder() -> None:
-    """Not built yet."""
-    raise click.UsageError("not built yet")
+@click.argument("out", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.option("--exercise", "exercise_name", required=True, type=click.Choice(list(all_exercises())),
+              help="The exercise this Gradescope assignment grades.")
+def gradescope_autograder(out: Path, exercise_name: str) -> None:
+    """Build OUT, the autograder archive of a Gradescope programming assignment."""
+    missing = [name for name in PROJECT_FILES if not (PROJECT_DIR / name).is_file()]
+    if missing:
+        raise click.UsageError(f"{', '.join(missing)} not found in {PROJECT_DIR}: build the archive "
+                               "from a checkout of the grader")
+    if withheld_checks(exercise_name) is not None:  # Gradescope is where hidden checks run
+        raise click.UsageError(f"this copy of the grader lacks {exercise_name}'s hidden checks (a "
+                               "student release): build the archive from the full grader")
+    names = build_archive(out, all_exercises()[exercise_name])
+    click.echo(f"Wrote {out} ({len(names)} files) for {exercise_name}: upload it as the "
+               "autograder of a Gradescope programming assignment.")
+
+
+def build_archive(out: Path, exercise: Exercise) -> list[str]:
+    """Write the autograder archive for ``exercise`` to ``out`` (atomically); its names."""
+    entries = [("setup.sh", template("setup.sh").encode(), EXECUTABLE),
+               ("run_autograder", fill(template("run_autograder"), EXERCISE=exercise.name).encode(),
+                EXECUTABLE)]
+    entries += [(name, (PROJECT_DIR / name).read_bytes(), REGULAR) for name in PROJECT_FILES]
+    entries += [(name, path.read_bytes(), REGULAR) for name, path in _package_files()]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle, zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, data, mode in entries:
+                info = zipfile.ZipInfo(name, ZIP_DATE)
+                info.external_attr = mode << 16  # Gradescope runs run_autograder directly
+                info.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(info, data)
+        os.replace(tmp, out)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return [name for name, _, _ in entries]
+
+
+def _package_files() -> Iterator[tuple[str, Path]]:
+    """Every file of the grader package, as ``grader/...``, without compiled leftovers or
+    hidden files (editor and tool caches)."""
+    for path in sorted(GRADER_DIR.rglob("*")):
+        parts = path.relative_to(PROJECT_DIR).parts
+        if path.is_file() and path.suffix != ".pyc" and not any(
+                part in SKIPPED_PARTS or part.startswith(".") for part in parts):
+            yield "/".join(parts), path

@@ -32,7 +32,7 @@ class Limits:
     call_s: float = 10.0  # one probe call
     budget_s: float = 300.0  # all calls into one submission together: slow code cannot hold a batch
     load_s: float = 20.0  # importing the submission
-    memory_mb: int = 1024  # above the worker's baseline (torch already mapped)
+    memory_mb: int = 512  # above the worker's baseline (torch mapped); exercises need a few MiB
     cpu_s: int = 300  # a worker's whole life
     file_mb: int = 16
     max_processes: int = 256

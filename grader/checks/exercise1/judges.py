@@ -103,18 +103,6 @@ def test_sequential_output(submission, cases):
             expect_chain_output(y, run_chain(chain, x, result["layers"]), f"{describe(chain)}(X)", X=x)
 
 
-@check("MySequential", "a module given twice runs at each of its places", points=2,
-       hint="loop over self._modules.values(): self.children() lists a repeated module only once")
-@budget(10)
-@given(cases=st.lists(chain_cases(repeating=True), min_size=1, max_size=4))
-def test_sequential_repeated_module(submission, cases):
-    results = submission.run(probes.sequential_outputs, cases)
-    for (chain, xs), result in paired(cases, results, "cases"):
-        for x, y in paired(xs, result["outputs"]):
-            expect_chain_output(y, run_chain(chain, x, result["layers"]),
-                                f"{describe(chain)}(X), where each shared Linear is one object,", X=x)
-
-
 @check("MySequential", "children are registered under '0', '1', …", points=3,
        hint="register each module with self.add_module(str(i), module); a Python list hides them")
 @budget(10)

@@ -151,14 +151,6 @@ def test_count_params(submission, specs):
     _judge_counts(specs, submission.run(probes.count_params_of, specs))
 
 
-@check("count_params", "counts a tied parameter once", points=1,
-       hint="a module used twice holds one set of parameters; net.parameters() lists each once")
-@budget(8)
-@given(specs=st.lists(nets(tied=True), min_size=1, max_size=4))
-def test_count_params_tied(submission, specs):
-    _judge_counts(specs, submission.run(probes.count_params_of, specs))
-
-
 # -- rgnet ----------------------------------------------------------------------------
 
 BLOCK_NAMES = [f"block {i}" for i in range(4)]

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from grader.checks import common_probes
 from grader.checks.exercise3 import probes
 from grader.judging import budget, check, expect, expect_close, expect_shape, expect_tensor, paired
-from grader.strategies import FLOAT_DTYPES, shapes, tensors
+from grader.strategies import shapes, tensors
 
 EPS = {dtype: torch.finfo(dtype).eps for dtype in (torch.float32, torch.float64)}
 any_float = st.sampled_from([torch.float32, torch.float64])
@@ -62,18 +62,6 @@ def test_centered_shift(submission, xs):
         expect(spread <= 2 * tolerance(x),
                lambda: f"output - input should be the same number everywhere, but ranges over {spread:.6g}"
                f"\n  on input X = {x!r}\n  output {y!r}")
-
-
-@check("CenteredLayer", "keeps shape and dtype", points=1)
-@budget(10)
-@given(xs=st.lists(st.sampled_from(FLOAT_DTYPES)
-                   .flatmap(lambda d: tensors(shapes(0, 3), dtype=d)), min_size=1, max_size=8))
-def test_centered_shape_dtype(submission, xs):
-    ys = submission.run(probes.centered_outputs, xs)
-    for x, y in paired(xs, ys):
-        y = expect_tensor(y, "CenteredLayer()(X)", X=x)
-        expect_shape(y, tuple(x.shape), "CenteredLayer()(X)", X=x)
-        expect(y.dtype == x.dtype, lambda: f"the output's dtype should be {x.dtype}, got {y.dtype}\n  on input X = {x!r}")
 
 
 @check("CenteredLayer", "gradients flow to the input", points=1,
@@ -204,18 +192,6 @@ def test_reduction_output(submission, case, data):
 # -- FourierHalf ---------------------------------------------------------------------
 
 signals = st.lists(tensors(shapes(1, 3, max_side=9)), min_size=1, max_size=6)
-
-
-@check("FourierHalf", "keeps (n + 1) // 2 coefficients", points=1,
-       hint="for n samples keep the first (n + 1) // 2 coefficients; mind odd n")
-@budget(15)
-@given(xs=signals)
-def test_fourier_length(submission, xs):
-    ys = submission.run(probes.fourier_outputs, xs)
-    for x, y in paired(xs, ys):
-        y = expect_tensor(y, "FourierHalf()(X)", X=x)
-        n = x.shape[-1]
-        expect_shape(y, (*x.shape[:-1], (n + 1) // 2), f"FourierHalf()(X) for n = {n}", X=x)
 
 
 @check("FourierHalf", "coefficients equal fft(X)", points=3, hint="torch.fft.fft(X, dim=-1)")

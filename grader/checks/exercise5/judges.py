@@ -433,11 +433,3 @@ def test_checkpoint_epoch(submission, epoch):
 @given(case=training_cases())
 def test_resume_sgd(submission, case):
     judge_resume(submission, training.SGD, case)
-
-
-@check("save_checkpoint/load_checkpoint", "Adam resumes bit-for-bit", points=3,
-       hint="save and restore the optimizer's state_dict too: it holds Adam's step counts and moments")
-@budget(5)
-@given(case=training_cases())
-def test_resume_adam(submission, case):
-    judge_resume(submission, training.ADAM, case)

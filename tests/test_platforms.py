@@ -1,0 +1,335 @@
+"""Gradescope's autograder archive and the GitHub Actions workflow.
+
+The archive is built, unpacked into a root laid out like Gradescope's container
+(ROOT/autograder/{source,submission,results}, run_autograder copied beside them) and its
+run_autograder run there, on this machine's environment instead of the one setup.sh would
+install (AUTOGRADER_PYTHON).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from grader import cli as cli_module
+from grader.exercises import all_exercises
+from grader.launching import hidden_paths
+from grader.platforms import gradescope_run
+from grader.platforms.github import workflow
+from grader.report import CheckResult, HiddenChecks, Isolation, Report, Status
+from tests.conftest import ROOT
+
+EXERCISE = "exercise3"
+SOLUTION = ROOT / "solutions" / f"{EXERCISE}.py"
+JUDGES = f"source/grader/checks/{EXERCISE}/hidden_judges.py"  # what Gradescope must keep secret
+
+
+# -- Gradescope: the archive ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("gradescope") / "autograder.zip"
+    result = CliRunner().invoke(cli_module.cli, ["gradescope-autograder", str(out), "--exercise", EXERCISE])
+    assert result.exit_code == 0, result.output
+    assert f"Wrote {out}" in result.output
+    return out
+
+
+def test_archive_holds_the_scripts_and_the_whole_grader_but_no_solutions_or_tests(archive):
+    with zipfile.ZipFile(archive) as zipped:
+        names = zipped.namelist()
+        modes = {info.filename: info.external_attr >> 16 for info in zipped.infolist()}
+        run_autograder = zipped.read("run_autograder").decode()
+    assert {"setup.sh", "run_autograder", "pyproject.toml", "constraints.txt", "README.md"} <= set(names)
+    for exercise in all_exercises().values():  # every exercise's judges, hidden checks included
+        for judges in exercise.judge_files:
+            assert judges.relative_to(ROOT).as_posix() in names
+    assert f"grader/checks/{EXERCISE}/hidden_judges.py" in names
+    assert "grader/platforms/gradescope_run.py" in names and "grader/checks/pytest.ini" in names
+    assert not [n for n in names if n.startswith(("solutions/", "tests/", "exercises/", ".git"))]
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    assert modes["run_autograder"] & stat.S_IXUSR and modes["setup.sh"] & stat.S_IXUSR
+    assert f'EXERCISE="{EXERCISE}"' in run_autograder and "@" + "EXERCISE@" not in run_autograder
+
+
+def test_archive_is_reproducible(archive, tmp_path):
+    again = tmp_path / "again.zip"
+    assert CliRunner().invoke(cli_module.cli, ["gradescope-autograder", str(again),
+                                               "--exercise", EXERCISE]).exit_code == 0
+    assert again.read_bytes() == archive.read_bytes()
+
+
+def test_scripts_are_valid_bash_and_setup_installs_the_pinned_cpu_environment(archive, tmp_path):
+    with zipfile.ZipFile(archive) as zipped:
+        zipped.extractall(tmp_path, ["setup.sh", "run_autograder"])
+    for script in ("setup.sh", "run_autograder"):
+        checked = subprocess.run(["bash", "-n", str(tmp_path / script)], capture_output=True, text=True)
+        assert checked.returncode == 0, checked.stderr
+    setup = (tmp_path / "setup.sh").read_text()
+    assert "python3.11 -m venv" in setup
+    assert '-c "$SOURCE/constraints.txt"' in setup
+    assert "--extra-index-url \"$TORCH_INDEX\"" in setup and "download.pytorch.org/whl/cpu" in setup
+    assert "-e " not in setup  # a plain install: the grader must not run from the hidden source
+
+
+def test_a_student_release_cannot_become_an_autograder(tmp_path, monkeypatch):
+    monkeypatch.setattr("grader.platforms.gradescope.withheld_checks", lambda name: HiddenChecks(2, 2.0))
+    result = CliRunner().invoke(cli_module.cli, ["gradescope-autograder", str(tmp_path / "a.zip"),
+                                                 "--exercise", EXERCISE])
+    assert result.exit_code == 2 and "hidden checks" in result.output
+    assert not (tmp_path / "a.zip").exists()
+
+
+def test_unknown_exercise_is_a_usage_error(tmp_path):
+    result = CliRunner().invoke(cli_module.cli, ["gradescope-autograder", str(tmp_path / "a.zip"),
+                                                 "--exercise", "exercise99"])
+    assert result.exit_code == 2
+    assert not (tmp_path / "a.zip").exists()
+
+
+# -- Gradescope: run_autograder in a container-like root -------------------------------
+
+
+@pytest.fixture
+def gradescope_root(archive):
+    """ROOT/autograder laid out as Gradescope's; outside /tmp where possible, since every
+    worker gets a private /tmp anyway and that would hide the folders without the
+    grader's help."""
+    base = Path(tempfile.mkdtemp(prefix="gradescope-", dir="/var/tmp" if os.access("/var/tmp", os.W_OK) else None))
+    base.chmod(0o755)  # open like Gradescope's /: mkdtemp's 0700 alone would keep `nobody` out
+    root = base / "autograder"
+    for folder in ("source", "submission", "results"):
+        (root / folder).mkdir(parents=True)
+    with zipfile.ZipFile(archive) as zipped:
+        zipped.extractall(root / "source")
+    shutil.copy(root / "source" / "run_autograder", root / "run_autograder")  # as Gradescope does
+    yield root
+    shutil.rmtree(base)
+
+
+def run_autograder(root: Path, python: str = sys.executable) -> dict:
+    env = dict(os.environ, AUTOGRADER_ROOT=str(root), AUTOGRADER_PYTHON=python)
+    done = subprocess.run(["bash", str(root / "run_autograder")], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr  # Gradescope reads results.json
+    return json.loads((root / "results" / "results.json").read_text())
+
+
+@pytest.mark.slow
+def test_reference_solution_scores_full_marks(gradescope_root):
+    shutil.copy(SOLUTION, gradescope_root / "submission")
+    results = run_autograder(gradescope_root)
+    assert results["tests"] and all(test["status"] == "passed" for test in results["tests"])
+    assert results["score"] == sum(test["max_score"] for test in results["tests"]) == 20
+    assert f"Grading {EXERCISE}.py" in results["output"]
+
+
+HOSTILE = '''
+import os
+ROOT = {root!r}
+leaked = False
+try:  # the hidden checks
+    leaked = "def test_" in open(ROOT + "/{judges}").read()
+except OSError:
+    pass
+for name in ("results.json", "forged"):  # the verdict
+    try:
+        with open(ROOT + "/results/" + name, "w") as forged:
+            forged.write('{{"score": 1000.0, "output": "forged"}}')
+    except OSError:
+        pass
+if leaked:  # had the judges been readable, the solution would have counted
+    exec({solution!r})
+'''
+
+
+@pytest.mark.slow
+def test_submission_cannot_read_the_grader_nor_touch_the_results(gradescope_root):
+    judges = gradescope_root / JUDGES
+    before = hashlib.sha256(judges.read_bytes()).hexdigest()
+    hostile = HOSTILE.format(root=str(gradescope_root), judges=JUDGES, solution=SOLUTION.read_text())
+    (gradescope_root / "submission" / f"{EXERCISE}.py").write_text(hostile)
+    results = run_autograder(gradescope_root)
+    assert results["score"] == 0 and len(results["tests"]) > 1  # the grader's results, not forged ones
+    assert "forged" not in json.dumps(results)
+    assert sorted(p.name for p in (gradescope_root / "results").iterdir()) == ["results.json"]
+    assert hashlib.sha256(judges.read_bytes()).hexdigest() == before
+
+
+def test_empty_submission_scores_zero_with_a_message(gradescope_root):
+    results = run_autograder(gradescope_root)
+    assert results["score"] == 0
+    assert "no .py or .ipynb file" in results["output"] and f"{EXERCISE}.py" in results["output"]
+
+
+def test_a_broken_environment_still_gives_gradescope_results(gradescope_root):
+    shutil.copy(SOLUTION, gradescope_root / "submission")
+    results = run_autograder(gradescope_root, python=str(gradescope_root / "no-such-python"))
+    assert results["score"] == 0 and results["extra_data"] == {"gradable": False}
+    assert "not a fault of your code" in results["output"]
+
+
+def test_hidden_paths_take_extra_folders(tmp_path):
+    extra = [tmp_path / "source", tmp_path / "results"]
+    for path in extra:
+        path.mkdir()
+    assert {str(path) for path in extra} <= set(hidden_paths([], extra))
+    assert not {str(path) for path in extra} & set(hidden_paths([]))
+
+
+# -- Gradescope: the grading module in this process --------------------------------------
+
+
+class _NoLauncher:
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def local_root(tmp_path, monkeypatch):
+    for folder in ("submission", "results"):
+        (tmp_path / folder).mkdir()
+    monkeypatch.setattr(gradescope_run, "default_launcher", lambda *args, **kwargs: _NoLauncher())
+    return tmp_path
+
+
+def results_of(root: Path) -> dict:
+    return json.loads((root / "results" / "results.json").read_text())
+
+
+def test_a_grader_fault_writes_a_clear_message_and_exits_3(local_root, monkeypatch):
+    shutil.copy(SOLUTION, local_root / "submission" / "mine.py")
+    faulty = CheckResult("CenteredLayer: x", "CenteredLayer", Status.ERROR, 0.0, 1.0,
+                         message="grader error: boom", fault="grader")
+    report = Report(EXERCISE, "mine.py", "0" * 64, (faulty,), Isolation("full"), "0", "0", {})
+    monkeypatch.setattr("grader.engine.grade", lambda *args, **kwargs: report)
+    assert gradescope_run.run(local_root, EXERCISE) == 3
+    results = results_of(local_root)
+    assert results["score"] == 0 and results["extra_data"] == {"gradable": False}
+    assert "not a fault of your code" in results["output"] and "boom" not in results["output"]
+
+
+def test_a_crash_writes_a_clear_message_and_exits_3(local_root, monkeypatch):
+    shutil.copy(SOLUTION, local_root / "submission")
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr("grader.engine.grade", crash)
+    assert gradescope_run.run(local_root, EXERCISE) == 3
+    output = results_of(local_root)["output"]
+    assert "the grader crashed (RuntimeError)" in output and "disk" not in output
+
+
+def test_an_unknown_exercise_writes_a_message_and_exits_2(local_root):
+    assert gradescope_run.main(["--root", str(local_root), "--exercise", "exercise99"]) == 2
+    assert "exercise99" in results_of(local_root)["output"]
+
+
+def test_the_submission_is_found_by_name_newest_first_or_alone(tmp_path):
+    exercise = all_exercises()[EXERCISE]
+    (tmp_path / "notes.py").write_text("")
+    assert gradescope_run.find_submission(tmp_path, exercise)[0] == tmp_path / "notes.py"  # the only one
+    (tmp_path / "other.ipynb").write_text("")
+    chosen, note = gradescope_run.find_submission(tmp_path, exercise)
+    assert chosen is None and "notes.py" in note and "rename" in note
+    nested = tmp_path / "repo" / "exercises"
+    nested.mkdir(parents=True)
+    for suffix, age in ((".py", 60), (".ipynb", 0)):
+        (nested / f"{EXERCISE}{suffix}").write_text("")
+        os.utime(nested / f"{EXERCISE}{suffix}", (1e9 - age, 1e9 - age))
+    (tmp_path / ".ipynb_checkpoints").mkdir()
+    (tmp_path / ".ipynb_checkpoints" / f"{EXERCISE}.ipynb").write_text("")
+    chosen, note = gradescope_run.find_submission(tmp_path, exercise)
+    assert chosen == nested / f"{EXERCISE}.ipynb" and "newest" in note
+
+
+# -- GitHub Actions --------------------------------------------------------------------
+
+
+def init_ci(*args: str):
+    return CliRunner().invoke(cli_module.cli, ["init-ci", *args])
+
+
+def test_init_ci_writes_a_workflow_that_grades_each_exercise(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = init_ci("--exercise", "exercise3", "--exercise", "exercise1", "--fail-under", "80")
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / ".github" / "workflows" / "grade.yml").read_text()
+    for exercise in ("exercise3", "exercise1"):
+        assert (f"grade {exercise} --fail-under 80 --format markdown --format junit "
+                f"--output-dir reports/{exercise}") in text
+    assert "exercise2" not in text and "@" + "STEPS@" not in text
+    check_workflow(text, ["exercise3", "exercise1"])
+
+
+def test_init_ci_refuses_to_overwrite_without_force(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert init_ci("--exercise", "exercise3").exit_code == 0
+    path = tmp_path / ".github" / "workflows" / "grade.yml"
+    path.write_text("mine\n")
+    refused = init_ci()
+    assert refused.exit_code == 2 and "--force" in refused.output
+    assert path.read_text() == "mine\n"
+    assert init_ci("--force").exit_code == 0
+    text = path.read_text()
+    assert all(f"grade {exercise} --format markdown" in text for exercise in all_exercises())  # default: all
+
+
+def check_workflow(text: str, exercises: list[str]) -> None:
+    """The workflow's structure: parsed where PyYAML is installed, else line by line."""
+    try:
+        import yaml
+    except ImportError:
+        yaml = None
+    assert "\t" not in text
+    if yaml is None:
+        _check_workflow_text(text, exercises)
+        return
+    data = yaml.safe_load(text)
+    events = data.get("on", data.get(True))  # YAML 1.1 reads a bare `on` as True
+    assert set(events) == {"push", "pull_request"}
+    steps = data["jobs"]["grade"]["steps"]
+    setup = next(step for step in steps if step.get("uses", "").startswith("actions/setup-python"))
+    assert setup["with"]["python-version"] == "3.11"
+    install = next(step for step in steps if step.get("id") == "install")
+    assert "-c constraints.txt" in install["run"] and "whl/cpu -e ." in install["run"]
+    grading = [step for step in steps if step.get("name", "").startswith("Grade ")]
+    assert [step["name"] for step in grading] == [f"Grade {exercise}" for exercise in exercises]
+    assert all("steps.install.outcome == 'success'" in step["if"] for step in grading)
+    upload = steps[-1]
+    assert upload["uses"].startswith("actions/upload-artifact") and upload["if"] == "always()"
+    assert upload["with"]["path"] == "reports/"
+
+
+def _check_workflow_text(text: str, exercises: list[str]) -> None:
+    lines = text.splitlines()
+    assert "on:" in lines and "  push:" in lines and "  pull_request:" in lines
+    assert '          python-version: "3.11"' in lines
+    assert any("pip install -c constraints.txt --extra-index-url https://download.pytorch.org/whl/cpu -e ."
+               in line for line in lines)
+    names = [line.strip() for line in lines if line.strip().startswith("- name: Grade ")]
+    assert names == [f"- name: Grade {exercise}" for exercise in exercises]
+    upload = lines.index("      - name: Upload the reports")
+    assert lines[upload + 1:upload + 3] == ["        if: always()", "        uses: actions/upload-artifact@v5"]
+    assert "          path: reports/" in lines[upload:]
+    for line in lines:  # block structure: two-space indents throughout
+        assert (len(line) - len(line.lstrip(" "))) % 2 == 0, line
+
+
+def test_workflow_without_fail_under_passes_no_threshold():
+    text = workflow(["exercise3"])
+    assert "grade exercise3 --format markdown --format junit --output-dir reports/exercise3" in text
+    assert not [line for line in text.splitlines() if "grade exercise3 --fail-under" in line]
