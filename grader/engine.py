@@ -110,10 +110,11 @@ def _execution_check(sandbox: Sandbox, cell_s: float) -> list[CheckResult]:
         return [CheckResult(**base, status=Status.NOT_RUN, message=why)]
     started = time.perf_counter()
     text = submission.path.read_text(encoding="utf-8")
-    # nbclient's own per-cell limit does not stop a kernel spinning in a loop, so the
-    # worker as a whole gets cell_s per code cell, plus time to start the kernel.
+    # The worker stops a cell at cell_s by killing the kernel and names the cell. This bound
+    # on the whole run is only a safety net for a worker that hangs itself, so it leaves
+    # room beyond every cell's limit for starting the kernel and killing it (seconds).
     cells = sum(1 for line in submission.cell_lines.values() if line[1] == 1) or 1
-    outcome = sandbox.execute_notebook(text, cell_s, min(cell_s * cells + 10, sandbox.limits.budget_s))
+    outcome = sandbox.execute_notebook(text, cell_s, min(cell_s * cells + 20, sandbox.limits.budget_s))
     duration = round(time.perf_counter() - started, 4)
     if outcome.get("ok") is True:
         return [CheckResult(**base, status=Status.PASSED, duration_s=duration)]

@@ -3,6 +3,10 @@ no points that says which cell failed and why."""
 
 from __future__ import annotations
 
+import os
+import signal
+import time
+
 import nbformat
 import pytest
 
@@ -46,10 +50,64 @@ def test_a_failing_cell_is_named_with_its_error(run, tmp_path):
     assert "cell 3, line 1" in report.problem  # importing the code cells fails there too
 
 
-def test_a_cell_that_never_ends_is_stopped(run, tmp_path):
-    _, executed = run(notebook(tmp_path, "x = 1", "while True:\n    pass"), cell_s=2.0)
+# Cells that nbclient's own timeout never stopped: SIGINT is deferred, caught or ignored.
+# (The swallower's try holds the for loop's back edge, where CPython delivers the signal.)
+ENDLESS = {
+    "busy": "while True:\n    pass",
+    "swallows KeyboardInterrupt": "while True:\n    try:\n        for _ in range(10**6):\n            pass\n"
+                                  "    except KeyboardInterrupt:\n        print('not stopping')",
+    "ignores SIGINT": "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass",
+}
+
+
+@pytest.mark.parametrize("endless", ENDLESS.values(), ids=ENDLESS.keys())
+def test_a_cell_that_never_ends_is_stopped_at_its_own_limit(run, tmp_path, endless):
+    # Eight quick cells after it put the whole-run safety net (2 s per code cell + 20 s) far
+    # off, so only the per-cell limit can end the run this soon.
+    path = notebook(tmp_path, "x = 1", endless, *(f"v{i} = {i}" for i in range(8)))
+    _, executed = run(path, cell_s=2.0)
     assert executed.status == Status.ERROR
-    assert "time limit" in executed.message or "ran longer than 2 s" in executed.message
+    assert executed.message == "cell 3: the cell ran longer than 2 s"
+    assert executed.duration_s < 2.0 + 12  # worker and kernel start (slow on a busy machine), the kill
+
+
+def test_a_timed_out_cell_ends_the_run_and_its_kernel(tmp_path, monkeypatch):
+    # Worker-side, unconfined (this test's own cells): the cells after it never run and
+    # no kernel is left spinning.
+    from grader.sandbox import notebook_run
+
+    monkeypatch.chdir(tmp_path)  # the kernel's ipc sockets go here
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in (
+        "import os\nopen('kernel.pid', 'w').write(str(os.getpid()))",
+        ENDLESS["swallows KeyboardInterrupt"],
+        "open('later.txt', 'w').write('ran')",
+    )]
+
+    def hung(signum: int, frame: object) -> None:  # fail rather than hang the test run
+        pytest.fail("execute() did not return within 30 s")  # a BaseException: not swallowed
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(30)
+    started = time.monotonic()
+    try:
+        outcome = notebook_run.execute(nbformat.writes(nb), 2.5)  # not a whole number: nbclient's was
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    elapsed = time.monotonic() - started
+    assert outcome == {"ok": False, "cell": 2, "kind": "timeout", "error": "the cell ran longer than 2.5 s"}
+    assert elapsed < 2.5 + 10
+    assert not (tmp_path / "later.txt").exists()
+    with pytest.raises(ProcessLookupError):
+        os.kill(int((tmp_path / "kernel.pid").read_text()), 0)
+
+
+def test_a_kernel_that_dies_is_reported(run, tmp_path):
+    _, executed = run(notebook(tmp_path, "x = 1", "import os\nos._exit(3)", "y = 2"), cell_s=5.0)
+    assert executed.status == Status.ERROR
+    assert executed.message == "cell 3: Kernel died"
+    assert executed.duration_s < 5.0 * 2 + 10  # seen by nbclient's poll, not the safety net
 
 
 def test_a_python_file_is_not_executed(run):
