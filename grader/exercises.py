@@ -95,11 +95,22 @@ def probes_modules(exercises: Iterable[Exercise] | None = None) -> list[str]:
     return ["grader.checks.common_probes", *(module for e in chosen for module in e.probes_modules)]
 
 
+NOT_VERDICTS = {"render", "batch", "platforms", "cli.py", "release.py", "release_files.py", "inventory.py",
+                "notebook_build.py", "__main__.py"}
+
+
 @lru_cache(maxsize=1)
 def checks_version() -> str:
-    """A hash of the grader's code, judges and probes: what a report's verdicts depend on."""
+    """A hash of the grader's code, judges and probes: what a report's verdicts depend on.
+
+    Code that only presents, schedules or packages reports (NOT_VERDICTS) is left out, so a
+    change there does not make a batch's cache regrade every submission.
+    """
     digest = hashlib.sha256()
     for path in sorted(GRADER_DIR.rglob("*")):
+        relative = path.relative_to(GRADER_DIR)
+        if relative.parts[0] in NOT_VERDICTS:
+            continue
         if path.suffix in (".py", ".ini") and "__pycache__" not in path.parts:
             digest.update(str(path.relative_to(GRADER_DIR)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
