@@ -98,6 +98,7 @@ def grade(
         checks_version=checks_version(),
         timings={"total_s": round(finished - started, 3), "judging_s": round(finished - judging, 3)},
         problem=problem,
+        hidden_checks=exercise.withheld,
     )
 
 

@@ -69,6 +69,9 @@ class Report:
     checks_version: str  # a hash of the judges, probes and engine that graded it
     timings: dict[str, float]
     problem: str = ""  # a problem with the whole submission (unreadable, failed to import)
+    # Hidden checks this copy of the grader lacks (a student release), which run when the
+    # work is submitted; None where every check ran.
+    hidden_checks: HiddenChecks | None = None
 
     @property
     def max_score(self) -> float:
@@ -92,15 +95,6 @@ class Report:
             return None
         return 100.0 * score / self.max_score
 
-    @property
-    def hidden_checks(self) -> HiddenChecks | None:
-        """The hidden checks that did not run because this copy of the grader lacks them (a
-        student release); None where every check ran. A fact of the installation (the
-        release's manifest), so it is looked up there rather than stored in every report."""
-        from grader.exercises import withheld_checks  # the registry imports this module
-
-        return withheld_checks(self.exercise)
-
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Report:
         """The report that ``to_dict`` gave ``data`` (as read back from a JSON report)."""
@@ -109,15 +103,15 @@ class Report:
         values["checks"] = tuple(CheckResult(**{**check, "status": Status(check["status"])})
                                  for check in data.get("checks", ()))
         values["isolation"] = Isolation(**data.get("isolation", {"level": "none"}))
+        if data.get("hidden_checks"):
+            values["hidden_checks"] = HiddenChecks(**data["hidden_checks"])
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         for check in data["checks"]:
             check["status"] = Status(check["status"]).value
-        hidden = self.hidden_checks
-        data.update(score=self.score, max_score=self.max_score, gradable=self.gradable,
-                    hidden_checks=asdict(hidden) if hidden else None)
+        data.update(score=self.score, max_score=self.max_score, gradable=self.gradable)
         order = ["exercise", "score", "max_score", "gradable", "submission", "submission_sha256",
                  "problem", "checks", "isolation", "grader_version", "checks_version", "timings",
                  "hidden_checks"]
