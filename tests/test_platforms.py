@@ -4,6 +4,9 @@ The archive is built, unpacked into a root laid out like Gradescope's container
 (ROOT/autograder/{source,submission,results}, run_autograder copied beside them) and its
 run_autograder run there, on this machine's environment instead of the one setup.sh would
 install (AUTOGRADER_PYTHON).
+
+A submission the grader could not grade gets no results.json at all and a failed run:
+Gradescope would record any score written there, a 0 included, as the student's grade.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ import shutil
 import stat
 import subprocess
 import sys
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -29,6 +31,8 @@ from grader.platforms import gradescope_run
 from grader.platforms.github import workflow
 from grader.report import CheckResult, HiddenChecks, Isolation, Report, Status
 from tests.conftest import ROOT
+from tests.course_env import gradescope_root as gradescope_layout
+from tests.course_env import run_autograder
 
 EXERCISE = "exercise3"
 SOLUTION = ROOT / "solutions" / f"{EXERCISE}.py"
@@ -104,33 +108,32 @@ def test_unknown_exercise_is_a_usage_error(tmp_path):
 
 @pytest.fixture
 def gradescope_root(archive):
-    """ROOT/autograder laid out as Gradescope's; outside /tmp where possible, since every
-    worker gets a private /tmp anyway and that would hide the folders without the
-    grader's help."""
-    base = Path(tempfile.mkdtemp(prefix="gradescope-", dir="/var/tmp" if os.access("/var/tmp", os.W_OK) else None))
-    base.chmod(0o755)  # open like Gradescope's /: mkdtemp's 0700 alone would keep `nobody` out
-    root = base / "autograder"
-    for folder in ("source", "submission", "results"):
-        (root / folder).mkdir(parents=True)
-    with zipfile.ZipFile(archive) as zipped:
-        zipped.extractall(root / "source")
-    shutil.copy(root / "source" / "run_autograder", root / "run_autograder")  # as Gradescope does
-    yield root
-    shutil.rmtree(base)
+    with gradescope_layout(archive) as root:
+        yield root
 
 
-def run_autograder(root: Path, python: str = sys.executable) -> dict:
-    env = dict(os.environ, AUTOGRADER_ROOT=str(root), AUTOGRADER_PYTHON=python)
-    done = subprocess.run(["bash", str(root / "run_autograder")], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=180)
-    assert done.returncode == 0, done.stdout + done.stderr  # Gradescope reads results.json
+def graded(root: Path, python: str = sys.executable) -> dict:
+    """The results.json of a run that graded (exit status 0)."""
+    done = run_autograder(root, python)
+    assert done.returncode == 0, done.stdout + done.stderr
     return json.loads((root / "results" / "results.json").read_text())
+
+
+def not_graded(root: Path, python: str = sys.executable) -> str:
+    """The output of a run that could not grade: it failed, and left no results.json."""
+    done = run_autograder(root, python)
+    assert done.returncode != 0, done.stdout + done.stderr
+    assert not (root / "results" / "results.json").exists(), done.stdout
+    return done.stdout + done.stderr
+
+
+STALE = '{"score": 1000.0, "output": "left from an earlier run"}\n'
 
 
 @pytest.mark.slow
 def test_reference_solution_scores_full_marks(gradescope_root):
     shutil.copy(SOLUTION, gradescope_root / "submission")
-    results = run_autograder(gradescope_root)
+    results = graded(gradescope_root)
     assert results["tests"] and all(test["status"] == "passed" for test in results["tests"])
     assert results["score"] == sum(test["max_score"] for test in results["tests"]) == 20
     assert f"Grading {EXERCISE}.py" in results["output"]
@@ -161,7 +164,7 @@ def test_submission_cannot_read_the_grader_nor_touch_the_results(gradescope_root
     before = hashlib.sha256(judges.read_bytes()).hexdigest()
     hostile = HOSTILE.format(root=str(gradescope_root), judges=JUDGES, solution=SOLUTION.read_text())
     (gradescope_root / "submission" / f"{EXERCISE}.py").write_text(hostile)
-    results = run_autograder(gradescope_root)
+    results = graded(gradescope_root)
     assert results["score"] == 0 and len(results["tests"]) > 1  # the grader's results, not forged ones
     assert "forged" not in json.dumps(results)
     assert sorted(p.name for p in (gradescope_root / "results").iterdir()) == ["results.json"]
@@ -169,16 +172,36 @@ def test_submission_cannot_read_the_grader_nor_touch_the_results(gradescope_root
 
 
 def test_empty_submission_scores_zero_with_a_message(gradescope_root):
-    results = run_autograder(gradescope_root)
+    results = graded(gradescope_root)  # the student's doing: a grade, with what to submit
     assert results["score"] == 0
     assert "no .py or .ipynb file" in results["output"] and f"{EXERCISE}.py" in results["output"]
 
 
-def test_a_broken_environment_still_gives_gradescope_results(gradescope_root):
+def test_a_broken_environment_fails_the_run_and_leaves_no_results(gradescope_root):
     shutil.copy(SOLUTION, gradescope_root / "submission")
-    results = run_autograder(gradescope_root, python=str(gradescope_root / "no-such-python"))
-    assert results["score"] == 0 and results["extra_data"] == {"gradable": False}
-    assert "not a fault of your code" in results["output"]
+    (gradescope_root / "results" / "results.json").write_text(STALE)
+    missing = gradescope_root / "no-such-python"
+    output = not_graded(gradescope_root, python=str(missing))
+    assert str(missing) in output and "no results.json" in output and "Regrade" in output
+
+
+def fake_python(folder: Path, body: str) -> str:
+    """A stand-in for the grader's interpreter: a script that runs ``body``."""
+    script = folder / "fake-python"
+    script.write_text(f"#!/usr/bin/env bash\n{body}\n")
+    script.chmod(0o755)
+    return str(script)
+
+
+@pytest.mark.parametrize(("body", "status"), [
+    # results.json written, then a failure: whatever it holds is no grade
+    ('echo \'{"score": 0.0}\' > "$AUTOGRADER_ROOT/results/results.json"; exit 3', 3),
+    ("exit 0", 1),  # "graded", but no results.json: still a failed run, not a success
+])
+def test_run_autograder_succeeds_only_with_results_from_a_run_that_graded(gradescope_root, body, status):
+    done = run_autograder(gradescope_root, fake_python(gradescope_root.parent, body))
+    assert done.returncode == status, done.stdout + done.stderr
+    assert not (gradescope_root / "results" / "results.json").exists()
 
 
 def test_hidden_paths_take_extra_folders(tmp_path):
@@ -209,19 +232,20 @@ def results_of(root: Path) -> dict:
     return json.loads((root / "results" / "results.json").read_text())
 
 
-def test_a_grader_fault_writes_a_clear_message_and_exits_3(local_root, monkeypatch):
+def test_a_grader_fault_writes_no_results_and_exits_3(local_root, monkeypatch, capsys):
     shutil.copy(SOLUTION, local_root / "submission" / "mine.py")
+    (local_root / "results" / "results.json").write_text(STALE)
     faulty = CheckResult("CenteredLayer: x", "CenteredLayer", Status.ERROR, 0.0, 1.0,
                          message="grader error: boom", fault="grader")
     report = Report(EXERCISE, "mine.py", "0" * 64, (faulty,), Isolation("full"), "0", "0", {})
     monkeypatch.setattr("grader.engine.grade", lambda *args, **kwargs: report)
     assert gradescope_run.run(local_root, EXERCISE) == 3
-    results = results_of(local_root)
-    assert results["score"] == 0 and results["extra_data"] == {"gradable": False}
-    assert "not a fault of your code" in results["output"] and "boom" not in results["output"]
+    assert not (local_root / "results" / "results.json").exists()
+    output = capsys.readouterr().out  # the autograder output, which the staff see
+    assert "boom" in output and "No results.json" in output
 
 
-def test_a_crash_writes_a_clear_message_and_exits_3(local_root, monkeypatch):
+def test_a_crash_writes_no_results_and_exits_3(local_root, monkeypatch, capsys):
     shutil.copy(SOLUTION, local_root / "submission")
 
     def crash(*args, **kwargs):
@@ -229,13 +253,24 @@ def test_a_crash_writes_a_clear_message_and_exits_3(local_root, monkeypatch):
 
     monkeypatch.setattr("grader.engine.grade", crash)
     assert gradescope_run.run(local_root, EXERCISE) == 3
-    output = results_of(local_root)["output"]
-    assert "the grader crashed (RuntimeError)" in output and "disk" not in output
+    assert not (local_root / "results" / "results.json").exists()
+    captured = capsys.readouterr()
+    assert "RuntimeError: the disk is full" in captured.out + captured.err
+    assert "No results.json" in captured.out
 
 
-def test_an_unknown_exercise_writes_a_message_and_exits_2(local_root):
+def test_an_unknown_exercise_writes_no_results_and_exits_2(local_root, capsys):
     assert gradescope_run.main(["--root", str(local_root), "--exercise", "exercise99"]) == 2
-    assert "exercise99" in results_of(local_root)["output"]
+    assert not (local_root / "results" / "results.json").exists()
+    assert "exercise99" in capsys.readouterr().out
+
+
+def test_no_file_to_grade_is_the_students_doing_and_scores_zero(local_root):
+    for name in ("notes.py", "draft.ipynb"):
+        (local_root / "submission" / name).write_text("")
+    assert gradescope_run.run(local_root, EXERCISE) == 0
+    results = results_of(local_root)
+    assert results["score"] == 0 and "rename" in results["output"] and "notes.py" in results["output"]
 
 
 def test_the_submission_is_found_by_name_newest_first_or_alone(tmp_path):

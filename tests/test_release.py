@@ -5,12 +5,8 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import shutil
-import subprocess
 import sys
-import sysconfig
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +17,7 @@ from grader.exercises import all_exercises, checks_version
 from grader.inventory import declared_checks
 from grader.release import ReleaseError, check_target, release, write_release
 from tests.conftest import ROOT
+from tests.course_env import fresh_environment, run, searchable_folder
 
 EXERCISES = sorted(all_exercises())
 TOP_LEVEL = {".gitignore", "MANIFEST.in", "Makefile", "README.md", "constraints.txt", "exercises", "grader",
@@ -153,38 +150,10 @@ def test_the_course_itself_is_never_a_target():
 # -- installed on its own -----------------------------------------------------------------------
 
 
-def fresh_environment(folder: Path) -> Path:
-    """A new virtual environment whose site-packages reach the pinned dependencies of this
-    one (torch, pytest, …) through a folder of links, minus this project's own install: so
-    the only grader it can import is the one installed into it."""
-    deps = folder / "deps"
-    deps.mkdir(parents=True)
-    own = ("d2l_grader", "__editable__", "_d2l_grader", "grader")
-    for entry in Path(sysconfig.get_paths()["purelib"]).iterdir():
-        if not entry.name.startswith(own) and entry.suffix != ".pth":
-            (deps / entry.name).symlink_to(entry)
-    venv = folder / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    python = venv / "bin" / "python"
-    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          check=True, capture_output=True, text=True).stdout.strip()
-    Path(site, "deps.pth").write_text(f"{deps}\n")
-    return python
-
-
-def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
-    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
-
-
 @pytest.fixture
 def searchable_tmp() -> Iterator[Path]:
-    """A temporary folder that workers can reach when they run as ``nobody`` (the grader
-    started as root): pytest's own are private to their user, and two levels deep."""
-    folder = Path(tempfile.mkdtemp(prefix="d2l-release-"))
-    folder.chmod(0o755)
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
+    with searchable_folder("d2l-release-") as folder:
+        yield folder
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="the environment is built from links, as on Linux")

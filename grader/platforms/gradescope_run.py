@@ -7,10 +7,16 @@
          ROOT/results and ROOT/submission from every worker
       -> grader.engine.grade -> Report -> Gradescope's results.json
       -> ROOT/results/results.json, written atomically by this (trusted) process, after
-         grading, whatever happened: Gradescope shows nothing useful without it
+         grading, and only when there is a grade to give
 
-Exit status: 0 graded (a missing or unreadable submission is graded 0), 2 usage error
-(an exercise this grader does not know), 3 could not grade (a fault of the grader).
+A submission the grader could not grade (a fault of the grader, or a crash) gets no
+results.json: Gradescope records any score written there, a 0 included, as the student's
+grade. Without the file it shows "The autograder failed to execute correctly" and the staff,
+who see what this prints, can rerun the submission once the grader is fixed. A submission
+with no file to grade is the student's doing: it is graded 0, with what to submit.
+
+Exit status: 0 graded (results.json written), 2 usage error (an exercise this grader does
+not know; no results.json), 3 could not grade (a fault of the grader; no results.json).
 """
 
 from __future__ import annotations
@@ -33,8 +39,16 @@ if TYPE_CHECKING:
 
 EXIT_GRADED, EXIT_USAGE, EXIT_NO_GRADE = 0, 2, 3
 SUFFIXES = (".py", ".ipynb")
-GRADER_FAULT = ("The autograder could not grade this submission: {why}. This is not a fault "
-                "of your code; please tell your instructor.")
+NO_RESULTS = ("No results.json: {why}. This is not a grade: Gradescope shows the run as \"The autograder "
+              "failed to execute correctly\". Rerun the submission (Regrade) once this is fixed.")
+
+
+class CannotGrade(Exception):
+    """No grade can be given, through no fault of the student: no results.json."""
+
+    def __init__(self, why: str, status: int = EXIT_NO_GRADE) -> None:
+        super().__init__(why)
+        self.status = status
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,40 +61,52 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(root: Path, exercise_name: str) -> int:
-    """Grade ROOT/submission as ``exercise_name`` into ROOT/results/results.json."""
+    """Grade ROOT/submission as ``exercise_name`` into ROOT/results/results.json; no
+    results.json when it cannot be graded."""
+    results = root / "results" / "results.json"
+    results.unlink(missing_ok=True)  # only what this run writes may count, never an older grade
     try:
-        text, code = _results(root, exercise_name)
-    except BaseException as exc:  # a crash, even an interrupt, is still a result
-        # The traceback goes to the log Gradescope keeps for the staff; the student gets
-        # only the exception's type, which says nothing of hidden checks or the grader's files.
-        traceback.print_exc()
-        text, code = message_results(GRADER_FAULT.format(why=f"the grader crashed ({type(exc).__name__})"),
-                                     gradable=False), EXIT_NO_GRADE
-    write_text_atomic(root / "results" / "results.json", text)
-    return code
+        text = _results(root, exercise_name)
+    except CannotGrade as why:
+        print(NO_RESULTS.format(why=why))
+        return why.status
+    except BaseException as exc:  # a crash, even an interrupt: still no grade to give
+        traceback.print_exc(file=sys.stdout)  # beside the reason, in the output the staff see
+        crash = traceback.format_exception_only(exc)[-1].strip()
+        print(NO_RESULTS.format(why=f"the grader crashed ({crash})"))
+        return EXIT_NO_GRADE
+    write_text_atomic(results, text)
+    return EXIT_GRADED
 
 
-def _results(root: Path, exercise_name: str) -> tuple[str, int]:
-    """results.json's text and the exit status."""
+def _results(root: Path, exercise_name: str) -> str:
+    """results.json's text; raises CannotGrade when there is no grade to give."""
     exercise = all_exercises().get(exercise_name)
     if exercise is None:
-        why = f"it was built for {exercise_name!r}, which this grader does not know"
-        return message_results(GRADER_FAULT.format(why=why), gradable=False), EXIT_USAGE
+        raise CannotGrade(f"the autograder was built for {exercise_name!r}, which this grader does not know",
+                          EXIT_USAGE)
     submission, note = find_submission(root / "submission", exercise)
     print(note)
-    if submission is None:
-        return message_results(note), EXIT_GRADED
+    if submission is None:  # the student's doing: a grade of 0, saying what to submit
+        return message_results(note)
     report = _grade(root, submission, exercise)
     from grader.render import to_gradescope
 
-    if report.score is None:  # the renderer refuses such a report; the student still gets a message
-        print(f"No score: a fault of the grader.\n{report.problem}")
-        for check in report.checks:
-            if check.fault == "grader":
-                print(f"{check.name}: {check.message}")
-        return message_results(GRADER_FAULT.format(why="the grader failed while grading"),
-                               gradable=False), EXIT_NO_GRADE
-    return _with_output(to_gradescope.render(report), note), EXIT_GRADED
+    try:
+        return _with_output(to_gradescope.render(report), note)
+    except to_gradescope.NotGradable as why:  # the renderer's rule: no score, no results.json
+        _print_grader_faults(report)
+        raise CannotGrade(str(why)) from None
+
+
+def _print_grader_faults(report: Report) -> None:
+    """Everything the report says of the grader's failure, in full: on Gradescope there is
+    no JSON report to look it up in."""
+    if report.problem:
+        print(report.problem)
+    for check in report.checks:
+        if check.fault == "grader":
+            print(f"{check.name}: {check.message}")
 
 
 def _grade(root: Path, submission: Path, exercise: Exercise) -> Report:
@@ -145,15 +171,14 @@ def _candidates(folder: Path) -> list[Path]:
     )
 
 
-def message_results(message: str, gradable: bool = True) -> str:
+def message_results(message: str) -> str:
     """A results.json with no tests: a score of 0 and ``message`` for the student.
 
-    Gradescope needs a score either at the top or on each test; with no tests, 0 it is.
-    ``gradable=False`` marks, in extra_data, a 0 that is the grader's fault, not a grade.
+    Only for what the student did (no file to grade): Gradescope needs a score either at
+    the top or on each test; with no tests, 0 it is, and it is the student's grade.
     """
     data = {"score": 0.0, "output": message, "output_format": "text",
-            "stdout_visibility": "hidden",  # the log may hold tracebacks through hidden checks
-            "extra_data": {"gradable": gradable}}
+            "stdout_visibility": "hidden"}  # the log is for the staff, as in every results.json
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
