@@ -1,7 +1,7 @@
 """The trusted side's handle on one submission: run a probe, get plain data back.
 
 ``Sandbox.run(probe, *args)`` sends the call to a worker that holds the submission and
-returns the probe's result, read with ``torch.load(weights_only=True)``. Whatever the
+returns the probe's result, decoded without running anything (``wire``). Whatever the
 submission does instead of answering becomes a ``StudentCodeProblem`` with a message for
 the student. A worker that died or hung is killed and replaced on the next call; a failure
 to import the submission is remembered, since it would only repeat.

@@ -1,17 +1,18 @@
-"""What crosses between the trusted side and a worker: plain data in ``torch.save`` bytes.
+"""What crosses between the trusted side and a worker: plain data, encoded by ``codec``.
 
-Both directions are read with ``torch.load(weights_only=True)``, which only rebuilds
-tensors and plain containers, so a worker can lie with data but can never run code on the
-trusted side. ``plain`` turns whatever a probe returned into such data first.
+Decoding only rebuilds tensors and plain containers (JSON and raw storages, never a
+pickle), so a worker can lie with data but can never run code on the trusted side.
+``plain`` turns whatever a probe returned into such data first.
 """
 
 from __future__ import annotations
 
-import io
 import math
 from typing import Any
 
 import torch
+
+from grader.sandbox import codec
 
 MAX_DEPTH = 32
 MAX_ITEMS = 100_000
@@ -19,20 +20,12 @@ REPR_LIMIT = 300
 
 
 def dumps(obj: Any) -> bytes:
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    return buffer.getvalue()
+    return codec.dumps(obj)
 
 
 def loads(data: bytes) -> Any:
-    return torch.load(io.BytesIO(data), weights_only=True)
-
-
-def loads_request(data: bytes) -> Any:
-    """A request, in the worker: it comes from the trusted side, so the full unpickler may
-    read it, which takes half the time of the restricted one (a third of a millisecond a
-    call). Nothing the worker sends is ever read this way."""
-    return torch.load(io.BytesIO(data), weights_only=False)
+    """A message, decoded without running anything it holds (``codec``)."""
+    return codec.loads(data)
 
 
 def opaque(obj: Any) -> dict[str, str]:
@@ -92,6 +85,8 @@ MAX_ELEMENTS = 2**24  # per tensor: judges recompute on what they receive, in th
 def unacceptable_tensor(value: Any, _depth: int = 0) -> str:
     """Why a tensor in ``value`` must not reach a judge (empty if none): judges compute on
     plain dense CPU tensors of a bounded size; anything else from a worker is refused."""
+    if isinstance(value, codec.Unacceptable):
+        return value.description
     if isinstance(value, torch.Tensor):
         if value.layout != torch.strided or value.device.type != "cpu" or value.is_quantized:
             return f"a {value.layout} tensor on {value.device} of {value.dtype}"

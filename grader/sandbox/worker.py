@@ -215,7 +215,7 @@ def serve(channel: Channel, conf: confine.Confinement) -> NoReturn:
     state: dict[str, Any] = {"output": output}
     while True:
         try:
-            request = wire.loads_request(channel.recv(MAX_REQUEST))
+            request = wire.loads(channel.recv(MAX_REQUEST))
         except ChannelClosed:
             os._exit(0)
         handler = _HANDLERS.get(request.get("op"))
