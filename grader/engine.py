@@ -27,9 +27,10 @@ if TYPE_CHECKING:
 __all__ = ["grade"]
 
 DEFAULT_LIMITS = Limits()
-# Plugins that would only cost time here (the last two run gc.collect() after every test).
+# Plugins that would only cost time here (two run gc.collect() after every test; logging
+# swaps handlers around every phase of every test).
 UNUSED_PYTEST_PLUGINS = ("cacheprovider", "warnings", "faulthandler", "pastebin", "doctest",
-                         "unraisableexception", "threadexception")
+                         "unraisableexception", "threadexception", "logging")
 
 
 def grade(

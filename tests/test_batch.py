@@ -261,3 +261,14 @@ def _kill_grading_process_while(condition, wait_s: float = 60) -> bool:
                     return True
         time.sleep(0.05)
     return False
+
+
+def test_no_cache_grades_everything_again(tmp_path):
+    folder, out = tmp_path / "class", tmp_path / "out"
+    shutil.copy(ROOT / "solutions" / "exercise3.py", touch(folder / "alice" / "exercise3.py"))
+    touch(folder / "bob" / "exercise3.py", "def broken(:\n")
+    for args, source in (((), "graded"), ((), "cached"), (("--no-cache",), "graded")):
+        result = batch(str(folder), "--out", str(out), "--timeout", TIMEOUT, *args)
+        assert result.returncode == 0, result.stderr
+        assert sources(out) == {"alice": source, "bob": source}
+    assert gradebook(out)["alice"]["exercise3"] == "20" and gradebook(out)["bob"]["exercise3"] == "0"

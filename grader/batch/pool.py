@@ -35,12 +35,12 @@ class PoolError(RuntimeError):
 
 
 class _Runner:
-    def __init__(self, number: int, options: dict[str, Any], log: Path) -> None:
-        self.number = number
+    def __init__(self, slot: int, options: dict[str, Any], log: Path) -> None:
+        self.slot = slot
         self.log = log
         with open(log, "ab") as err:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "grader.batch.runner", json.dumps(options)],
+                [sys.executable, "-m", "grader.batch.runner", json.dumps(dict(options, slot=slot))],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, start_new_session=True)
         self.ready = False
         self.job: Job | None = None
@@ -90,8 +90,8 @@ class Pool:
         by_id = dict(enumerate(jobs))
         self.logs.mkdir(parents=True, exist_ok=True)
         try:
-            for _ in range(min(self.parallel, len(jobs))):
-                self._start()
+            for slot in range(min(self.parallel, len(jobs))):
+                self._start(slot)
             while pending or any(r.job is not None for r in self._runners):
                 for runner in self._runners:
                     if runner.ready and runner.job is None and pending:
@@ -107,9 +107,9 @@ class Pool:
             runner.kill()
         self._runners.clear()
 
-    def _start(self) -> None:
+    def _start(self, slot: int) -> None:
         self._started += 1
-        runner = _Runner(self._started, self.options, self.logs / f"grader-{self._started}.log")
+        runner = _Runner(slot, self.options, self.logs / f"grader-{self._started}.log")
         self._runners.append(runner)
         self._selector.register(runner.process.stdout, selectors.EVENT_READ, runner)
 
@@ -122,7 +122,7 @@ class Pool:
             if self._failed_starts >= 3:
                 raise PoolError(f"the grading processes fail to start: {runner.log_tail()} "
                                 f"(log: {runner.log})")
-        self._start()
+        self._start(runner.slot)
 
     def _wait(self, by_id: dict[int, Job], done: Done) -> None:
         now = time.monotonic()

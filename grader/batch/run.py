@@ -70,7 +70,7 @@ def grade_batch(jobs: Sequence[Job], settings: Settings, checks_version: str,
 
     def finish(job: Job, report: dict[str, Any] | None, error: str) -> None:
         outcome = _record(settings.out, job, hashes[job], report, error, "graded")
-        if report is not None and outcome.source == "graded" and settings.use_cache:
+        if report is not None and outcome.source == "graded":  # --no-cache refreshes the cache too
             cache.put(job.exercise, hashes[job], report)
         outcomes[job] = outcome
         progress(outcome)

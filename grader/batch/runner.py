@@ -25,6 +25,7 @@ def main() -> None:
     protocol = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # whatever anything prints goes to stderr, not into the protocol
     options = json.loads(sys.argv[1])
+    _pin(int(options.get("slot", 0)))
     from grader.exercises import all_exercises
     from grader.launching import start_launcher
 
@@ -35,6 +36,15 @@ def main() -> None:
         _serve(protocol, exercises, launcher, float(options["timeout_s"]))
     finally:
         launcher.close()
+
+
+def _pin(slot: int) -> None:
+    """Keep this process, its worker server and every worker on one core of their own, so
+    that a submission that spins (a fork bomb, an endless loop) slows only its own slot
+    while its time limit runs, not the other submissions being graded."""
+    if hasattr(os, "sched_setaffinity"):
+        cores = sorted(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cores[slot % len(cores)]})
 
 
 def _serve(protocol: TextIO, exercises: dict[str, Any], launcher: Any, timeout_s: float) -> None:
