@@ -30,7 +30,9 @@ DEFAULT_LIMITS = Limits()
 # Plugins that would only cost time here (two run gc.collect() after every test; logging
 # swaps handlers around every phase of every test).
 UNUSED_PYTEST_PLUGINS = ("cacheprovider", "warnings", "faulthandler", "pastebin", "doctest",
-                         "unraisableexception", "threadexception", "logging")
+                         "unraisableexception", "threadexception", "logging", "junitxml", "stepwise",
+                         "legacypath", "tmpdir", "recwarn", "setuponly", "setupplan", "debugging",
+                         "monkeypatch", "subtests", "unittest")
 
 
 def grade(
