@@ -158,15 +158,11 @@ def _choose_submission(exercise: Exercise, path: Path | None) -> tuple[Path, str
         return path, ""
     for folder in (Path("exercises"), Path(".")):
         found = [p for p in (folder / f"{exercise.name}.py", folder / f"{exercise.name}.ipynb") if p.exists()]
-        if len(found) == 1:
-            return found[0], ""
-        if len(found) == 2:
-            py_time, notebook_time = (p.stat().st_mtime for p in found)
-            if abs(py_time - notebook_time) < 2:  # a fresh checkout: neither is the student's
-                return found[0], f" (both {found[0].name} and {found[1].name} exist; give a PATH " \
-                                 "to grade the other)"
-            newer = max(found, key=lambda p: p.stat().st_mtime)
-            return newer, f" (the more recently saved of {found[0].name} and {found[1].name})"
+        if found:
+            from grader.stubs import choose
+
+            chosen, _, why = choose(found, exercise.name)
+            return chosen, f" ({why})" if why else ""
     raise click.UsageError(
         f"no exercises/{exercise.name}.py or .ipynb here; give the file: grade {exercise.name} PATH")
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import click
 
+from grader import stubs
 from grader.exercises import GRADER_DIR, HIDDEN_MANIFEST, HIDDEN_PREFIX, Exercise, all_exercises
 from grader.report import HiddenChecks
 
@@ -29,7 +30,7 @@ WRITTEN = ("exercises", "grader", *COPIED_FILES, "README.md", "Makefile", "MANIF
 # other hidden_* file or folder holding what only hidden checks use); and any manifest a
 # source tree may hold, since the release writes its own.
 LEFT_OUT = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", ".pytest_cache", ".hypothesis",
-                                  ".ruff_cache", f"{HIDDEN_PREFIX}*", HIDDEN_MANIFEST)
+                                  ".ruff_cache", f"{HIDDEN_PREFIX}*", HIDDEN_MANIFEST, stubs.STUBS_MANIFEST)
 
 
 class ReleaseError(Exception):
@@ -63,6 +64,7 @@ def write_release(out: Path, *, force: bool = False) -> dict[str, HiddenChecks]:
     shutil.copytree(GRADER_DIR, out / "grader", ignore=LEFT_OUT)
     for name, hidden in withheld.items():
         _write_manifest(out / "grader" / "checks" / name / HIDDEN_MANIFEST, hidden)
+        stubs.write_manifest(out / "grader" / "checks" / name, sorted((out / "exercises").glob(f"{name}.*")))
     for name in COPIED_FILES:
         shutil.copy2(SOURCE / name, out / name)
     from grader.release_files import gitignore, makefile, manifest_in, readme

@@ -72,7 +72,7 @@ def test_default_submission_is_found_and_named(tmp_path):
     result = run("exercise3", cwd=course)
     assert result.returncode == 0, result.stderr
     assert "Grading exercises/exercise3.ipynb" in result.stderr
-    assert "more recently saved" in result.stderr
+    assert "(the others (exercise3.py) are the unchanged stub)" in result.stderr
     assert "Score: 20/20" in result.stdout
     assert json.loads((course / "reports" / "exercise3.json").read_text())["score"] == 20
 

@@ -288,7 +288,7 @@ def test_the_submission_is_found_by_name_newest_first_or_alone(tmp_path):
     (tmp_path / ".ipynb_checkpoints").mkdir()
     (tmp_path / ".ipynb_checkpoints" / f"{EXERCISE}.ipynb").write_text("")
     chosen, note = gradescope_run.find_submission(tmp_path, exercise)
-    assert chosen == nested / f"{EXERCISE}.ipynb" and "newest" in note
+    assert chosen == nested / f"{EXERCISE}.ipynb" and "more recently saved" in note
 
 
 # -- GitHub Actions --------------------------------------------------------------------

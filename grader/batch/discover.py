@@ -21,6 +21,8 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.stubs import choose
+
 SUFFIXES = (".py", ".ipynb")
 # Never submissions: editor and OS litter, and the course's own code in Classroom clones.
 IGNORED_DIRS = {".git", ".github", ".ipynb_checkpoints", "__pycache__", "__MACOSX", ".venv", "venv",
@@ -107,10 +109,11 @@ def _exercise_of(parts: tuple[str, ...], exercises: Collection[str], exercise: s
 
 
 def _pick(paths: list[Path], exercise: str) -> tuple[Path, list[Path]]:
-    """One file per student and exercise: one named after the exercise first, then the more
-    recently saved (as ``grade exerciseN`` picks between .py and .ipynb)."""
-    ranked = sorted(paths, key=lambda p: (p.stem == exercise, p.stat().st_mtime, p.suffix == ".py"), reverse=True)
-    return ranked[0], ranked[1:]
+    """One file per student and exercise: those named after the exercise first, then the
+    one that is not the untouched stub, or the more recently saved (as ``grade`` does)."""
+    named = [path for path in paths if path.stem == exercise]
+    chosen, others, _ = choose(named or paths, exercise)
+    return chosen, others + [path for path in paths if named and path not in named]
 
 
 def _drop_common_prefix(jobs: list[Job], root: Path) -> tuple[list[Job], str]:

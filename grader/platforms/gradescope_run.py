@@ -33,6 +33,7 @@ from grader.atomic import write_text_atomic
 from grader.exercises import Exercise, all_exercises, probes_modules
 from grader.launching import hidden_paths
 from grader.sandbox.launcher import default_launcher
+from grader.stubs import choose
 
 if TYPE_CHECKING:
     from grader.report import Report
@@ -139,16 +140,15 @@ def _owner_only(paths: list[Path]) -> None:
 def find_submission(folder: Path, exercise: Exercise) -> tuple[Path | None, str]:
     """The student's file in ``folder`` (searched recursively), and a note on the choice.
 
-    ``exerciseN.py`` or ``exerciseN.ipynb`` (the newer if both; the .py on a tie), else
-    the only .py or .ipynb file there is; else none, and the note says why.
+    ``exerciseN.py`` or ``exerciseN.ipynb`` (if both, the one that is not the unchanged
+    stub, else the newer, else the .py: ``grader.stubs.choose``), else the only .py or
+    .ipynb file there is; else none, and the note says why.
     """
     found = _candidates(folder)
     named = [path for path in found if path.stem == exercise.name]
     if named:
-        chosen = max(named, key=lambda path: (path.stat().st_mtime, path.suffix == ".py"))
-        others = [str(path.relative_to(folder)) for path in named if path != chosen]
-        also = f" (the newest of {', '.join(others)} and it)" if others else ""
-        return chosen, f"Grading {chosen.relative_to(folder)} as {exercise.name}{also}."
+        chosen, _, why = choose(named, exercise.name)
+        return chosen, f"Grading {chosen.relative_to(folder)} as {exercise.name}{f' ({why})' if why else ''}."
     if len(found) == 1:
         return found[0], f"Grading {found[0].relative_to(folder)} as {exercise.name}."
     wanted = f"{exercise.name}.py or {exercise.name}.ipynb"
