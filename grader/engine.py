@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import time
 from pathlib import Path
@@ -83,10 +84,10 @@ def grade(
     if exit_code == pytest.ExitCode.INTERRUPTED:
         raise KeyboardInterrupt  # half the checks are no grade: report nothing
     finished = time.perf_counter()
-    checks = tuple(executed + session.results)
+    checks = tuple(_utf8_check(check) for check in executed + session.results)
     problem = submission.load_error or ""
     if sandbox.load_problem is not None:
-        problem = sandbox.load_problem.message
+        problem = _utf8(sandbox.load_problem.message)
     if session.collect_errors or not checks:
         detail = session.collect_errors[0] if session.collect_errors else output.getvalue()[-2000:]
         problem = f"grader error: the judges did not run (pytest exit {int(exit_code)})\n{detail}"
@@ -103,6 +104,17 @@ def grade(
         problem=problem,
         hidden_checks=exercise.withheld,
     )
+
+
+def _utf8(text: str) -> str:
+    """``text`` without lone surrogates, which a student's exception message can carry and
+    no UTF-8 file (the JSON report) or terminal can hold."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _utf8_check(check: CheckResult) -> CheckResult:
+    return dataclasses.replace(check, message=_utf8(check.message), output=_utf8(check.output),
+                               counterexample=_utf8(check.counterexample))
 
 
 def _execution_check(sandbox: Sandbox, cell_s: float) -> list[CheckResult]:

@@ -272,3 +272,56 @@ def test_no_cache_grades_everything_again(tmp_path):
         assert result.returncode == 0, result.stderr
         assert sources(out) == {"alice": source, "bob": source}
     assert gradebook(out)["alice"]["exercise3"] == "20" and gradebook(out)["bob"]["exercise3"] == "0"
+
+
+def test_symbolic_links_are_skipped_not_followed(tmp_path):
+    touch(tmp_path / "alice" / "exercise3.py")
+    (tmp_path / "mallory").mkdir()
+    (tmp_path / "mallory" / "exercise3.py").symlink_to(ROOT / "solutions" / "exercise3.py")
+    (tmp_path / "trudy").symlink_to(ROOT / "solutions", target_is_directory=True)
+    found = discover(tmp_path, KNOWN)
+    assert [job.student for job in found.jobs] == ["alice"]
+    assert [(s.path.parent.name, "symbolic link" in s.why) for s in found.skipped] == [("mallory", True)]
+
+
+def write_part(folder: Path, shard, timeout: float = 1.0, version: str = "v1", students=("alice",)) -> Path:
+    outcomes = [{"student": s, "exercise": "exercise3", "path": f"/x/{s}.py", "sha256": "0" * 64,
+                 "source": "error", "error": "boom"} for s in students]
+    folder.mkdir(parents=True)
+    (folder / "manifest.json").write_text(json.dumps({"checks_version": version, "timeout_s": timeout,
+                                                      "jobs": len(students), "shard": shard, "outcomes": outcomes}))
+    return folder
+
+
+@pytest.mark.parametrize(("parts", "complaint"), [
+    ([([1, 2], 1.0, "v1", ("a",)), ([2, 2], 2.0, "v1", ("b",))], "different --timeout"),
+    ([([1, 2], 1.0, "v1", ("a",)), ([2, 2], 1.0, "v2", ("b",))], "different checks versions"),
+    ([([1, 2], 1.0, "v1", ("a",)), ([1, 2], 1.0, "v1", ("b",))], "shards given twice: [1]; shards missing: [2]"),
+    ([([1, 3], 1.0, "v1", ("a",)), ([2, 3], 1.0, "v1", ("b",))], "shards missing: [3]"),
+    ([(None, 1.0, "v1", ("a",)), (None, 1.0, "v1", ("a",))], "a/exercise3 is in more than one part"),
+])
+def test_merge_refuses_parts_that_are_not_one_run(tmp_path, parts, complaint):
+    folders = [str(write_part(tmp_path / f"p{i}", *spec)) for i, spec in enumerate(parts)]
+    result = subprocess.run([*GRADE, "merge", *folders, "--out", str(tmp_path / "m")], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and complaint in result.stderr, result.stderr
+    assert not (tmp_path / "m" / "gradebook.csv").exists()
+
+
+def test_merge_refuses_to_write_into_a_part(tmp_path):
+    part = write_part(tmp_path / "p", None)
+    result = subprocess.run([*GRADE, "merge", str(part), "--out", str(part)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "not one of the parts" in result.stderr
+
+
+def test_a_second_batch_into_the_same_out_is_refused(tmp_path):
+    import fcntl
+
+    touch(tmp_path / "class" / "alice" / "exercise3.py")
+    out = tmp_path / "out"
+    out.mkdir()
+    with open(out / ".lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        result = batch(str(tmp_path / "class"), "--out", str(out), timeout=60)
+    assert result.returncode == 2 and "another grade batch is writing" in result.stderr

@@ -88,3 +88,15 @@ def test_a_grader_fault_claims_no_score_and_exits_3(tmp_path, monkeypatch):
     assert result.exit_code == 3
     assert json.loads((tmp_path / "r.json").read_text())["score"] is None
     assert "No score" in result.output
+
+
+def test_a_lone_surrogate_in_a_students_error_is_written_not_a_crash(tmp_path):
+    source = (ROOT / "solutions" / "exercise3.py").read_text()
+    broken = tmp_path / "exercise3.py"
+    broken.write_text(source.replace("return X - X.mean()", 'raise ValueError("bad \\ud800 value")'))
+    result = run("exercise3", str(broken), "--report", str(tmp_path / "r.json"), "--format", "junit",
+                 "--format", "markdown", "--output-dir", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    messages = [c["message"] for c in json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["checks"]]
+    assert any("bad ? value" in m for m in messages)
+    assert (tmp_path / "junit.xml").exists() and (tmp_path / "summary.md").exists()

@@ -43,3 +43,13 @@ def test_broken_notebook_json_is_reported_with_its_position(tmp_path):
     path.write_text('{"cells": [', encoding="utf-8")
     submission = read_submission(path)
     assert "JSON is broken at line 1" in (submission.load_error or "")
+
+
+def test_a_file_too_large_to_be_an_answer_is_refused_unread(tmp_path):
+    from grader.submission import MAX_SUBMISSION_MB, read_submission
+
+    huge = tmp_path / "exercise3.py"
+    huge.write_bytes(b"x = 1\n" * (MAX_SUBMISSION_MB * 2**20 // 6 + 10))
+    submission = read_submission(huge)
+    assert f"a submission may be at most {MAX_SUBMISSION_MB} MiB" in submission.load_error
+    assert len(submission.sha256) == 64

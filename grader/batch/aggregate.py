@@ -66,7 +66,7 @@ def summary(outcomes: Sequence[Outcome], reports: dict[tuple[str, str], Report],
     else:
         lines += [f"{len(errors)} submission(s) could not be graded (not the students' fault; "
                   "no score is given). Rerun the same command to retry only these.", ""]
-        lines += [f"- {o.student} / {o.exercise} ({o.path}): {_cell(o.error)}" for o in errors] + [""]
+        lines += [f"- {_cell(o.student)} / {o.exercise} (`{o.path}`): {_cell(o.error)}" for o in errors] + [""]
     return "\n".join(lines)
 
 

@@ -17,7 +17,7 @@ import click
 
 from grader.batch.discover import Found, Job, discover
 from grader.batch.progress import Progress
-from grader.batch.run import Outcome, Settings, default_parallel, grade_batch, read_manifest
+from grader.batch.run import Outcome, Settings, default_parallel, grade_batch, read_manifest, write_manifest
 
 EXIT_GRADED, EXIT_USAGE, EXIT_NO_GRADE, EXIT_INTERRUPTED = 0, 2, 3, 130
 SKIPPED_SHOWN = 20
@@ -70,9 +70,26 @@ def batch(folder: Path, out: Path, exercise: str | None, parallel: int | None, t
     if not jobs:
         raise click.UsageError(f"no submissions found under {folder}")
     out.mkdir(parents=True, exist_ok=True)
+    _lock(out)
     settings = Settings(out=out, parallel=parallel or default_parallel(), timeout_s=timeout,
-                        use_cache=not no_cache, hide=(folder.resolve(),))
+                        use_cache=not no_cache, hide=(folder.resolve(),), shard=shard)
     sys.exit(_run(jobs, settings))
+
+
+_LOCKS: list[object] = []  # open lock files: held until the process ends
+
+
+def _lock(out: Path) -> None:
+    """One batch at a time writes into OUT: a second would overwrite the first's gradebook."""
+    import fcntl
+
+    handle = open(out / ".lock", "w")  # noqa: SIM115 - held open, for the lock, until exit
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise click.UsageError(f"another grade batch is writing into {out}; wait for it, "
+                               "or give another --out") from None
+    _LOCKS.append(handle)
 
 
 def _run(jobs: Sequence[Job], settings: Settings) -> int:
@@ -127,6 +144,26 @@ def _describe(found: Found, jobs: Sequence[Job], shard: tuple[int, int] | None) 
         click.echo(f"  ... and {len(found.skipped) - SKIPPED_SHOWN} more files skipped", err=True)
 
 
+def _check_parts(parts: Sequence[Path], manifests: Sequence[dict]) -> None:
+    """Parts merge only when they are the shards of one run: the same checks and time
+    limit, each shard once, none missing."""
+    for key, what in (("checks_version", "checks versions"), ("timeout_s", "--timeout values")):
+        values = {str(data.get(key)) for data in manifests}
+        if len(values) > 1:
+            raise click.UsageError(f"the parts were graded with different {what} ({', '.join(sorted(values))}); "
+                                   "grade them again alike")
+    shards = [tuple(data["shard"]) if data.get("shard") else None for data in manifests]
+    if all(shard is None for shard in shards):
+        return  # unsharded runs of different students or exercises
+    if None in shards or len({n for _, n in shards}) > 1:
+        raise click.UsageError("the parts are not the shards of one --shard K/N run")
+    given = [k for k, _ in shards]
+    repeated = sorted({k for k in given if given.count(k) > 1})
+    missing = sorted(set(range(1, shards[0][1] + 1)) - set(given))
+    if repeated or missing:
+        raise click.UsageError(f"shards given twice: {repeated or 'none'}; shards missing: {missing or 'none'}")
+
+
 @click.command("merge")
 @click.argument("parts", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
@@ -136,21 +173,27 @@ def merge(parts: tuple[Path, ...], out: Path) -> None:
     from grader.batch import aggregate
     from grader.batch.run import MANIFEST
 
-    outcomes: dict[tuple[str, str], Outcome] = {}
-    versions = set()
+    if any(out.resolve() == part.resolve() for part in parts):
+        raise click.UsageError("--out must be a new folder, not one of the parts")
+    manifests = []
     for part in parts:
         if not (part / MANIFEST).exists():
             raise click.UsageError(f"{part} holds no {MANIFEST}: is it the --out of grade batch?")
-        data, found = read_manifest(part)
-        versions.add(data["checks_version"])
+        manifests.append(read_manifest(part))
+    _check_parts(parts, [data for data, _ in manifests])
+    outcomes: dict[tuple[str, str], Outcome] = {}
+    for part, (_, found) in zip(parts, manifests, strict=True):
         for outcome in found:
+            key = (outcome.student, outcome.exercise)
+            if key in outcomes:
+                raise click.UsageError(f"{outcome.student}/{outcome.exercise} is in more than one part")
             if outcome.report:
                 target = out / outcome.report
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(part / outcome.report, target)
-            outcomes[outcome.student, outcome.exercise] = outcome
-    if len(versions) > 1:
-        click.echo(f"Warning: the parts were graded by different checks versions: {sorted(versions)}", err=True)
+            outcomes[key] = outcome
     merged = sorted(outcomes.values(), key=lambda o: (o.student, o.exercise))
+    first = manifests[0][0]
+    write_manifest(out, first["checks_version"], first["timeout_s"], None, merged, len(merged))
     aggregate.write_all(out, merged)
     sys.exit(_conclude(out, merged, len(merged), False))

@@ -58,6 +58,9 @@ def discover(root: Path, exercises: Collection[str], exercise: str | None = None
     candidates: dict[tuple[str, str], list[Path]] = {}
     skipped: list[Skipped] = []
     for path in _code_files(root):
+        if path.is_symlink():  # a link grades what it points to: a classmate's file, the solutions
+            skipped.append(Skipped(path, f"a symbolic link (to {os.readlink(path)}): not graded"))
+            continue
         parts = path.relative_to(root).parts
         if len(parts) == 1:
             if exercise is None:

@@ -48,6 +48,7 @@ class Settings:
     timeout_s: float
     use_cache: bool = True
     hide: tuple[Path, ...] = ()  # folders no worker may see besides OUT (the batch's DIR)
+    shard: tuple[int, int] | None = None  # (k, N): this run grades the k-th of N parts
 
 
 def report_path(job: Job) -> str:
@@ -116,9 +117,15 @@ def _record(out: Path, job: Job, sha256: str, report: dict[str, Any] | None, err
 
 def _write_manifest(settings: Settings, checks_version: str, jobs: Sequence[Job],
                     outcomes: dict[Job, Outcome]) -> None:
-    data = {"checks_version": checks_version, "timeout_s": settings.timeout_s, "jobs": len(jobs),
-            "outcomes": [asdict(outcomes[job]) for job in jobs if job in outcomes]}
-    write_text_atomic(settings.out / MANIFEST, json.dumps(data, indent=1) + "\n")
+    write_manifest(settings.out, checks_version, settings.timeout_s, settings.shard,
+                   [outcomes[job] for job in jobs if job in outcomes], len(jobs))
+
+
+def write_manifest(out: Path, checks_version: str, timeout_s: float, shard: tuple[int, int] | None,
+                   outcomes: Sequence[Outcome], jobs: int) -> None:
+    data = {"checks_version": checks_version, "timeout_s": timeout_s, "jobs": jobs,
+            "shard": list(shard) if shard else None, "outcomes": [asdict(o) for o in outcomes]}
+    write_text_atomic(out / MANIFEST, json.dumps(data, indent=1) + "\n")
 
 
 def read_manifest(out: Path) -> tuple[dict[str, Any], list[Outcome]]:

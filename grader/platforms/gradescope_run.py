@@ -166,7 +166,7 @@ def _candidates(folder: Path) -> list[Path]:
     skip = {"__MACOSX", "__pycache__"}
     return sorted(
         path for path in folder.rglob("*")
-        if path.suffix in SUFFIXES and path.is_file()
+        if path.suffix in SUFFIXES and path.is_file() and not path.is_symlink()
         and not any(part.startswith(".") or part in skip for part in path.relative_to(folder).parts)
     )
 
