@@ -51,3 +51,16 @@ def test_replayed_fixtures_score_as_expected(launcher, tapes, exercise, name, ex
     report = grade(SUBMISSIONS / exercise / name, all_exercises()[exercise], limits=TEST_LIMITS,
                    launcher=launcher, tapes=tapes)
     assert_as_expected(report, expected)
+
+
+
+def test_hypothesis_draws_no_constants_from_the_graders_own_source():
+    """Hypothesis mixes constants from "local" modules into its draws: the grader's own when
+    it is installed from a checkout, as here, but not in a release or on Gradescope, and
+    more or fewer depending on the command. Examples must depend on the checks alone."""
+    from hypothesis.internal.conjecture import providers
+
+    import grader.batch.command  # noqa: F401 - loaded, as in a batch
+    import grader.checks.exercise3.judges  # noqa: F401
+
+    assert len(providers._get_local_constants()) == 0
