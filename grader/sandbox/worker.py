@@ -16,6 +16,7 @@ worker only runs probes of modules it imported before the submission.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import linecache
 import os
@@ -200,9 +201,27 @@ def _exit_like(status: int) -> NoReturn:
 
 
 def python_paths() -> list[str]:
-    """Where the interpreter and its packages live: they must stay readable to workers."""
+    """Where the interpreter and its packages live: they must stay readable to workers.
+
+    Links are followed: a folder on sys.path may be a link, or hold links to packages that
+    live elsewhere (under /tmp, say, which workers get fresh)."""
     paths = {sys.base_prefix, sys.prefix, sys.exec_prefix, *sys.path}
-    return sorted(p for p in paths if p and os.path.isdir(p))
+    found: set[str] = set()
+    for path in paths:
+        if path and os.path.isdir(path):
+            found |= {path, os.path.realpath(path), *_link_targets(path)}
+    return sorted(found)
+
+
+def _link_targets(folder: str) -> set[str]:
+    """The folders that the links directly inside ``folder`` lead to."""
+    targets = set()
+    with contextlib.suppress(OSError), os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_symlink():
+                target = os.path.realpath(entry.path)
+                targets.add(target if os.path.isdir(target) else os.path.dirname(target))
+    return targets
 
 
 # -- the request loop -----------------------------------------------------------------
