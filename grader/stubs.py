@@ -12,7 +12,6 @@ The released stubs' hashes are in ``grader/checks/<exercise>/stubs.json`` (writt
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from functools import cache
@@ -20,13 +19,10 @@ from pathlib import Path
 
 from grader.exercises import CHECKS_DIR
 from grader.sandbox.launcher import PACKAGE_ROOT
+from grader.submission import file_sha256
 
 STUBS_MANIFEST = "stubs.json"
 SAME_TIME_S = 2.0  # saved within this of each other: neither is more recent
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @cache
@@ -35,12 +31,12 @@ def stub_hashes(exercise: str) -> frozenset[str]:
     if manifest.exists():
         return frozenset(json.loads(manifest.read_text(encoding="utf-8")))
     stubs = (Path(PACKAGE_ROOT) / "exercises" / f"{exercise}{suffix}" for suffix in (".py", ".ipynb"))
-    return frozenset(sha256(stub) for stub in stubs if stub.is_file())
+    return frozenset(file_sha256(stub) for stub in stubs if stub.is_file())
 
 
 def write_manifest(folder: Path, stubs: Sequence[Path]) -> None:
     """Record the released stubs' hashes in ``folder`` (an exercise's checks folder)."""
-    (folder / STUBS_MANIFEST).write_text(json.dumps(sorted(sha256(p) for p in stubs)) + "\n", encoding="utf-8")
+    (folder / STUBS_MANIFEST).write_text(json.dumps(sorted(file_sha256(p) for p in stubs)) + "\n", encoding="utf-8")
 
 
 def choose(candidates: Sequence[Path], exercise: str) -> tuple[Path, list[Path], str]:
@@ -49,7 +45,7 @@ def choose(candidates: Sequence[Path], exercise: str) -> tuple[Path, list[Path],
     if len(candidates) == 1:
         return candidates[0], [], ""
     stubs = stub_hashes(exercise)
-    changed = [path for path in candidates if sha256(path) not in stubs]
+    changed = [path for path in candidates if file_sha256(path) not in stubs]
     if len(changed) == 1:
         others = [p for p in candidates if p != changed[0]]
         return changed[0], others, f"the others ({', '.join(p.name for p in others)}) are the unchanged stub"

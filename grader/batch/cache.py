@@ -9,16 +9,11 @@ infrastructure error) are never stored, so a rerun retries them.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 from grader.atomic import write_text_atomic
-
-
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 class ReportCache:

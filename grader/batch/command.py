@@ -2,7 +2,7 @@
 
 The coordinator never imports torch: it finds submissions, serves cached reports, hands the
 rest to grading processes (``pool``) and writes the class view (``aggregate``). A fully
-cached rerun therefore takes well under a second per hundred submissions.
+cached rerun therefore takes about a second per hundred submissions, start-up included.
 """
 
 from __future__ import annotations
