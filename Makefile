@@ -30,7 +30,7 @@ bench-batch: $(BIN)/grade
 	$(BIN)/python benchmarks/batch.py --scaling 50,200,800
 
 notebooks: $(BIN)/grade
-	$(BIN)/python -m grader.notebook_build exercises/*.py
+	$(BIN)/python -m grader.course.notebooks exercises/*.py
 
 clean:
 	rm -rf $(VENV) reports

@@ -25,11 +25,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from grader.checks.exercise3 import probes  # noqa: E402
-from grader.exercises import all_exercises, probes_modules  # noqa: E402
-from grader.launching import hidden_paths  # noqa: E402
+from grader.grading.exercises import all_exercises, probes_modules  # noqa: E402
+from grader.grading.sandbox_setup import hidden_paths  # noqa: E402
+from grader.grading.submission import read_submission  # noqa: E402
 from grader.sandbox.client import Sandbox  # noqa: E402
-from grader.sandbox.launcher import SpawnLauncher, ZygoteLauncher  # noqa: E402
-from grader.submission import read_submission  # noqa: E402
+from grader.sandbox.launchers import ServerLauncher, SpawnLauncher  # noqa: E402
 
 SOLUTION = ROOT / "solutions" / "exercise3.py"
 
@@ -54,22 +54,22 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     repeat = parser.parse_args().repeat
 
-    zygote = ZygoteLauncher(probes_modules(), hidden_paths([SOLUTION]))
-    ready_worker(zygote)  # wait for the server once; from here on it is warm
-    forked = median_time(lambda: ready_worker(zygote), repeat)
+    server = ServerLauncher(probes_modules(), hidden_paths([SOLUTION]))
+    ready_worker(server)  # wait for the server once; from here on it is warm
+    forked = median_time(lambda: ready_worker(server), repeat)
     spawned = median_time(lambda: ready_worker(SpawnLauncher(probes_modules(), hidden_paths([SOLUTION]))), max(2, repeat // 2))
     print(f"worker ready, forked from the worker server: {forked * 1000:8.1f} ms")
     print(f"worker ready, fresh interpreter:             {spawned * 1000:8.1f} ms")
     print(f"  ratio fresh / forked: {spawned / forked:.0f}x")
 
-    sandbox = Sandbox(zygote, read_submission(SOLUTION))
+    sandbox = Sandbox(server, read_submission(SOLUTION))
     sandbox.prepare()
     x = [torch.randn(4, 5)]
     calls = 200
     per_call = median_time(lambda: [sandbox.run(probes.centered_outputs, x) for _ in range(calls)], 3) / calls
     print(f"one probe round trip (CenteredLayer on a 4x5 tensor): {per_call * 1000:.2f} ms")
     sandbox.close()
-    zygote.close()
+    server.close()
 
     bare = median_time(lambda: subprocess.run([sys.executable, "-c", "import torch"], check=True), repeat)
     print(f"bare `python -c 'import torch'`:              {bare:6.2f} s")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import click
 
-from grader.exercises import Exercise, all_exercises
+from grader.grading.exercises import Exercise, all_exercises
 
 EXIT_GRADED, EXIT_BELOW, EXIT_USAGE, EXIT_NO_GRADE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -28,7 +28,7 @@ EXIT_GRADED, EXIT_BELOW, EXIT_USAGE, EXIT_NO_GRADE, EXIT_INTERRUPTED = 0, 1, 2, 
 LAZY_COMMANDS = {
     "batch": "grader.batch.command:batch",
     "merge": "grader.batch.command:merge",
-    "release": "grader.release:release",
+    "release": "grader.course.release:release",
     "gradescope-autograder": "grader.platforms.gradescope:gradescope_autograder",
     "init-ci": "grader.platforms.github:init_ci",
 }
@@ -114,14 +114,14 @@ def _grade_command(exercise: Exercise) -> click.Command:
 def _grade(exercise: Exercise, path: Path | None, report_path: Path | None,
            fail_under: float | None, timeout: float, execute: bool = False, cell_timeout: float = 60.0,
            formats: tuple[str, ...] = (), output_dir: Path | None = None) -> int:
-    from grader.launching import start_launcher
+    from grader.grading.sandbox_setup import start_launcher
 
     chosen, why = _choose_submission(exercise, path)
     launcher = start_launcher([chosen], [exercise])  # its imports overlap ours below
     try:
         click.echo(f"Grading {chosen} as {exercise.name} ({exercise.title}){why}", err=True)
         from grader.atomic import write_text_atomic
-        from grader.engine import grade
+        from grader.grading.engine import grade
         from grader.render import to_json, to_terminal
         from grader.sandbox.client import Limits
 
@@ -159,7 +159,7 @@ def _choose_submission(exercise: Exercise, path: Path | None) -> tuple[Path, str
     for folder in (Path("exercises"), Path(".")):
         found = [p for p in (folder / f"{exercise.name}.py", folder / f"{exercise.name}.ipynb") if p.exists()]
         if found:
-            from grader.stubs import choose
+            from grader.grading.file_choice import choose
 
             chosen, _, why = choose(found, exercise.name)
             return chosen, f" ({why})" if why else ""

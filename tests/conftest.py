@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.engine import grade
-from grader.exercises import all_exercises
-from grader.launching import start_launcher
+from grader.grading.engine import grade
+from grader.grading.exercises import all_exercises
+from grader.grading.sandbox_setup import start_launcher
 from grader.report import Report
 from grader.sandbox.client import Limits
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from grader.batch.discover import discover
-from grader.exercises import all_exercises
+from grader.grading.exercises import all_exercises
 from tests.classroom import make_class
 from tests.conftest import ROOT
 
@@ -256,7 +256,7 @@ def _kill_grading_process_while(condition, wait_s: float = 60) -> bool:
                     command = (entry / "cmdline").read_bytes().split(b"\0")
                 except OSError:
                     continue
-                if b"grader.batch.runner" in command:
+                if b"grader.batch.grading_process" in command:
                     os.kill(int(entry.name), signal.SIGKILL)
                     return True
         time.sleep(0.05)

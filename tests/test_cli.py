@@ -82,7 +82,7 @@ def test_a_grader_fault_claims_no_score_and_exits_3(tmp_path, monkeypatch):
                          message="grader error (not your fault; tell your instructor): boom", fault="grader")
     report = Report("exercise3", "f.py", "0" * 64, (faulty,), Isolation("full"), "0", "0", {})
     assert report.score is None and not report.gradable
-    monkeypatch.setattr("grader.engine.grade", lambda *args, **kwargs: report)
+    monkeypatch.setattr("grader.grading.engine.grade", lambda *args, **kwargs: report)
     result = CliRunner().invoke(cli_module.cli, ["exercise3", str(ROOT / "solutions" / "exercise3.py"),
                                                  "--report", str(tmp_path / "r.json")])
     assert result.exit_code == 3

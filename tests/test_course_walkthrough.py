@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.exercises import all_exercises
-from grader.inventory import DeclaredCheck, declared_checks
+from grader.course.check_inventory import DeclaredCheck, declared_checks
+from grader.grading.exercises import all_exercises
 from tests.conftest import ROOT
 from tests.course_env import fresh_environment, gradescope_root, run, run_autograder, searchable_folder
 

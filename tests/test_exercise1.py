@@ -13,9 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
+from grader.authoring.strategies import layer_chains, repeating_chains, tensors
 from grader.checks.exercise1 import probes, recompute
 from grader.report import Status
-from grader.strategies import layer_chains, repeating_chains, tensors
 from tests.conftest import ROOT, SUBMISSIONS, without_timings
 
 FIXTURES = SUBMISSIONS / "exercise1"

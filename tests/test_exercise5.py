@@ -12,9 +12,9 @@ import torch
 from hypothesis import find
 
 from grader.checks.exercise5 import judges, probes, training
+from grader.grading.submission import read_submission
 from grader.report import Status
 from grader.sandbox.client import Sandbox
-from grader.submission import read_submission
 from tests.conftest import ROOT, SUBMISSIONS, TEST_LIMITS, without_timings
 
 FIXTURES = SUBMISSIONS / "exercise5"

@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from grader.exercises import all_exercises
+from grader.grading.exercises import all_exercises
 from grader.report import Status
 from tests.conftest import ROOT, SUBMISSIONS
 

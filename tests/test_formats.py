@@ -286,7 +286,7 @@ def test_the_command_writes_every_format_and_the_step_summary(tmp_path):
 
 def test_a_grader_fault_writes_no_gradescope_results_and_no_traceback(tmp_path, monkeypatch):
     fault = report(PASSED, GRADER_FAULT)
-    monkeypatch.setattr("grader.engine.grade", lambda *args, **kwargs: fault)
+    monkeypatch.setattr("grader.grading.engine.grade", lambda *args, **kwargs: fault)
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
     (tmp_path / "results.json").write_text('{"score": 20.0}')  # from an earlier run: must go
     result = CliRunner().invoke(cli_module.cli, [

@@ -9,8 +9,8 @@ import importlib
 
 import pytest
 
-from grader.exercises import all_exercises
-from grader.inventory import declared_checks, exercise_checks
+from grader.course.check_inventory import declared_checks, exercise_checks
+from grader.grading.exercises import all_exercises
 
 EXERCISES = sorted(all_exercises())
 
@@ -55,7 +55,7 @@ def test_every_check_is_declared_once(exercise):
 def test_probes_only_hidden_checks_call_are_preloaded_too(tmp_path, monkeypatch):
     """hidden_probes.py, where an exercise has one, is imported by the worker server like
     probes.py (a release leaves it out with the hidden judges)."""
-    from grader import exercises
+    from grader.grading import exercises
 
     monkeypatch.setattr(exercises, "CHECKS_DIR", tmp_path)
     (tmp_path / "exercise9").mkdir()

@@ -16,9 +16,9 @@ import time
 
 import pytest
 
-from grader.engine import grade
-from grader.exercises import all_exercises, probes_modules
-from grader.launching import hidden_paths, start_launcher
+from grader.grading.engine import grade
+from grader.grading.exercises import all_exercises, probes_modules
+from grader.grading.sandbox_setup import hidden_paths, start_launcher
 from grader.report import Status
 from tests.conftest import ROOT, TEST_LIMITS
 
@@ -142,7 +142,7 @@ def test_memory_bomb_in_forward_is_stopped(grade_file, tmp_path):
 
 
 def test_fresh_interpreter_fallback_grades_the_same(tmp_path):
-    from grader.sandbox.launcher import SpawnLauncher
+    from grader.sandbox.launchers import SpawnLauncher
 
     exercise = all_exercises()["exercise3"]
     launcher = SpawnLauncher(probes_modules(), hidden_paths())
@@ -157,10 +157,10 @@ def test_fresh_interpreter_fallback_grades_the_same(tmp_path):
 
 
 def test_without_namespaces_it_still_grades_and_says_what_is_missing():
-    from grader.sandbox.launcher import ZygoteLauncher
+    from grader.sandbox.launchers import ServerLauncher
 
     exercise = all_exercises()["exercise3"]
-    launcher = ZygoteLauncher(probes_modules(), hidden_paths(), namespaces=False)
+    launcher = ServerLauncher(probes_modules(), hidden_paths(), namespaces=False)
     try:
         report = grade(ROOT / "tests" / "submissions" / "exercise3" / "centered_sum.py", exercise,
                        limits=TEST_LIMITS, launcher=launcher)

@@ -10,8 +10,8 @@ import time
 import nbformat
 import pytest
 
-from grader.engine import grade
-from grader.exercises import all_exercises
+from grader.grading.engine import grade
+from grader.grading.exercises import all_exercises
 from grader.report import Status
 from tests.conftest import ROOT, SUBMISSIONS, TEST_LIMITS
 

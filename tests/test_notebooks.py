@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from grader.notebook_build import main, notebook_text, py_to_notebook
+from grader.course.notebooks import main, notebook_text, py_to_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "exercises").glob("*.py"))
@@ -44,10 +44,10 @@ def test_there_are_exercise_sources():
 @pytest.mark.parametrize("source", SOURCES, ids=lambda path: path.name)
 def test_notebook_is_up_to_date(source: Path):
     notebook = source.with_suffix(".ipynb")
-    assert notebook.exists(), f"{notebook.name} is missing: run python -m grader.notebook_build"
+    assert notebook.exists(), f"{notebook.name} is missing: run python -m grader.course.notebooks"
     expected = notebook_text(source.read_text(encoding="utf-8"))
     assert notebook.read_text(encoding="utf-8") == expected, (
-        f"{notebook.name} is stale: run python -m grader.notebook_build exercises/{source.name}"
+        f"{notebook.name} is stale: run python -m grader.course.notebooks exercises/{source.name}"
     )
 
 

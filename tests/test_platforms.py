@@ -25,8 +25,8 @@ import pytest
 from click.testing import CliRunner
 
 from grader import cli as cli_module
-from grader.exercises import all_exercises
-from grader.launching import hidden_paths
+from grader.grading.exercises import all_exercises
+from grader.grading.sandbox_setup import hidden_paths
 from grader.platforms import gradescope_run
 from grader.platforms.github import workflow
 from grader.report import CheckResult, HiddenChecks, Isolation, Report, Status
@@ -238,7 +238,7 @@ def test_a_grader_fault_writes_no_results_and_exits_3(local_root, monkeypatch, c
     faulty = CheckResult("CenteredLayer: x", "CenteredLayer", Status.ERROR, 0.0, 1.0,
                          message="grader error: boom", fault="grader")
     report = Report(EXERCISE, "mine.py", "0" * 64, (faulty,), Isolation("full"), "0", "0", {})
-    monkeypatch.setattr("grader.engine.grade", lambda *args, **kwargs: report)
+    monkeypatch.setattr("grader.grading.engine.grade", lambda *args, **kwargs: report)
     assert gradescope_run.run(local_root, EXERCISE) == 3
     assert not (local_root / "results" / "results.json").exists()
     output = capsys.readouterr().out  # the autograder output, which the staff see
@@ -251,7 +251,7 @@ def test_a_crash_writes_no_results_and_exits_3(local_root, monkeypatch, capsys):
     def crash(*args, **kwargs):
         raise RuntimeError("the disk is full")
 
-    monkeypatch.setattr("grader.engine.grade", crash)
+    monkeypatch.setattr("grader.grading.engine.grade", crash)
     assert gradescope_run.run(local_root, EXERCISE) == 3
     assert not (local_root / "results" / "results.json").exists()
     captured = capsys.readouterr()

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from grader.exercises import all_exercises, checks_version
-from grader.inventory import declared_checks
-from grader.release import ReleaseError, check_target, release, write_release
+from grader.course.check_inventory import declared_checks
+from grader.course.release import ReleaseError, check_target, release, write_release
+from grader.grading.exercises import all_exercises, checks_version
 from tests.conftest import ROOT
 from tests.course_env import fresh_environment, run, searchable_folder
 

@@ -1,5 +1,5 @@
 """Batch grading replays the inputs of passing checks instead of generating them again
-(grader.replay). It must reach exactly the verdicts of plain hypothesis."""
+(grader.grading.replay). It must reach exactly the verdicts of plain hypothesis."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import hashlib
 
 import pytest
 
-from grader.engine import grade
-from grader.exercises import all_exercises
-from grader.replay import Tapes
+from grader.grading.engine import grade
+from grader.grading.exercises import all_exercises
+from grader.grading.replay import Tapes
 from grader.sandbox import client, wire
 from tests.conftest import ROOT, SUBMISSIONS, TEST_LIMITS, without_timings
 from tests.test_fixtures import EXERCISES, assert_as_expected, expectations

@@ -1,4 +1,4 @@
-"""grader.stats: each bound holds (checked against exact tail probabilities where they can
+"""grader.authoring.stats: each bound holds (checked against exact tail probabilities where they can
 be computed), is not absurdly loose, and the composite tests pass correct samples and name
 the property that a wrong sample breaks."""
 
@@ -9,7 +9,7 @@ import math
 import pytest
 import torch
 
-from grader import stats
+from grader.authoring import stats
 
 ALPHAS = [0.1, 1e-3, 1e-9]
 F64 = torch.float64

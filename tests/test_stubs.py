@@ -1,4 +1,4 @@
-"""Which of exercise3.py and exercise3.ipynb is the student's (grader/stubs.py): the one that
+"""Which of exercise3.py and exercise3.ipynb is the student's (grader/grading/file_choice.py): the one that
 is not the unchanged stub, whatever the file times say (a fresh clone gives both the same)."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import shutil
 import time
 
 from grader.batch.discover import discover
-from grader.exercises import all_exercises
-from grader.stubs import choose
+from grader.grading.exercises import all_exercises
+from grader.grading.file_choice import choose
 from tests.conftest import ROOT, SUBMISSIONS
 
 STUB_PY, STUB_NOTEBOOK = ROOT / "exercises" / "exercise3.py", ROOT / "exercises" / "exercise3.ipynb"

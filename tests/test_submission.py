@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import nbformat
 
-from grader.submission import neutralise_magics, read_submission
+from grader.grading.submission import neutralise_magics, read_submission
 
 
 def test_line_magics_and_shell_escapes_become_inert_keeping_lines():
@@ -46,7 +46,7 @@ def test_broken_notebook_json_is_reported_with_its_position(tmp_path):
 
 
 def test_a_file_too_large_to_be_an_answer_is_refused_unread(tmp_path):
-    from grader.submission import MAX_SUBMISSION_MB, read_submission
+    from grader.grading.submission import MAX_SUBMISSION_MB, read_submission
 
     huge = tmp_path / "exercise3.py"
     huge.write_bytes(b"x = 1\n" * (MAX_SUBMISSION_MB * 2**20 // 6 + 10))

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from grader.atomic import write_text_atomic
-from grader.batch.run import Outcome
+from grader.batch.scheduler import Outcome
 from grader.render import to_csv
 from grader.report import Isolation, Report, Status
 

@@ -17,7 +17,14 @@ import click
 
 from grader.batch.discover import Found, Job, discover
 from grader.batch.progress import Progress
-from grader.batch.run import Outcome, Settings, default_parallel, grade_batch, read_manifest, write_manifest
+from grader.batch.scheduler import (
+    Outcome,
+    Settings,
+    default_parallel,
+    grade_batch,
+    read_manifest,
+    write_manifest,
+)
 
 EXIT_GRADED, EXIT_USAGE, EXIT_NO_GRADE, EXIT_INTERRUPTED = 0, 2, 3, 130
 SKIPPED_SHOWN = 20
@@ -58,7 +65,7 @@ def in_shard(job: Job, shard: tuple[int, int] | None) -> bool:
 def batch(folder: Path, out: Path, exercise: str | None, parallel: int | None, timeout: float,
           no_cache: bool, shard_text: str | None) -> None:
     """Grade every submission under FOLDER into OUT."""
-    from grader.exercises import all_exercises
+    from grader.grading.exercises import all_exercises
 
     known = all_exercises()
     if exercise is not None and exercise not in known:
@@ -94,7 +101,7 @@ def _lock(out: Path) -> None:
 
 def _run(jobs: Sequence[Job], settings: Settings) -> int:
     from grader.batch.pool import PoolError
-    from grader.exercises import checks_version
+    from grader.grading.exercises import checks_version
 
     progress = Progress(len(jobs))
     interrupted = False
@@ -171,7 +178,7 @@ def _check_parts(parts: Sequence[Path], manifests: Sequence[dict]) -> None:
 def merge(parts: tuple[Path, ...], out: Path) -> None:
     """Combine the OUT folders of sharded batch runs into one."""
     from grader.batch import aggregate
-    from grader.batch.run import MANIFEST
+    from grader.batch.scheduler import MANIFEST
 
     if any(out.resolve() == part.resolve() for part in parts):
         raise click.UsageError("--out must be a new folder, not one of the parts")

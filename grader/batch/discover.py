@@ -21,7 +21,7 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.stubs import choose
+from grader.grading.file_choice import choose
 
 SUFFIXES = (".py", ".ipynb")
 # Never submissions: editor and OS litter, and the course's own code in Classroom clones.

@@ -1,6 +1,6 @@
 """Grading processes for a batch, and the loop that keeps them busy.
 
-Each process (``grader.batch.runner``) grades one submission at a time with its own worker
+Each process (``grader.batch.grading_process``) grades one submission at a time with its own worker
 server. A process that dies, or takes longer than any submission can (its time limits plus
 a margin), is killed and replaced; its submission is an infrastructure error, never a score.
 They run in sessions of their own so that Ctrl-C reaches only this process, which stops
@@ -40,7 +40,7 @@ class _Runner:
         self.log = log
         with open(log, "ab") as err:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "grader.batch.runner", json.dumps(dict(options, slot=slot))],
+                [sys.executable, "-m", "grader.batch.grading_process", json.dumps(dict(options, slot=slot))],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, start_new_session=True)
         self.ready = False
         self.job: Job | None = None

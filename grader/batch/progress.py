@@ -6,7 +6,7 @@ import sys
 import time
 from types import TracebackType
 
-from grader.batch.run import Outcome
+from grader.batch.scheduler import Outcome
 
 PLAIN_EVERY_S = 10.0  # plain mode: a line at most this often (and at the end)
 

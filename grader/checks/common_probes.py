@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from grader.sandbox.worker import probe
+from grader.authoring import probe
 
 
 @probe

@@ -1,3 +1,3 @@
 """Lets instructors run judges with plain pytest: ``--submission FILE``."""
 
-from grader.pytest_plugin import pytest_addoption, pytest_configure, submission  # noqa: F401
+from grader.grading.pytest_plugin import pytest_addoption, pytest_configure, submission  # noqa: F401

@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from grader.atomic import write_text_atomic
-from grader.exercises import all_exercises
+from grader.grading.exercises import all_exercises
 from grader.platforms.templating import fill, template
 
 WORKFLOW = Path(".github") / "workflows" / "grade.yml"

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import click
 
-from grader.exercises import GRADER_DIR, Exercise, all_exercises, withheld_checks
+from grader.grading.exercises import Exercise, all_exercises, withheld_checks
+from grader.paths import GRADER_DIR, PROJECT_ROOT
 from grader.platforms.templating import fill, template
 
-PROJECT_DIR = GRADER_DIR.parent
 PROJECT_FILES = ("pyproject.toml", "constraints.txt", "README.md")  # pip needs all three
 SKIPPED_PARTS = {"__pycache__"}
 # A fixed date: the same grader gives the same archive, byte for byte.
@@ -37,9 +37,9 @@ EXECUTABLE, REGULAR = 0o100755, 0o100644
               help="The exercise this Gradescope assignment grades.")
 def gradescope_autograder(out: Path, exercise_name: str) -> None:
     """Build OUT, the autograder archive of a Gradescope programming assignment."""
-    missing = [name for name in PROJECT_FILES if not (PROJECT_DIR / name).is_file()]
+    missing = [name for name in PROJECT_FILES if not (PROJECT_ROOT / name).is_file()]
     if missing:
-        raise click.UsageError(f"{', '.join(missing)} not found in {PROJECT_DIR}: build the archive "
+        raise click.UsageError(f"{', '.join(missing)} not found in {PROJECT_ROOT}: build the archive "
                                "from a checkout of the grader")
     if withheld_checks(exercise_name) is not None:  # Gradescope is where hidden checks run
         raise click.UsageError(f"this copy of the grader lacks {exercise_name}'s hidden checks (a "
@@ -54,7 +54,7 @@ def build_archive(out: Path, exercise: Exercise) -> list[str]:
     entries = [("setup.sh", template("setup.sh").encode(), EXECUTABLE),
                ("run_autograder", fill(template("run_autograder"), EXERCISE=exercise.name).encode(),
                 EXECUTABLE)]
-    entries += [(name, (PROJECT_DIR / name).read_bytes(), REGULAR) for name in PROJECT_FILES]
+    entries += [(name, (PROJECT_ROOT / name).read_bytes(), REGULAR) for name in PROJECT_FILES]
     entries += [(name, path.read_bytes(), REGULAR) for name, path in _package_files()]
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
@@ -76,7 +76,7 @@ def _package_files() -> Iterator[tuple[str, Path]]:
     """Every file of the grader package, as ``grader/...``, without compiled leftovers or
     hidden files (editor and tool caches)."""
     for path in sorted(GRADER_DIR.rglob("*")):
-        parts = path.relative_to(PROJECT_DIR).parts
+        parts = path.relative_to(PROJECT_ROOT).parts
         if path.is_file() and path.suffix != ".pyc" and not any(
                 part in SKIPPED_PARTS or part.startswith(".") for part in parts):
             yield "/".join(parts), path

@@ -5,7 +5,7 @@
     find the student's file in ROOT/submission
       -> start the worker server, hiding ROOT/source (the grader, hidden checks included),
          ROOT/results and ROOT/submission from every worker
-      -> grader.engine.grade -> Report -> Gradescope's results.json
+      -> grader.grading.engine.grade -> Report -> Gradescope's results.json
       -> ROOT/results/results.json, written atomically by this (trusted) process, after
          grading, and only when there is a grade to give
 
@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from grader.atomic import write_text_atomic
-from grader.exercises import Exercise, all_exercises, probes_modules
-from grader.launching import hidden_paths
-from grader.sandbox.launcher import default_launcher
-from grader.stubs import choose
+from grader.grading.exercises import Exercise, all_exercises, probes_modules
+from grader.grading.file_choice import choose
+from grader.grading.sandbox_setup import hidden_paths
+from grader.sandbox.launchers import default_launcher
 
 if TYPE_CHECKING:
     from grader.report import Report
@@ -121,7 +121,7 @@ def _grade(root: Path, submission: Path, exercise: Exercise) -> Report:
     _owner_only(private)
     launcher = default_launcher(probes_modules([exercise]), hidden)  # starts importing torch now
     try:
-        from grader.engine import grade
+        from grader.grading.engine import grade
 
         return grade(submission, exercise, launcher=launcher)
     finally:
@@ -141,7 +141,7 @@ def find_submission(folder: Path, exercise: Exercise) -> tuple[Path | None, str]
     """The student's file in ``folder`` (searched recursively), and a note on the choice.
 
     ``exerciseN.py`` or ``exerciseN.ipynb`` (if both, the one that is not the unchanged
-    stub, else the newer, else the .py: ``grader.stubs.choose``), else the only .py or
+    stub, else the newer, else the .py: ``grader.grading.file_choice.choose``), else the only .py or
     .ipynb file there is; else none, and the note says why.
     """
     found = _candidates(folder)

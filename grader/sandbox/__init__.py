@@ -1,6 +1,7 @@
 """Running untrusted submissions.
 
 Worker side (imported in the worker server and its children): ``channel``, ``wire``,
-``confine``, ``worker``, ``zygote``. Trusted side: ``launcher`` and ``client``. The worker side
+``confine``, ``worker``, ``worker_server``, ``notebook_run``. Trusted side: ``launchers``
+and ``client``. The worker side
 never imports anything that judges.
 """

@@ -18,11 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from grader.problems import GraderFault, StudentCodeProblem, WorkerLost
+from grader.grading.errors import GraderFault, StudentCodeProblem, WorkerLost
+from grader.grading.submission import Submission
 from grader.sandbox import wire
 from grader.sandbox.channel import ChannelClosed, FrameTooLarge
-from grader.sandbox.launcher import Launcher, LauncherError, WorkerHandle
-from grader.submission import Submission
+from grader.sandbox.launchers import Launcher, LauncherError, WorkerHandle
 
 
 @dataclass(frozen=True)

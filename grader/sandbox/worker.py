@@ -357,7 +357,7 @@ def _describe(exc: BaseException) -> str:
 
 
 def spawned_main() -> NoReturn:
-    """Entry point of a worker started as a fresh interpreter (no forkserver)."""
+    """Entry point of a worker started as a fresh interpreter (not forked from the worker server)."""
     import json
 
     config = json.loads(sys.argv[1])

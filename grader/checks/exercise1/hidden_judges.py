@@ -8,9 +8,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from grader.authoring import budget, check, paired
 from grader.checks.exercise1 import probes
 from grader.checks.exercise1.judges import chain_cases, describe, expect_chain_output, run_chain
-from grader.judging import budget, check, paired
 
 # A module given twice is the trap of writing MySequential with self.children(): kept back,
 # so that it is found by understanding registration, not by rerunning the grader.

@@ -15,6 +15,20 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
+from grader.authoring import (
+    budget,
+    check,
+    expect,
+    expect_close,
+    expect_shape,
+    expect_tensor,
+    layer_chains,
+    on_input,
+    paired,
+    repeating_chains,
+    show,
+    tensors,
+)
 from grader.checks import common_probes
 from grader.checks.exercise1 import probes
 from grader.checks.exercise1.recompute import (
@@ -25,18 +39,6 @@ from grader.checks.exercise1.recompute import (
     state_keys,
     storage,
 )
-from grader.judging import (
-    budget,
-    check,
-    expect,
-    expect_close,
-    expect_shape,
-    expect_tensor,
-    on_input,
-    paired,
-    show,
-)
-from grader.strategies import layer_chains, repeating_chains, tensors
 
 LR = 0.5  # one SGD step with gradients of ones moves every registered parameter by -LR
 

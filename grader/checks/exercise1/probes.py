@@ -1,7 +1,7 @@
 """Probes for exercise1 (layers and blocks). They run in the worker, beside the submission.
 
 Each probe builds the student's modules, wrapped around layers it makes itself from plain
-descriptions (see ``grader.strategies.layer_chains``), runs them and returns plain data:
+descriptions (see ``grader.authoring.strategies.layer_chains``), runs them and returns plain data:
 outputs, the layers' own parameters, the student's ``state_dict``, what forward hooks saw.
 The parameters come back detached but not copied, so the judges can compare storages.
 """
@@ -14,8 +14,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from grader.authoring import probe
 from grader.checks.common_probes import forward_once
-from grader.sandbox.worker import probe
 
 Layers = dict[str, nn.Linear]
 

@@ -1,5 +1,5 @@
 """What the answers to exercise1 must be, recomputed from plain data: the chain
-descriptions the judges send (see ``grader.strategies.layer_chains``) and the parameters the
+descriptions the judges send (see ``grader.authoring.strategies.layer_chains``) and the parameters the
 probes return. Trusted side only; the judges use it, and so do the project's tests.
 """
 

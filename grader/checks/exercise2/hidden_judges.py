@@ -8,9 +8,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from grader.authoring import budget, check
 from grader.checks.exercise2 import probes
 from grader.checks.exercise2.judges import _judge_counts, nets
-from grader.judging import budget, check
 
 # Tied parameters are the edge case of counting: net.parameters() lists a shared tensor once,
 # a sum over state_dict() or over modules counts it again.

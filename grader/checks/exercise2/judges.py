@@ -1,7 +1,7 @@
 """Judges for exercise2 (parameter management). They run in the grader's process, never
 beside student code: each asks a probe for plain data and recomputes what the answer must be.
 
-The initializers are judged statistically (``grader.stats``): the probe applies the
+The initializers are judged statistically (``grader.authoring.stats``): the probe applies the
 student's function to fresh layers under a fixed seed, and the judge tests support, mean,
 spread, shape and mixture proportions with bounds that a correct initializer breaks with
 probability below ``ALPHA``. The decisions are plain functions (``*_problem``), so that the
@@ -17,11 +17,19 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from grader import stats
+from grader.authoring import (
+    budget,
+    check,
+    expect,
+    expect_close,
+    expect_tensor,
+    is_opaque,
+    paired,
+    show,
+    stats,
+    tensors,
+)
 from grader.checks.exercise2 import probes
-from grader.judging import budget, check, expect, expect_close, expect_tensor, paired, show
-from grader.sandbox.wire import is_opaque
-from grader.strategies import tensors
 
 ALPHA = 1e-9  # the chance that a correct initializer fails one check, at most
 SEED = 2  # the judges' seed for the initializer checks; the project's tests try many more

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from grader.sandbox.worker import probe
+from grader.authoring import probe
 
 # -- networks from specs --------------------------------------------------------------
 #

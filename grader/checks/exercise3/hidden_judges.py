@@ -10,10 +10,19 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from grader.authoring import (
+    FLOAT_DTYPES,
+    budget,
+    check,
+    expect,
+    expect_shape,
+    expect_tensor,
+    paired,
+    shapes,
+    tensors,
+)
 from grader.checks.exercise3 import probes
 from grader.checks.exercise3.judges import signals
-from grader.judging import budget, check, expect, expect_shape, expect_tensor, paired
-from grader.strategies import FLOAT_DTYPES, shapes, tensors
 
 # The robustness edges of the spec: half-precision dtypes, zero-dimensional and empty
 # inputs, and odd signal lengths. A student meets them by reading the spec, not by grading.

@@ -8,10 +8,19 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
+from grader.authoring import (
+    budget,
+    check,
+    expect,
+    expect_close,
+    expect_shape,
+    expect_tensor,
+    paired,
+    shapes,
+    tensors,
+)
 from grader.checks import common_probes
 from grader.checks.exercise3 import probes
-from grader.judging import budget, check, expect, expect_close, expect_shape, expect_tensor, paired
-from grader.strategies import shapes, tensors
 
 EPS = {dtype: torch.finfo(dtype).eps for dtype in (torch.float32, torch.float64)}
 any_float = st.sampled_from([torch.float32, torch.float64])

@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from grader.sandbox.worker import probe
+from grader.authoring import probe
 
 
 def _requires_grad(value: Any) -> bool:

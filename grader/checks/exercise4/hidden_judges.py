@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from hypothesis import given
 
+from grader.authoring import budget, check, expect, paired
 from grader.checks.exercise4 import probes
 from grader.checks.exercise4.judges import _children, _describe_child, size_lists
-from grader.judging import budget, check, expect, paired
 
 # The off-by-one of building a network in a loop: a ReLU after the last layer.
 RELU = "torch.nn.modules.activation.ReLU"

@@ -7,7 +7,7 @@ state it was computed from (the orientation of the weight is the shape check's b
 the same tensors after a second forward; a ValueError for another width.
 
 ``materialize`` gets the grader's own lazy networks (``probes.build``), not the student's
-``lazy_mlp``. Its Xavier check is statistical (``grader.stats``): one fixed seed, layers in
+``lazy_mlp``. Its Xavier check is statistical (``grader.authoring.stats``): one fixed seed, layers in
 the hundreds, bounds that a correct initializer breaks with probability below ``ALPHA``.
 The decisions are plain functions (``*_problem``), so that the project's tests can run them
 on many seeds without grading.
@@ -22,10 +22,20 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from grader import stats
+from grader.authoring import (
+    budget,
+    check,
+    expect,
+    expect_close,
+    expect_tensor,
+    on_input,
+    paired,
+    shapes,
+    show,
+    stats,
+    tensors,
+)
 from grader.checks.exercise4 import probes
-from grader.judging import budget, check, expect, expect_close, expect_tensor, on_input, paired, show
-from grader.strategies import shapes, tensors
 
 ALPHA = 1e-9  # the chance that a correct materialize fails the Xavier check, at most
 SEED = 1  # the judges' seed for the Xavier check; the project's tests try many more

@@ -18,8 +18,8 @@ import torch
 from torch import nn
 from torch.nn.parameter import is_lazy
 
+from grader.authoring import probe
 from grader.checks.common_probes import forward_once
-from grader.sandbox.worker import probe
 
 _MISSING = object()
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from hypothesis import given
 
+from grader.authoring import budget, check
 from grader.checks.exercise5 import training
 from grader.checks.exercise5.judges import judge_resume, training_cases
-from grader.judging import budget, check
 
 # The public check resumes SGD with momentum; this one resumes Adam, so that a checkpoint
 # that special-cases the momentum buffers, instead of saving optimizer.state_dict(), fails.

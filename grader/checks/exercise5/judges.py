@@ -19,9 +19,20 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
+from grader.authoring import (
+    Fail,
+    budget,
+    check,
+    expect,
+    expect_shape,
+    expect_tensor,
+    on_input,
+    paired,
+    shapes,
+    show,
+    tensors,
+)
 from grader.checks.exercise5 import probes, saved, training
-from grader.judging import Fail, budget, check, expect, expect_shape, expect_tensor, on_input, paired, show
-from grader.strategies import shapes, tensors
 
 WEIGHTS_ONLY_ADVICE = "save tensors, or dicts and lists of them, not objects"
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from grader.judging import Fail, on_input, show
+from grader.authoring import Fail, on_input, show
 
 _REFUSED_GLOBAL = re.compile(r"Unsupported global: GLOBAL ([\w.]+)")
 _UNPICKLER_ERROR = re.compile(r"WeightsUnpickler error:\s*(.*?)\s*(?:Check the documentation|$)", re.DOTALL)

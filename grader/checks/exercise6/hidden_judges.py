@@ -10,9 +10,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from grader.authoring import budget, check, expect, paired
 from grader.checks.exercise6 import probes
 from grader.checks.exercise6.judges import _gpus, _listing, _texts, expect_value_error, nets
-from grader.judging import budget, check, expect, paired
 
 # The edge cases of device handling: no GPU at all, and a net whose parameters are not all
 # on one device (looking at the first parameter only misses it).

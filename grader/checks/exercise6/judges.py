@@ -29,9 +29,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from grader.authoring import budget, check, expect, paired, shapes
 from grader.checks.exercise6 import probes
-from grader.judging import budget, check, expect, paired
-from grader.strategies import shapes
 
 DEVICE = "torch.device"  # the qualified type name of a torch.device
 COUNTS = (0, 1, 4)  # simulated numbers of GPUs

@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from grader.sandbox.worker import probe
+from grader.authoring import probe
 
 NAMEDTUPLE = "Batch"  # the class name of the named tuples the probes build
 MAX_DEPTH = 10  # containers nested deeper than this are described as "other"

@@ -38,4 +38,4 @@ python3.11 -m venv "$VENV"
 "$VENV/bin/python" -m pip install --no-cache-dir -c "$SOURCE/constraints.txt" \
     --extra-index-url "$TORCH_INDEX" "$SOURCE"
 # Fail here, once, at upload, rather than on every submission.
-"$VENV/bin/python" -I -c "import torch, grader.engine; print('torch', torch.__version__)"
+"$VENV/bin/python" -I -c "import torch, grader.grading.engine; print('torch', torch.__version__)"

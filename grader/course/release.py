@@ -17,11 +17,11 @@ from pathlib import Path
 
 import click
 
-from grader import stubs
-from grader.exercises import GRADER_DIR, HIDDEN_MANIFEST, HIDDEN_PREFIX, Exercise, all_exercises
+from grader.grading import file_choice
+from grader.grading.exercises import HIDDEN_MANIFEST, HIDDEN_PREFIX, Exercise, all_exercises
+from grader.paths import GRADER_DIR, PROJECT_ROOT
 from grader.report import HiddenChecks
 
-SOURCE = GRADER_DIR.parent  # the course checkout this grader runs from
 COPIED_FILES = ("pyproject.toml", "constraints.txt")
 # Everything a release writes at OUT's top level: what --force replaces, and nothing else
 # (a student-facing repository's .git, say, stays).
@@ -30,7 +30,7 @@ WRITTEN = ("exercises", "grader", *COPIED_FILES, "README.md", "Makefile", "MANIF
 # other hidden_* file or folder holding what only hidden checks use); and any manifest a
 # source tree may hold, since the release writes its own.
 LEFT_OUT = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", ".pytest_cache", ".hypothesis",
-                                  ".ruff_cache", f"{HIDDEN_PREFIX}*", HIDDEN_MANIFEST, stubs.STUBS_MANIFEST)
+                                  ".ruff_cache", f"{HIDDEN_PREFIX}*", HIDDEN_MANIFEST, file_choice.STUBS_MANIFEST)
 
 
 class ReleaseError(Exception):
@@ -64,10 +64,10 @@ def write_release(out: Path, *, force: bool = False) -> dict[str, HiddenChecks]:
     shutil.copytree(GRADER_DIR, out / "grader", ignore=LEFT_OUT)
     for name, hidden in withheld.items():
         _write_manifest(out / "grader" / "checks" / name / HIDDEN_MANIFEST, hidden)
-        stubs.write_manifest(out / "grader" / "checks" / name, sorted((out / "exercises").glob(f"{name}.*")))
+        file_choice.write_manifest(out / "grader" / "checks" / name, sorted((out / "exercises").glob(f"{name}.*")))
     for name in COPIED_FILES:
-        shutil.copy2(SOURCE / name, out / name)
-    from grader.release_files import gitignore, makefile, manifest_in, readme
+        shutil.copy2(PROJECT_ROOT / name, out / name)
+    from grader.course.release_texts import gitignore, makefile, manifest_in, readme
 
     (out / "README.md").write_text(readme(exercises, withheld), encoding="utf-8")
     (out / "Makefile").write_text(makefile(), encoding="utf-8")
@@ -81,7 +81,7 @@ def hidden_checks_of(exercise: Exercise) -> HiddenChecks:
     this grader is itself a release, from the manifest that stands in for them."""
     if exercise.withheld is not None:
         return exercise.withheld
-    from grader.inventory import declared_checks  # imports the judges: torch, hypothesis
+    from grader.course.check_inventory import declared_checks  # imports the judges: torch, hypothesis
 
     hidden = declared_checks(exercise.hidden_judges) if exercise.hidden_judges.exists() else []
     return HiddenChecks(count=len(hidden), points=sum(check.points for check in hidden))
@@ -89,16 +89,16 @@ def hidden_checks_of(exercise: Exercise) -> HiddenChecks:
 
 def check_target(out: Path, force: bool) -> None:
     """Raise ReleaseError unless a release may be written into ``out``."""
-    if not (SOURCE / "exercises").is_dir() or not (SOURCE / "pyproject.toml").is_file():
-        raise ReleaseError(f"the grader runs from {SOURCE}, which is not a course checkout "
+    if not (PROJECT_ROOT / "exercises").is_dir() or not (PROJECT_ROOT / "pyproject.toml").is_file():
+        raise ReleaseError(f"the grader runs from {PROJECT_ROOT}, which is not a course checkout "
                            "(no exercises/ or pyproject.toml); release from the instructors' checkout")
     target = out.resolve()
     if target.exists() and not target.is_dir():
         raise ReleaseError(f"{out} is a file, not a folder")
     # Replacing OUT's grader/ and exercises/ must never touch the ones being copied.
-    copied = (SOURCE / "exercises", GRADER_DIR)
-    if target == SOURCE or any(target == folder or folder in target.parents for folder in copied):
-        raise ReleaseError(f"{out} would overwrite the course it copies ({SOURCE}); choose another folder")
+    copied = (PROJECT_ROOT / "exercises", GRADER_DIR)
+    if target == PROJECT_ROOT or any(target == folder or folder in target.parents for folder in copied):
+        raise ReleaseError(f"{out} would overwrite the course it copies ({PROJECT_ROOT}); choose another folder")
     if target.is_dir() and any(target.iterdir()) and not force:
         raise ReleaseError(f"{out} is not empty; give --force to replace the release in it")
 
@@ -112,7 +112,7 @@ def _remove(path: Path) -> None:
 
 def _copy_exercises(folder: Path) -> None:
     folder.mkdir()
-    for path in sorted((SOURCE / "exercises").iterdir()):
+    for path in sorted((PROJECT_ROOT / "exercises").iterdir()):
         if path.suffix in (".py", ".ipynb") and path.is_file():
             shutil.copy2(path, folder / path.name)
 

@@ -22,7 +22,7 @@ from grader.atomic import write_text_atomic
 from grader.batch.cache import ReportCache
 from grader.batch.discover import Job
 from grader.batch.pool import MARGIN_S, Pool
-from grader.submission import file_sha256
+from grader.grading.submission import file_sha256
 
 MANIFEST = "manifest.json"
 

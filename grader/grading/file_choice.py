@@ -17,9 +17,8 @@ from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
-from grader.exercises import CHECKS_DIR
-from grader.sandbox.launcher import PACKAGE_ROOT
-from grader.submission import file_sha256
+from grader.grading.submission import file_sha256
+from grader.paths import CHECKS_DIR, PROJECT_ROOT
 
 STUBS_MANIFEST = "stubs.json"
 SAME_TIME_S = 2.0  # saved within this of each other: neither is more recent
@@ -30,7 +29,7 @@ def stub_hashes(exercise: str) -> frozenset[str]:
     manifest = CHECKS_DIR / exercise / STUBS_MANIFEST
     if manifest.exists():
         return frozenset(json.loads(manifest.read_text(encoding="utf-8")))
-    stubs = (Path(PACKAGE_ROOT) / "exercises" / f"{exercise}{suffix}" for suffix in (".py", ".ipynb"))
+    stubs = (PROJECT_ROOT / "exercises" / f"{exercise}{suffix}" for suffix in (".py", ".ipynb"))
     return frozenset(file_sha256(stub) for stub in stubs if stub.is_file())
 
 

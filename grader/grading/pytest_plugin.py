@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.judging import MARKER
-from grader.problems import GraderFault, StudentCodeProblem, WorkerLost
-from grader.replay import Tapes
+from grader.authoring.judging import MARKER
+from grader.grading.errors import GraderFault, StudentCodeProblem, WorkerLost
+from grader.grading.replay import Tapes
 from grader.report import CheckResult, Status
 from grader.sandbox.client import Limits, Sandbox
 
@@ -29,7 +29,7 @@ class GradingSession:
 
     def __init__(self, sandbox: Sandbox, tapes: Tapes | None = None) -> None:
         self.sandbox = sandbox
-        self.tapes = tapes  # batch grading: inputs of checks that passed before (grader.replay)
+        self.tapes = tapes  # batch grading: inputs of checks that passed before (grader.grading.replay)
         self.results: list[CheckResult] = []
         self.collect_errors: list[str] = []
         self._started: dict[str, float] = {}
@@ -198,8 +198,8 @@ def submission(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
 
 
 def _standalone_sandbox(config: pytest.Config, start: Path) -> Iterator[Sandbox]:
-    from grader.launching import start_launcher
-    from grader.submission import read_submission
+    from grader.grading.sandbox_setup import start_launcher
+    from grader.grading.submission import read_submission
 
     option = config.getoption("--submission")
     if not option:

@@ -26,8 +26,8 @@ def main() -> None:
     os.dup2(2, 1)  # whatever anything prints goes to stderr, not into the protocol
     options = json.loads(sys.argv[1])
     _pin(int(options.get("slot", 0)))
-    from grader.exercises import all_exercises
-    from grader.launching import start_launcher
+    from grader.grading.exercises import all_exercises
+    from grader.grading.sandbox_setup import start_launcher
 
     exercises = all_exercises()
     chosen = [exercises[name] for name in options["exercises"]]
@@ -48,8 +48,8 @@ def _pin(slot: int) -> None:
 
 
 def _serve(protocol: TextIO, exercises: dict[str, Any], launcher: Any, timeout_s: float) -> None:
-    from grader.engine import grade
-    from grader.replay import Tapes
+    from grader.grading.engine import grade
+    from grader.grading.replay import Tapes
     from grader.sandbox.client import Limits
 
     limits = Limits.for_timeout(timeout_s)

@@ -10,14 +10,12 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
 
-import grader
+from grader.paths import CHECKS_DIR, GRADER_DIR
 from grader.report import HiddenChecks
 
-CHECKS_DIR = Path(__file__).resolve().parent / "checks"
-GRADER_DIR = Path(grader.__file__).resolve().parent
 # Hidden checks live in files of their own, so that a student release can leave them out
 # whole: hidden_judges.py, and hidden_probes.py for probes only they call (any hidden_* file
-# stays behind). The release writes the manifest in their place (see grader/release.py).
+# stays behind). The release writes the manifest in their place (see grader/course/release.py).
 HIDDEN_PREFIX = "hidden_"
 PUBLIC_JUDGES, HIDDEN_JUDGES, HIDDEN_PROBES = "judges.py", f"{HIDDEN_PREFIX}judges.py", f"{HIDDEN_PREFIX}probes.py"
 HIDDEN_MANIFEST = "hidden.json"
@@ -95,22 +93,21 @@ def probes_modules(exercises: Iterable[Exercise] | None = None) -> list[str]:
     return ["grader.checks.common_probes", *(module for e in chosen for module in e.probes_modules)]
 
 
-NOT_VERDICTS = {"render", "batch", "platforms", "cli.py", "release.py", "release_files.py", "inventory.py",
-                "notebook_build.py", "__main__.py"}
+# Where verdicts come from: the check author's kit, the checks, the grading pipeline, the
+# sandbox, and the shared models at the top of the package. Everything else only presents,
+# schedules or packages reports (render, batch, platforms, course, cli) and is left out of
+# checks_version, so that a change there does not make a batch's cache regrade everything.
+VERDICT_CODE = ("authoring", "checks", "grading", "sandbox", "report.py", "statuses.py", "compat.py", "paths.py")
 
 
 @lru_cache(maxsize=1)
 def checks_version() -> str:
-    """A hash of the grader's code, judges and probes: what a report's verdicts depend on.
-
-    Code that only presents, schedules or packages reports (NOT_VERDICTS) is left out, so a
-    change there does not make a batch's cache regrade every submission.
-    """
+    """A hash of the code a report's verdicts depend on (``VERDICT_CODE``)."""
     digest = hashlib.sha256()
     for path in sorted(GRADER_DIR.rglob("*")):
         relative = path.relative_to(GRADER_DIR)
-        if relative.parts[0] in NOT_VERDICTS:
+        if relative.parts[0] not in VERDICT_CODE:
             continue
         if path.suffix in (".py", ".ini") and "__pycache__" not in path.parts:
-            digest.update(str(path.relative_to(GRADER_DIR)).encode() + b"\0" + path.read_bytes())
+            digest.update(str(relative).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]

@@ -15,15 +15,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import grader
-from grader.exercises import CHECKS_DIR, Exercise, checks_version
-from grader.launching import start_launcher
+from grader.grading.exercises import Exercise, checks_version
+from grader.grading.sandbox_setup import start_launcher
+from grader.grading.submission import read_submission
+from grader.paths import CHECKS_DIR
 from grader.report import CheckResult, Isolation, Report, Status
 from grader.sandbox.client import Limits, Sandbox
-from grader.sandbox.launcher import Launcher
-from grader.submission import read_submission
+from grader.sandbox.launchers import Launcher
 
 if TYPE_CHECKING:
-    from grader.replay import Tapes
+    from grader.grading.replay import Tapes
 
 __all__ = ["grade"]
 
@@ -58,7 +59,7 @@ def grade(
     import pytest
     import torch
 
-    from grader.pytest_plugin import GradingSession
+    from grader.grading.pytest_plugin import GradingSession
 
     torch.set_num_threads(1)  # judges compute little; threads only contend with the workers
 

@@ -11,8 +11,9 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from grader.exercises import CHECKS_DIR, Exercise, probes_modules
-from grader.sandbox.launcher import PACKAGE_ROOT, Launcher, default_launcher
+from grader.grading.exercises import Exercise, probes_modules
+from grader.paths import CHECKS_DIR, PROJECT_ROOT
+from grader.sandbox.launchers import Launcher, default_launcher
 
 
 def hidden_paths(submissions: Iterable[Path] = (), extra: Iterable[Path] = ()) -> list[str]:
@@ -23,8 +24,7 @@ def hidden_paths(submissions: Iterable[Path] = (), extra: Iterable[Path] = ()) -
     A folder that holds the Python installation the workers run on stays visible.
     """
     needed = [Path(p).resolve() for p in {sys.prefix, sys.base_prefix, *sys.path} if p]
-    root = Path(PACKAGE_ROOT)
-    candidates = [CHECKS_DIR, root / "solutions", root / "tests", root / ".git",
+    candidates = [CHECKS_DIR, PROJECT_ROOT / "solutions", PROJECT_ROOT / "tests", PROJECT_ROOT / ".git",
                   *(Path(s).resolve().parent for s in submissions), *_session_sockets(),
                   *(Path(p).resolve() for p in extra)]
     return [

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from grader.exercises import Exercise
-from grader.inventory import declared_checks
+from grader.course.check_inventory import declared_checks
+from grader.grading.exercises import Exercise
 from grader.report import HiddenChecks
 
 

@@ -1,6 +1,6 @@
 """Starting and stopping workers (trusted side).
 
-``ZygoteLauncher`` starts the worker server (``zygote``) at once, in the background, so that
+``ServerLauncher`` starts the worker server (``worker_server``) at once, in the background, so that
 its ``import torch`` overlaps the grader's own imports; each worker is then a fork of it
 (milliseconds). ``SpawnLauncher`` starts every worker as a fresh interpreter: the fallback
 where there is no fork (Windows), and the baseline the benchmark compares against.
@@ -18,15 +18,14 @@ import sys
 import tempfile
 import threading
 import time
-from pathlib import Path
 from typing import Any, Protocol
 
+from grader.paths import PROJECT_ROOT
 from grader.sandbox.channel import Channel
 
 # Variables a worker server may inherit: locale, and the OpenBLAS settings some CPUs need
 # for correct results. Everything else (tokens, paths of the course) stays behind.
 INHERITED_ENV = ("LANG", "LC_ALL", "TZ", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "SYSTEMROOT")
-PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 
 
 class LauncherError(RuntimeError):
@@ -41,7 +40,7 @@ def worker_env() -> dict[str, str]:
 
 def _bootstrap(call: str) -> str:
     # -I keeps the user's site and PYTHON* variables out; the package root is added back.
-    return f"import sys; sys.path.insert(0, {PACKAGE_ROOT!r}); {call}"
+    return f"import sys; sys.path.insert(0, {str(PROJECT_ROOT)!r}); {call}"
 
 
 class WorkerHandle:
@@ -90,9 +89,11 @@ class Launcher(Protocol):
     def close(self) -> None: ...
 
 
-class ZygoteLauncher:
+class ServerLauncher:
     """Workers forked from a pre-imported worker server."""
 
+    # The report's name for this confinement (its isolation entry "forkserver": workers
+    # forked from the worker server, which is a fork server).
     name = "forkserver"
 
     def __init__(
@@ -107,7 +108,7 @@ class ZygoteLauncher:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - the server's log, kept for errors
         self._process = subprocess.Popen(
-            [sys.executable, "-I", "-c", _bootstrap("from grader.sandbox.zygote import main; main()"),
+            [sys.executable, "-I", "-c", _bootstrap("from grader.sandbox.worker_server import main; main()"),
              str(theirs.fileno()),
              json.dumps({"preload": preload, "hidden": hidden or [], "tmp_mb": tmp_mb,
                          "namespaces": namespaces})],
@@ -228,10 +229,10 @@ class SpawnLauncher:
 
 
 def default_launcher(preload: list[str], hidden: list[str] | None = None) -> Launcher:
-    """The forkserver where the platform can fork, else fresh interpreters.
+    """The worker server where the platform can fork, else fresh interpreters.
 
     ``hidden`` are the paths no worker may see (judges, solutions, submissions).
     """
     if os.name == "posix":
-        return ZygoteLauncher(preload, hidden)
+        return ServerLauncher(preload, hidden)
     return SpawnLauncher(preload, hidden)

@@ -6,8 +6,8 @@ lines carry a ``# `` prefix (a bare ``#`` is a blank line). ``py_to_notebook`` t
 text into an nbformat v4 notebook with cell ids taken from the cell index, so the same
 source always gives the same bytes and ``--check`` can compare committed notebooks.
 
-    python -m grader.notebook_build exercises/exercise3.py           # writes exercise3.ipynb
-    python -m grader.notebook_build --check exercises/exercise3.py   # exit 1 if stale
+    python -m grader.course.notebooks exercises/exercise3.py           # writes exercise3.ipynb
+    python -m grader.course.notebooks --check exercises/exercise3.py   # exit 1 if stale
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def notebook_text(text: str) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Write (or with ``--check`` verify) the ``.ipynb`` beside each given ``.py``."""
     parser = argparse.ArgumentParser(
-        prog="python -m grader.notebook_build",
+        prog="python -m grader.course.notebooks",
         description="Build exerciseN.ipynb beside each percent-format exerciseN.py.",
     )
     parser.add_argument("sources", nargs="+", type=Path, help="percent-format .py files")
@@ -104,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.check:
             if current != wanted:
                 reason = "missing" if current is None else "out of date"
-                print(f"{target}: {reason}; run python -m grader.notebook_build {source}")
+                print(f"{target}: {reason}; run python -m grader.course.notebooks {source}")
                 stale = True
         elif current != wanted:
             with open(target, "w", encoding="utf-8", newline="\n") as handle:

@@ -1,6 +1,6 @@
 """The worker server: a clean process with torch and the probes imported, that forks workers.
 
-Started by ``launcher.ZygoteLauncher`` with one end of a socket pair and a JSON argument
+Started by ``launchers.ServerLauncher`` with one end of a socket pair and a JSON argument
 (modules to preload, paths to hide). After preloading it leaves the network and hides the
 judges (``confine.isolate_server``), once for all its workers. No student code ever runs
 here: each worker is a fork that confines itself further and only then imports a

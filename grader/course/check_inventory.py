@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.exercises import GRADER_DIR, Exercise
-from grader.judging import MARKER
+from grader.authoring.judging import MARKER
+from grader.grading.exercises import Exercise
+from grader.paths import PROJECT_ROOT
 
 
 @dataclass(frozen=True)
@@ -58,4 +59,4 @@ def _marker(value: object) -> pytest.Mark | None:
 
 def _module_name(path: Path) -> str:
     """.../grader/checks/exercise3/judges.py -> grader.checks.exercise3.judges"""
-    return ".".join(path.resolve().relative_to(GRADER_DIR.parent).with_suffix("").parts)
+    return ".".join(path.resolve().relative_to(PROJECT_ROOT).with_suffix("").parts)

@@ -1,0 +1,45 @@
+"""Grade every fixture, solution and stub and write each report without its timings.
+
+A tool for refactors that must not change behaviour: run it before and after, then diff
+the two folders (``diff -r BEFORE AFTER``). Not a test (pytest does not collect it).
+
+    .venv/bin/python -m tests.snapshot_reports OUT_DIR
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from tests.conftest import ROOT, SUBMISSIONS, TEST_LIMITS, without_timings
+
+
+def files(exercise: str) -> list[Path]:
+    found = [ROOT / "solutions" / f"{exercise}.py", ROOT / "exercises" / f"{exercise}.py",
+             ROOT / "exercises" / f"{exercise}.ipynb"]
+    return found + sorted(p for p in (SUBMISSIONS / exercise).iterdir() if p.suffix in (".py", ".ipynb"))
+
+
+def main(out: Path) -> None:
+    from grader.grading.engine import grade
+    from grader.grading.exercises import all_exercises
+    from grader.grading.sandbox_setup import start_launcher
+
+    launcher = start_launcher()
+    try:
+        for name, exercise in sorted(all_exercises().items()):
+            for path in files(name):
+                data = without_timings(grade(path, exercise, limits=TEST_LIMITS, launcher=launcher))
+                data.pop("submission")  # absolute, differs between checkouts
+                data.pop("checks_version")
+                target = out / name / f"{path.parent.name}-{path.name}.json"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
+                print(target, data["score"], flush=True)
+    finally:
+        launcher.close()
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
