@@ -1,4 +1,5 @@
-"""Grade every fixture, solution and stub and write each report without its timings.
+"""Grade every fixture, solution and stub and write each report without its timings
+(nor the checkout's path, written ROOT).
 
 A tool for refactors that must not change behaviour: run it before and after, then diff
 the two folders (``diff -r BEFORE AFTER``). Not a test (pytest does not collect it).
@@ -32,10 +33,11 @@ def main(out: Path) -> None:
             for path in files(name):
                 data = without_timings(grade(path, exercise, limits=TEST_LIMITS, launcher=launcher))
                 data.pop("submission")  # absolute, differs between checkouts
-                data.pop("checks_version")
+                data.pop("checks_version")  # changes with any edit of the grader's code
                 target = out / name / f"{path.parent.name}-{path.name}.json"
                 target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
+                text = json.dumps(data, indent=1, sort_keys=True).replace(str(ROOT), "ROOT")
+                target.write_text(text, encoding="utf-8")
                 print(target, data["score"], flush=True)
     finally:
         launcher.close()
