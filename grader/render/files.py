@@ -13,10 +13,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from grader.atomic import write_text_atomic
-from grader.render import to_csv, to_gradescope, to_junit, to_markdown
+from grader.render import to_classroom, to_csv, to_gradescope, to_junit, to_markdown
 from grader.report import Report
 
-FILES = {"junit": "junit.xml", "markdown": "summary.md", "gradescope": "results.json", "csv": "gradebook.csv"}
+FILES = {"junit": "junit.xml", "markdown": "summary.md", "gradescope": "results.json", "csv": "gradebook.csv",
+         "classroom": "classroom.json"}
+# Where a missing result file shows as a failed run for the staff to rerun, not as a grade.
+PLATFORM = {"gradescope": "On Gradescope", "classroom": "In GitHub Classroom"}
 STEP_SUMMARY = "GITHUB_STEP_SUMMARY"
 
 
@@ -30,7 +33,7 @@ def write(report: Report, formats: Sequence[str], folder: Path, *, student: str)
             write_text_atomic(path, _render(name, report, student))
         except to_gradescope.NotGradable as why:
             path.unlink(missing_ok=True)  # an older results.json must not pass for this grade
-            notes.append(f"No {path}: {why}. (On Gradescope the run then shows as failed, for the staff "
+            notes.append(f"No {path}: {why}. ({PLATFORM[name]} the run then shows as failed, for the staff "
                          "to rerun once the grader is fixed.)")
             continue
         written.append(path.name)
@@ -51,6 +54,8 @@ def _render(name: str, report: Report, student: str) -> str:
         return to_markdown.render(report)
     if name == "gradescope":
         return to_gradescope.render(report)
+    if name == "classroom":
+        return to_classroom.render(report)
     return to_csv.render({student: {report.exercise: report}}, [report.exercise])
 
 
