@@ -83,20 +83,21 @@ def batch(folder: Path, out: Path, exercise: str | None, parallel: int | None, t
     sys.exit(_run(jobs, settings))
 
 
-_LOCKS: list[object] = []  # open lock files: held until the process ends
+_LOCKS: list[object] = []  # locks held until the process ends
 
 
 def _lock(out: Path) -> None:
-    """One batch at a time writes into OUT: a second would overwrite the first's gradebook."""
-    import fcntl
+    """One batch at a time writes into OUT: a second would overwrite the first's gradebook.
+    (``filelock``: an OS lock on Linux, macOS and Windows alike; it comes with torch.)"""
+    from filelock import FileLock, Timeout
 
-    handle = open(out / ".lock", "w")  # noqa: SIM115 - held open, for the lock, until exit
+    lock = FileLock(out / ".lock")
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+        lock.acquire(timeout=0)
+    except Timeout:
         raise click.UsageError(f"another grade batch is writing into {out}; wait for it, "
                                "or give another --out") from None
-    _LOCKS.append(handle)
+    _LOCKS.append(lock)
 
 
 def _run(jobs: Sequence[Job], settings: Settings) -> int:

@@ -64,7 +64,10 @@ class _Runner:
 
     def kill(self) -> int:
         with contextlib.suppress(ProcessLookupError):  # already gone
-            os.killpg(self.process.pid, signal.SIGKILL)
+            if hasattr(os, "killpg"):  # the whole group: its worker server and workers too
+                os.killpg(self.process.pid, signal.SIGKILL)
+            else:  # Windows: no process groups to kill, nor SIGKILL
+                self.process.kill()
         return self.process.wait()
 
     def log_tail(self) -> str:
