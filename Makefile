@@ -7,7 +7,7 @@ EX ?= exercise3
 FILE ?=
 PIP_ARGS ?=
 
-.PHONY: grade test lint bench bench-batch notebooks clean
+.PHONY: grade test lint bench bench-watch bench-batch notebooks clean
 
 $(BIN)/grade: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,9 @@ lint: $(BIN)/grade
 
 bench: $(BIN)/grade
 	$(BIN)/python benchmarks/startup.py
+
+bench-watch: $(BIN)/grade
+	$(BIN)/python benchmarks/watch.py
 
 bench-batch: $(BIN)/grade
 	$(BIN)/python benchmarks/batch.py --scaling 50,200,800

@@ -2,6 +2,7 @@
 
     grade list                      the exercises
     grade exercise3 [PATH]          grade exercises/exercise3.py (or .ipynb), or PATH
+    grade watch exercise3 [PATH]    the same, again after every save
 
 Exit status: 0 graded (whatever the score), 1 graded below --fail-under, 2 usage error,
 3 could not grade (a fault of the grader or the machine; no score is claimed), 130
@@ -15,10 +16,14 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from grader.grading.exercises import Exercise, all_exercises
+
+if TYPE_CHECKING:
+    from grader.report import Report
 
 EXIT_GRADED, EXIT_BELOW, EXIT_USAGE, EXIT_NO_GRADE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -39,7 +44,7 @@ class _Commands(click.Group):
     """``list``, one command per exercise named after it, and the LAZY_COMMANDS."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return ["list", *all_exercises(), *LAZY_COMMANDS]
+        return ["list", "watch", *all_exercises(), *LAZY_COMMANDS]
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         exercise = all_exercises().get(name)
@@ -149,6 +154,52 @@ def _grade(exercise: Exercise, path: Path | None, report_path: Path | None,
         click.echo(f"Score {report.percent:.0f}% is below --fail-under {fail_under:g}%.", err=True)
         return EXIT_BELOW
     return EXIT_GRADED
+
+
+@cli.command("watch")
+@click.argument("exercise", type=click.Choice(list(all_exercises())))
+@click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the JSON report here after every run.")
+@click.option("--timeout", type=click.FloatRange(0.1, 600), default=10.0, show_default=True,
+              help="Seconds one call into the submission may take (importing it: twice that).")
+def watch_command(exercise: str, path: Path | None, report_path: Path | None, timeout: float) -> None:
+    """Grade EXERCISE now and again each time its file is saved (Ctrl-C to stop)."""
+    sys.exit(_watch(all_exercises()[exercise], path, report_path, timeout))
+
+
+def _watch(exercise: Exercise, path: Path | None, report_path: Path | None, timeout: float) -> int:
+    from grader.grading.sandbox_setup import start_launcher
+
+    chosen, why = _choose_submission(exercise, path)
+    launcher = start_launcher([chosen], [exercise])  # started once: every run is warm
+    try:
+        from grader.atomic import write_text_atomic
+        from grader.grading.engine import grade
+        from grader.grading.watch import watch
+        from grader.render import to_json, to_terminal
+        from grader.sandbox.client import Limits
+
+        color = sys.stdout.isatty()
+
+        def show(report: Report, changed: list[str]) -> None:
+            if color:
+                click.clear()
+            click.echo(to_terminal.render(report, color=color), nl=False, color=color)
+            if changed:
+                click.echo("Changed since the last run:\n" + "\n".join(f"  {line}" for line in changed))
+            if report_path is not None:
+                write_text_atomic(report_path, to_json.render(report))
+            click.echo(f"Watching {chosen}{why}: save it to grade again (Ctrl-C to stop).", err=True)
+
+        limits = Limits.for_timeout(timeout)
+        watch(chosen, lambda: grade(chosen, exercise, limits=limits, launcher=launcher), show)
+    except KeyboardInterrupt:
+        click.echo("Stopped watching.", err=True)
+        return EXIT_GRADED
+    finally:
+        launcher.close()
+    return EXIT_GRADED  # not reached: only Ctrl-C ends watching
 
 
 def _choose_submission(exercise: Exercise, path: Path | None) -> tuple[Path, str]:
