@@ -16,7 +16,7 @@
 # grade exercise4
 # ```
 #
-# There are 11 checks worth 18 points. Each check names the class or function and the
+# There are 14 checks worth 24 points. Each check names the class or function and the
 # property it tested, and a failed check shows the input that broke it, what was expected
 # and what your code returned.
 

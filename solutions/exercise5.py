@@ -21,7 +21,7 @@
 # grade exercise5
 # ```
 #
-# There are 10 checks worth 20 points. Each check names the function and the property it
+# There are 15 checks worth 30 points. Each check names the function and the property it
 # tested, and a failed check shows the input that broke it, what was expected and what your
 # code returned.
 

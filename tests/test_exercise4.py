@@ -47,7 +47,7 @@ def test_same_failing_submission_gives_identical_reports(grade_file):
     reports = [without_timings(grade_file(FIXTURES / "lazy_recreate_every_forward.py", "exercise4"))
                for _ in range(3)]
     assert reports[0] == reports[1] == reports[2]
-    assert reports[0]["score"] == 16
+    assert reports[0]["score"] == 22
 
 
 def test_failures_name_the_property_and_the_shrunk_input(grade_file):

@@ -22,7 +22,8 @@ from tests.conftest import ROOT, SUBMISSIONS, without_timings
 
 FIXTURES = SUBMISSIONS / "exercise6"
 GPU_CHECKS = {"to_device: moves a tensor and a module to a real GPU (cuda:0)",
-              "model_device: finds a net on a real GPU (cuda:0)"}
+              "model_device: finds a net on a real GPU (cuda:0)",
+              "load_params_to: loads a file saved on a real GPU onto it (cuda:0)"}
 
 
 def _load(path, name: str = "exercise6_submission") -> types.ModuleType:
@@ -40,7 +41,7 @@ SOLUTION = _load(ROOT / "solutions" / "exercise6.py", "exercise6_solution")
 
 def test_gpu_checks_carry_no_points_and_run_only_with_a_gpu(grade_file):
     report = grade_file(ROOT / "solutions" / "exercise6.py", "exercise6")
-    assert report.score == report.max_score == 20
+    assert report.score == report.max_score == 27
     gpu = [c for c in report.checks if c.max_score == 0]
     assert {c.name for c in gpu} == GPU_CHECKS
     for check in gpu:
@@ -60,7 +61,7 @@ def test_gpu_checks_still_run_the_students_code_without_a_gpu(grade_file):
 def test_same_failing_submission_gives_identical_reports(grade_file):
     reports = [without_timings(grade_file(FIXTURES / "to_device_tuple_as_list.py", "exercise6")) for _ in range(3)]
     assert reports[0] == reports[1] == reports[2]
-    assert reports[0]["score"] == 18
+    assert reports[0]["score"] == 25
 
 
 def test_a_lost_tuple_is_shrunk_to_the_empty_tuple(grade_file):

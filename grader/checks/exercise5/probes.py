@@ -219,12 +219,9 @@ def reused_layers(
 
 
 def _course_model(config: dict[str, Any], state: dict[str, torch.Tensor]) -> nn.Module:
-    main = sys.modules["__main__"]
-    cls = getattr(main, "CourseModel", None)
-    if cls is None:
-        cls = type("CourseModel", (nets.CourseModelBase,), {"__module__": "__main__"})
-        cls.__qualname__ = "CourseModel"
-        main.CourseModel = cls
+    cls = type("CourseModel", (nets.CourseModelBase,), {"__module__": "__main__"})
+    cls.__qualname__ = "CourseModel"
+    sys.modules["__main__"].CourseModel = cls  # where a pickle of the net looks for its class
     net = cls(config["d"], config["h"], config["o"], config["act"])
     return nets.with_state(net, state).eval()
 

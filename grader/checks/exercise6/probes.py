@@ -309,6 +309,9 @@ def _recorded_as_gpu() -> Iterator[None]:
         serialization.location_tag = original
 
 
+RAISED_LIMIT = 600  # load_state_dict names the cause (a meta tensor) after the parameter
+
+
 def _state_file(state: dict[str, torch.Tensor], gpu: bool) -> str:
     path = os.path.join(os.getcwd(), "params.pt")
     with _recorded_as_gpu() if gpu else contextlib.nullcontext():
@@ -327,9 +330,9 @@ def _loaded_to(sub: Any, name: str, path: str, device: torch.device) -> dict[str
     except NotImplementedError as exc:
         if "meta" not in str(exc):  # copying out of a meta tensor raises NotImplementedError too
             raise
-        return {"raised": f"{type(exc).__name__}: {_text(str(exc))}"}
+        return {"raised": f"{type(exc).__name__}: {str(exc)[:RAISED_LIMIT]}"}
     except Exception as exc:  # noqa: BLE001 - the judge explains it
-        return {"raised": f"{type(exc).__name__}: {_text(str(exc))}"}
+        return {"raised": f"{type(exc).__name__}: {str(exc)[:RAISED_LIMIT]}"}
     state = {key: value.detach().to("cpu") if value.device.type != "meta" else None
              for key, value in net.state_dict().items()}
     return {"raised": None, "returned": "None" if returned is None else type(returned).__name__,
