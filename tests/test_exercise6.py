@@ -200,3 +200,28 @@ def test_fixed_nets_are_what_their_checks_say():
         net = probes.build_net(spec)
         params, buffers = {str(p.device) for p in net.parameters()}, {str(b.device) for b in net.buffers()}
         assert buffers and not (params & buffers)
+
+
+# -- load_params_to ----------------------------------------------------------------------
+
+
+def test_a_file_recorded_on_a_gpu_needs_map_location_where_there_is_none(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    state = judges.saved_state("mlp", 0)
+    path = probes._state_file(state, gpu=True)
+    with probes.simulated_gpus(types.SimpleNamespace(), 0):
+        with pytest.raises(RuntimeError, match="CUDA device"):
+            torch.load(path)
+        loaded = torch.load(path, map_location="cpu")
+    assert all(torch.equal(loaded[key], value) for key, value in state.items())
+
+
+def test_placement_is_judged_on_meta_and_values_on_the_cpu(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cases = [["mlp", judges.saved_state("mlp", 1)]]
+    (on_meta,) = probes.params_loaded_to(SOLUTION, cases, "meta", False)
+    assert on_meta["raised"] is None and not judges.wrong_devices(on_meta, "meta")
+    assert set(on_meta["state"].values()) == {None}  # meta tensors hold no values to compare
+    (on_cpu,) = probes.params_loaded_to(SOLUTION, cases, "cpu", True)
+    assert on_cpu["raised"] is None and on_cpu["is_given"]
+    assert all(torch.equal(on_cpu["state"][key], value) for key, value in cases[0][1].items())
