@@ -200,7 +200,7 @@ def reused_layers(
     """Save the old net's ``state_dict`` (with ``torch.save``, so that reuse_layers is judged
     alone), build the new net with its own values, call ``reuse_layers(path, new_net, n)``
     (without n when it is None): what came back, and the new net's ``state_dict`` after."""
-    path = _fresh_path("old.params")
+    path = os.path.relpath(_fresh_path("old.params"))  # relative: no worker's folder in a message
     torch.save(nets.with_state(nets.build(old), old_state).state_dict(), path)
     new_net = nets.with_state(nets.build(new), new_state)
     returned = sub.reuse_layers(path, new_net) if n is None else sub.reuse_layers(path, new_net, n)
@@ -248,7 +248,7 @@ def model_round_trip(
     model must come from the file, not from the net), then ``load_model(path)`` in this
     same worker, run on ``xs``."""
     net = _course_model(config, state)
-    path = _fresh_path("model.pt")
+    path = os.path.relpath(_fresh_path("model.pt"))
     sub.save_model(net, path, example)
     with torch.no_grad():
         for p in net.parameters():
@@ -260,7 +260,7 @@ def model_round_trip(
 def saved_model_file(sub: Any, config: dict[str, Any], state: dict[str, torch.Tensor],
                      example: torch.Tensor) -> torch.Tensor | None:
     """The bytes ``save_model(net, path, example)`` wrote, for ``load_model`` in another worker."""
-    path = _fresh_path("model.pt")
+    path = os.path.relpath(_fresh_path("model.pt"))
     sub.save_model(_course_model(config, state), path, example)
     return _file_bytes(path)
 
@@ -271,7 +271,7 @@ def loaded_model(sub: Any, data: torch.Tensor, xs: list[torch.Tensor]) -> dict[s
     that holds only the submission's imports and functions (``Sandbox.functions_only``): the
     net's class, and the student's, are not defined there. What load_model raised comes back
     as ``load_raised``."""
-    path = _fresh_path("model.pt")
+    path = os.path.relpath(_fresh_path("model.pt"))
     with open(path, "wb") as handle:
         handle.write(data.numpy().tobytes())
     try:
