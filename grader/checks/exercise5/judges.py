@@ -595,8 +595,7 @@ def model_cases(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def model_state(case: dict[str, Any]) -> dict[str, torch.Tensor]:
-    config = case["config"]
-    return nets.random_state(nets.CourseModelBase(config["d"], config["h"], config["o"], config["act"]), case["seed"])
+    return nets.random_state(nets.course_model(case["config"]), case["seed"])
 
 
 def describe_model(case: dict[str, Any]) -> str:

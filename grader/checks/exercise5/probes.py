@@ -219,10 +219,8 @@ def reused_layers(
 
 
 def _course_model(config: dict[str, Any], state: dict[str, torch.Tensor]) -> nn.Module:
-    cls = type("CourseModel", (nets.CourseModelBase,), {"__module__": "__main__"})
-    cls.__qualname__ = "CourseModel"
-    sys.modules["__main__"].CourseModel = cls  # where a pickle of the net looks for its class
-    net = cls(config["d"], config["h"], config["o"], config["act"])
+    net = nets.course_model(config)
+    sys.modules["__main__"].CourseModel = type(net)  # where a pickle of the net looks for its class
     return nets.with_state(net, state).eval()
 
 
