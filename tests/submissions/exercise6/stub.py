@@ -148,9 +148,10 @@ def model_device(net):
 #
 # `net.load_state_dict` copies the loaded values into the net's own tensors, so move `net`
 # to `device` first, then load. The grader checks where your tensors end up with the `meta`
-# device, whose tensors hold no values: copying out of one fails, so a net left on the CPU
-# while the state is loaded onto `meta` raises, as it would hold the wrong values on a GPU.
-# It checks the values with `device` the CPU, on a file saved as if on a GPU.
+# device, whose tensors hold no values: a state loaded onto `meta` cannot be copied into a
+# net still on the CPU, so loading before moving fails there (and on a GPU it takes a
+# round trip through the CPU). It checks the values with `device` the CPU, on a file saved
+# as if on a GPU.
 #
 # ```python
 # torch.save(net.state_dict(), "net.params")   # on a machine with a GPU, net there
