@@ -13,7 +13,7 @@
 # the default of current PyTorch: such a load rebuilds tensors and plain containers (dicts,
 # lists, numbers, strings) and refuses anything else, because unpickling an arbitrary object
 # can run arbitrary code. So save tensors and `state_dict()`s, never whole modules or
-# optimizers.
+# optimizers. (`save_model`, in the last section, is the one exception.)
 #
 # When you are done, grade your work from a terminal:
 #
@@ -21,7 +21,7 @@
 # grade exercise5
 # ```
 #
-# There are 10 checks worth 20 points. Each check names the function and the property it
+# There are 15 checks worth 30 points. Each check names the function and the property it
 # tested, and a failed check shows the input that broke it, what was expected and what your
 # code returned.
 
@@ -138,3 +138,84 @@ def save_checkpoint(path, model, optimizer, epoch):
 def load_checkpoint(path, model, optimizer):
     """Restore ``model`` and ``optimizer`` from the checkpoint at ``path``; return its epoch."""
     raise NotImplementedError("load both state_dict()s from the file and return the saved epoch")
+
+
+# %% [markdown]
+# ## 4. Reusing layers: `reuse_layers`
+#
+# One of the section's exercises: use the first two layers of a previous network in a new
+# network. The file `save_params` wrote holds the old network's `state_dict()`; the new
+# network is built in code, and only its first layers take the saved values.
+#
+# Your `reuse_layers(path, new_net, n=2)` must
+# - read the state dict saved at `path` (by `save_params`);
+# - find the saved network's `nn.Linear` layers in it: the entries whose `weight` has two
+#   dimensions (a batch norm's `weight` has one), each with the `bias` beside it, in the
+#   file's order;
+# - copy the first `n` of them, weight and bias, into the first `n` `nn.Linear` layers of
+#   `new_net` (in `new_net.modules()` order, nested ones too), whatever `new_net` holds after
+#   them; everything else in `new_net` keeps its values;
+# - return `new_net`.
+#
+# ```python
+# old = nn.Sequential(nn.Linear(20, 64), nn.BatchNorm1d(64), nn.ReLU(), nn.Linear(64, 32),
+#                     nn.ReLU(), nn.Linear(32, 10))
+# save_params(old, "old.params")
+# new = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 2))
+# reuse_layers("old.params", new)
+# torch.equal(new[2].weight, old[3].weight)  # True; new[4] keeps its own values
+# ```
+
+
+# %%
+def reuse_layers(path, new_net, n=2):
+    """Copy the first ``n`` ``nn.Linear`` layers saved at ``path`` (entries with a 2-D
+    ``weight``, in order) into the first ``n`` ``nn.Linear`` layers of ``new_net``; leave
+    the rest of ``new_net`` as it is and return it: ``reuse_layers("old.params", new)``.
+    """
+    raise NotImplementedError("torch.load the state dict, pick the entries with a 2-D weight, copy the first n")
+
+
+# %% [markdown]
+# ## 5. Saving the architecture too: `save_model` and `load_model`
+#
+# `save_params` saves the parameters, not the code: to load them you build the network again
+# in code. Another of the section's exercises asks how to save the architecture as well, so
+# that a program that does not have your classes can still run the model. `torch.save(net,
+# path)` does not do that: it pickles a *reference* to the class (`__main__.MLP`), and
+# loading fails wherever that class is not defined. TorchScript (`torch.jit.trace(net,
+# example)` or `torch.jit.script(net)`, then `.save(path)`, read with `torch.jit.load`) and
+# `torch.export` (`torch.export.save(torch.export.export(net, (example,)), path)`, read with
+# `torch.export.load(path).module()`) write the computation itself into the file.
+#
+# Your `save_model(net, path, example)` must write `net` (in eval mode; `example` is an input
+# of the shape it will be called on) to the file `path`. Your `load_model(path)` must return
+# a module whose outputs equal the saved net's on inputs of the example's shape, also in a
+# fresh process where the net's class is not defined and the saved net is gone.
+#
+# The grader runs `load_model` in a process where only your imports, your functions (`def`)
+# and your constants (`X = 3`) exist: none of your classes, nothing else from your file.
+# This file is the one exception to `weights_only`: only `load_model` reads it.
+#
+# ```python
+# class MLP(nn.Module):
+#     ...
+# net = MLP().eval()
+# save_model(net, "mlp.pt", torch.rand(2, 20))
+# # later, in another program without the class MLP:
+# clone = load_model("mlp.pt")
+# clone(X)  # equals net(X) for every X of shape (2, 20)
+# ```
+
+
+# %%
+def save_model(net, path, example):
+    """Write ``net``'s architecture and parameters to ``path`` (``example``: an input of the
+    shape it will be called on), so that ``load_model(path)`` needs none of your classes."""
+    raise NotImplementedError("torch.jit.trace(net, example).save(path), or torch.export")
+
+
+def load_model(path):
+    """Rebuild the module ``save_model`` wrote to ``path``, without the net's class: same
+    outputs as the saved net. ``load_model("mlp.pt")(X)``."""
+    raise NotImplementedError("torch.jit.load(path), or torch.export.load(path).module()")

@@ -21,9 +21,9 @@
 # grade exercise6
 # ```
 #
-# There are 15 checks worth 20 points. Each check names the function and the property it
+# There are 20 checks worth 27 points. Each check names the function and the property it
 # tested, and a failed check shows the input that broke it, what was expected and what your
-# code returned. Two checks need a real GPU: they carry no points, run where there is one,
+# code returned. Three checks need a real GPU: they carry no points, run where there is one,
 # and say "not run: no GPU" elsewhere, so your score does not depend on your machine.
 
 # %%
@@ -131,3 +131,39 @@ def model_device(net):
     ``model_device(nn.Linear(2, 3))`` is ``torch.device("cpu")``.
     """
     raise NotImplementedError("collect {p.device for p in net.parameters()}; exactly one, or ValueError")
+
+
+# %% [markdown]
+# ## 4. Parameters saved on another device: `load_params_to`
+#
+# One of the section's exercises: read and write model parameters on a GPU. `torch.save`
+# records the device of every tensor it writes, and `torch.load(path)` puts each tensor back
+# on that device: a file saved on a GPU cannot be read that way on a machine without one
+# ("Attempting to deserialize object on a CUDA device"). `torch.load(path,
+# map_location=device)` puts the tensors on `device` instead.
+#
+# Your `load_params_to(path, net, device)` must load the state dict saved at `path` (with
+# `torch.save(net.state_dict(), path)`, on whatever device) into `net`, and return `net` with
+# every parameter and buffer on `device`, holding the saved values.
+#
+# `net.load_state_dict` copies the loaded values into the net's own tensors, so move `net`
+# to `device` first, then load. The grader checks where your tensors end up with the `meta`
+# device, whose tensors hold no values: a state loaded onto `meta` cannot be copied into a
+# net still on the CPU, so loading before moving fails there (and on a GPU it takes a
+# round trip through the CPU). It checks the values with `device` the CPU, on a file saved
+# as if on a GPU.
+#
+# ```python
+# torch.save(net.state_dict(), "net.params")   # on a machine with a GPU, net there
+# clone = load_params_to("net.params", nn.Linear(20, 10), torch.device("cpu"))
+# clone.weight.device  # device(type='cpu'), with the saved values
+# ```
+
+
+# %%
+def load_params_to(path, net, device):
+    """Load the state dict saved at ``path`` (on any device) into ``net`` on ``device``:
+    every parameter and buffer ends on ``device`` with the saved values; return ``net``.
+    ``load_params_to("net.params", nn.Linear(20, 10), torch.device("cpu"))``.
+    """
+    raise NotImplementedError("net.to(device), then net.load_state_dict(torch.load(path, map_location=device))")

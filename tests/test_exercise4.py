@@ -47,7 +47,7 @@ def test_same_failing_submission_gives_identical_reports(grade_file):
     reports = [without_timings(grade_file(FIXTURES / "lazy_recreate_every_forward.py", "exercise4"))
                for _ in range(3)]
     assert reports[0] == reports[1] == reports[2]
-    assert reports[0]["score"] == 16
+    assert reports[0]["score"] == 22
 
 
 def test_failures_name_the_property_and_the_shrunk_input(grade_file):
@@ -223,3 +223,40 @@ def test_layer_paths_name_the_modules():
         for index in where.removeprefix("net[").removesuffix("]").split("]["):
             module = module[int(index)]
         assert module is layer
+
+
+# -- partly_lazy_mlp -------------------------------------------------------------------------------
+
+
+def _partly(activation: Callable[[], nn.Module] | None, after_last: bool = False) -> types.SimpleNamespace:
+    """A partly_lazy_mlp with ``activation`` between the layers (None: nothing), maybe after the last."""
+    def partly_lazy_mlp(in_features: int, sizes: list[int]) -> nn.Sequential:
+        layers: list[nn.Module] = [nn.Linear(in_features, sizes[0])]
+        for size in sizes[1:]:
+            layers += [activation()] if activation else []
+            layers.append(nn.LazyLinear(size))
+        layers += [activation()] if activation and after_last else []
+        return nn.Sequential(*layers)
+    return types.SimpleNamespace(partly_lazy_mlp=partly_lazy_mlp)
+
+
+PARTLY_CASE = [4, [5, 3, 2], torch.randn(6, 4, generator=torch.Generator().manual_seed(0))]
+
+
+@pytest.mark.parametrize(("name", "sub", "right"), [
+    ("reference solution", SOLUTION, True),
+    ("no activation", _partly(None), False),
+    ("ReLU after the last layer", _partly(nn.ReLU, after_last=True), False),
+    ("tanh between the layers", _partly(nn.Tanh), False),
+])
+def test_the_output_is_recomputed_with_relu_between_the_layers_only(name, sub, right):
+    (result,) = _crossed(probes.partly_lazy_runs(sub, [PARTLY_CASE]))
+    expected = judges.partly_lazy_expected(PARTLY_CASE, result)
+    assert torch.allclose(result["output"].double(), expected, atol=1e-6) == right, name
+
+
+def test_before_the_forward_only_the_later_layers_are_lazy():
+    (result,) = _crossed(probes.partly_lazy_runs(SOLUTION, [PARTLY_CASE]))
+    assert [layer["parameters"] for layer in result["before"]] == [
+        {"weight": [5, 4], "bias": [5]}, {}, {"weight": None, "bias": None}, {}, {"weight": None, "bias": None}]
+    assert [layer["parameters"]["weight"] for layer in result["after"][::2]] == [[5, 4], [3, 5], [2, 3]]

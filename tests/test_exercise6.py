@@ -22,7 +22,8 @@ from tests.conftest import ROOT, SUBMISSIONS, without_timings
 
 FIXTURES = SUBMISSIONS / "exercise6"
 GPU_CHECKS = {"to_device: moves a tensor and a module to a real GPU (cuda:0)",
-              "model_device: finds a net on a real GPU (cuda:0)"}
+              "model_device: finds a net on a real GPU (cuda:0)",
+              "load_params_to: loads a file saved on a real GPU onto it (cuda:0)"}
 
 
 def _load(path, name: str = "exercise6_submission") -> types.ModuleType:
@@ -40,7 +41,7 @@ SOLUTION = _load(ROOT / "solutions" / "exercise6.py", "exercise6_solution")
 
 def test_gpu_checks_carry_no_points_and_run_only_with_a_gpu(grade_file):
     report = grade_file(ROOT / "solutions" / "exercise6.py", "exercise6")
-    assert report.score == report.max_score == 20
+    assert report.score == report.max_score == 27
     gpu = [c for c in report.checks if c.max_score == 0]
     assert {c.name for c in gpu} == GPU_CHECKS
     for check in gpu:
@@ -60,7 +61,7 @@ def test_gpu_checks_still_run_the_students_code_without_a_gpu(grade_file):
 def test_same_failing_submission_gives_identical_reports(grade_file):
     reports = [without_timings(grade_file(FIXTURES / "to_device_tuple_as_list.py", "exercise6")) for _ in range(3)]
     assert reports[0] == reports[1] == reports[2]
-    assert reports[0]["score"] == 18
+    assert reports[0]["score"] == 25
 
 
 def test_a_lost_tuple_is_shrunk_to_the_empty_tuple(grade_file):
@@ -199,3 +200,28 @@ def test_fixed_nets_are_what_their_checks_say():
         net = probes.build_net(spec)
         params, buffers = {str(p.device) for p in net.parameters()}, {str(b.device) for b in net.buffers()}
         assert buffers and not (params & buffers)
+
+
+# -- load_params_to ----------------------------------------------------------------------
+
+
+def test_a_file_recorded_on_a_gpu_needs_map_location_where_there_is_none(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    state = judges.saved_state("mlp", 0)
+    path = probes._state_file(state, gpu=True)
+    with probes.simulated_gpus(types.SimpleNamespace(), 0):
+        with pytest.raises(RuntimeError, match="CUDA device"):
+            torch.load(path)
+        loaded = torch.load(path, map_location="cpu")
+    assert all(torch.equal(loaded[key], value) for key, value in state.items())
+
+
+def test_placement_is_judged_on_meta_and_values_on_the_cpu(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cases = [["mlp", judges.saved_state("mlp", 1)]]
+    (on_meta,) = probes.params_loaded_to(SOLUTION, cases, "meta", False)
+    assert on_meta["raised"] is None and not judges.wrong_devices(on_meta, "meta")
+    assert set(on_meta["state"].values()) == {None}  # meta tensors hold no values to compare
+    (on_cpu,) = probes.params_loaded_to(SOLUTION, cases, "cpu", True)
+    assert on_cpu["raised"] is None and on_cpu["is_given"]
+    assert all(torch.equal(on_cpu["state"][key], value) for key, value in cases[0][1].items())

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nbformat
 
-from grader.grading.submission import neutralise_magics, read_submission
+from grader.grading.submission import Submission, functions_only, neutralise_magics, read_submission
 
 
 def test_line_magics_and_shell_escapes_become_inert_keeping_lines():
@@ -53,3 +55,45 @@ def test_a_file_too_large_to_be_an_answer_is_refused_unread(tmp_path):
     submission = read_submission(huge)
     assert f"a submission may be at most {MAX_SUBMISSION_MB} MiB" in submission.load_error
     assert len(submission.sha256) == 64
+
+
+FUNCTIONS_AND_MORE = '''"""A module docstring."""
+import torch
+from torch import nn
+DEVICE = "cpu"
+SIZES: tuple = (1, 2)
+print("top-level code runs")
+net = nn.Linear(2, 2)
+
+
+class Model(nn.Module):
+    pass
+
+
+@torch.no_grad()
+def load_model(path):
+    return helper(path)
+
+
+def helper(path):
+    return Model()
+x = 1; y = Model()
+'''
+
+
+def test_functions_only_keeps_imports_functions_and_constants_on_their_lines():
+    submission = Submission(Path("exercise5.py"), "py", "0" * 64, source=FUNCTIONS_AND_MORE)
+    stripped = functions_only(submission)
+    kept = [line for line in stripped.source.splitlines() if line.strip()]
+    assert kept == ["import torch", "from torch import nn", 'DEVICE = "cpu"', "SIZES: tuple = (1, 2)",
+                    "@torch.no_grad()", "def load_model(path):", "    return helper(path)",
+                    "def helper(path):", "    return Model()"]
+    assert len(stripped.source.splitlines()) == len(FUNCTIONS_AND_MORE.splitlines())
+    original = FUNCTIONS_AND_MORE.splitlines()
+    for number, line in enumerate(stripped.source.splitlines()):
+        assert line in ("", original[number])  # every kept line stays where it was
+
+
+def test_functions_only_leaves_a_source_that_does_not_parse_as_it_is():
+    submission = Submission(Path("exercise5.py"), "py", "0" * 64, source="def f(:\n")
+    assert functions_only(submission) == submission

@@ -7,10 +7,11 @@ remembers its cell, so that errors point at "cell 4, line 2" rather than a joine
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 # `x = !ls` and `x = %time f()` assign a magic's result; plain `%magic` / `!cmd` lines.
@@ -127,3 +128,44 @@ def neutralise_magics(cell: str) -> list[str]:
         else:
             out.append(line)
     return out
+
+
+def functions_only(submission: Submission) -> Submission:
+    """The submission with only its imports, function definitions and literal constants
+    (``X = 3``, ``NAMES = ("a", "b")``): no classes, no other statement.
+
+    For checks that a file the submission wrote carries what its classes would supply (a
+    model's architecture): the submission's functions run as written, in a module where its
+    classes do not exist. Dropped lines become blank lines, so that line numbers in errors
+    stay the student's. A source that does not parse is returned as it is: loading it
+    reports the syntax error.
+    """
+    try:
+        tree = ast.parse(submission.source)
+    except (SyntaxError, ValueError):
+        return submission
+    lines = submission.source.splitlines(True)
+    keep = [False] * (len(lines) + 1)  # by 1-based line number
+    drop = [False] * (len(lines) + 1)
+    for node in tree.body:
+        first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+        mask = keep if _kept(node) else drop
+        for line in range(first, (node.end_lineno or node.lineno) + 1):
+            mask[line] = True
+    # A line shared with a dropped statement (``x = 1; class A: ...``) is dropped too.
+    kept = [line if keep[i] and not drop[i] else "\n" for i, line in enumerate(lines, start=1)]
+    return replace(submission, source="".join(kept))
+
+
+def _kept(node: ast.stmt) -> bool:
+    if isinstance(node, ast.Import | ast.ImportFrom | ast.FunctionDef | ast.AsyncFunctionDef):
+        return True
+    names = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+    value = getattr(node, "value", None)
+    if not names or value is None or not all(isinstance(name, ast.Name) for name in names):
+        return False
+    try:
+        ast.literal_eval(value)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False
+    return True

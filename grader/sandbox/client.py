@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from grader.grading.errors import GraderFault, StudentCodeProblem, WorkerLost
-from grader.grading.submission import Submission
+from grader.grading.submission import Submission, functions_only
 from grader.sandbox import wire
 from grader.sandbox.channel import ChannelClosed, FrameTooLarge
 from grader.sandbox.launchers import Launcher, LauncherError, WorkerHandle
@@ -67,6 +67,7 @@ class Sandbox:
         self.load_problem: StudentCodeProblem | None = None
         self._sticky: StudentCodeProblem | None = None
         self._spent_s = 0.0  # time spent waiting for this submission's workers
+        self._functions_only: Sandbox | None = None
 
     def __repr__(self) -> str:  # stable: hypothesis prints it in falsifying examples
         return f"<submission {self.submission.filename}>"
@@ -77,8 +78,13 @@ class Sandbox:
         """A new check starts: an earlier check's crash and output no longer count."""
         self._sticky = None
         self.output = ""
+        if self._functions_only is not None:
+            self._functions_only.begin_check()
 
     def close(self) -> None:
+        if self._functions_only is not None:
+            self._functions_only.close()
+            self._functions_only = None
         self._stop_worker()
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
@@ -126,6 +132,14 @@ class Sandbox:
         if status == "no_probe":  # it was preloaded: the submission must have replaced it
             raise StudentCodeProblem("garbage", "the submission tampered with the grader's probes")
         raise self._problem(response, "while running the check")
+
+    def functions_only(self) -> Sandbox:
+        """A sandbox over the submission's imports and functions alone, in workers of its own
+        (``submission.functions_only``): its classes are never defined there. For checks that
+        a file the submission wrote carries a model's architecture by itself."""
+        if self._functions_only is None:
+            self._functions_only = Sandbox(self.launcher, functions_only(self.submission), self.limits)
+        return self._functions_only
 
     def execute_notebook(self, notebook_json: str, cell_s: float, total_s: float) -> dict[str, Any]:
         """Run the notebook top to bottom with nbclient in a worker of its own.

@@ -1,3 +1,3 @@
-"""Deferred initialization: MyLazyLinear, lazy_mlp, materialize."""
+"""Deferred initialization: MyLazyLinear, lazy_mlp, materialize, partly_lazy_mlp."""
 
 TITLE = "Deferred initialization"

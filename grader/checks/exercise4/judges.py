@@ -446,3 +446,114 @@ def test_materialize_returns(submission):
     result = _materialized(submission, BIG, BIG_EXAMPLE)
     problem = returned_problem(result)
     expect(problem is None, lambda: f"{problem}{_net(BIG, BIG_EXAMPLE)}")
+
+
+# -- partly_lazy_mlp ----------------------------------------------------------------------------
+# One net per case, described before and after one forward (``probes.partly_lazy_runs``). The
+# layers are the children that are not activations; the output is recomputed here from the
+# parameters the net holds after that forward.
+
+
+@st.composite
+def partly_lazy_cases(draw: st.DrawFn) -> list[Any]:
+    """[in_features, sizes, X]: at least two sizes, so that there is a later layer to be lazy."""
+    in_features = draw(widths)
+    sizes = draw(st.lists(st.integers(1, 8), min_size=2, max_size=4))
+    return [in_features, sizes, draw(tensors((draw(st.integers(1, 4)), in_features)))]
+
+
+partly_lazy_lists = st.lists(partly_lazy_cases(), min_size=1, max_size=4)
+
+
+def _call_partly(in_features: int, sizes: list[int]) -> str:
+    return f"partly_lazy_mlp({in_features}, {sizes})"
+
+
+def _partly_layers(case: list[Any], result: dict[str, Any], when: str) -> list[dict[str, Any]]:
+    """The net's layers (children that are not activations) ``before`` or ``after`` the forward."""
+    in_features, sizes, _ = case
+    expect(result["before"] is not None and SEQUENTIAL in result["classes"],
+           lambda: f"{_call_partly(in_features, sizes)} should return an nn.Sequential, got "
+           f"{_class_name(result['classes'])} {show(result['net'], 80)}")
+    return [c for c in result[when] if not any(k.startswith(ACTIVATIONS) for k in c["classes"])]
+
+
+def _shapes_text(layer: dict[str, Any]) -> str:
+    shapes_ = {name: "uninitialized" if shape is None else tuple(shape) for name, shape in layer["parameters"].items()}
+    return f"{_describe_child(layer)} with parameters {shapes_ or 'none'}"
+
+
+@check("partly_lazy_mlp", "the first layer is nn.Linear(in_features, sizes[0]), built at once", points=2,
+       hint="nn.Linear(in_features, sizes[0]): an ordinary layer, whose weight exists before any forward")
+@budget(5)
+@given(cases=partly_lazy_lists)
+def test_partly_lazy_first_layer(submission, cases):
+    results = submission.run(probes.partly_lazy_runs, cases)
+    for case, result in paired(cases, results, "networks"):
+        in_features, sizes, _ = case
+        layers = _partly_layers(case, result, "before")
+        expect(bool(layers), lambda: f"{_call_partly(in_features, sizes)} holds no layers")
+        first = layers[0]
+        expected = {"weight": [sizes[0], in_features], "bias": [sizes[0]]}
+        expect(LINEAR in first["classes"] and LAZY_LINEAR not in first["classes"] and first["parameters"] == expected,
+               lambda: f"before any forward, the first layer of {_call_partly(in_features, sizes)} should be "
+               f"Linear({in_features}, {sizes[0]}) with weight {tuple(expected['weight'])} and bias "
+               f"({sizes[0]},), got {_shapes_text(first)}: the input size is given, so this layer need not "
+               "wait for a forward")
+
+
+@check("partly_lazy_mlp", "the later layers are nn.LazyLinear of the given sizes", points=2,
+       hint="nn.LazyLinear(size) for every size after the first: their input sizes are not given")
+@budget(5)
+@given(cases=partly_lazy_lists)
+def test_partly_lazy_later_layers(submission, cases):
+    results = submission.run(probes.partly_lazy_runs, cases)
+    for case, result in paired(cases, results, "networks"):
+        in_features, sizes, _ = case
+        later = _partly_layers(case, result, "before")[1:]
+        got = [_describe_child(layer) for layer in later]
+        expected = [f"LazyLinear({size})" for size in sizes[1:]]
+        still_lazy = all(LAZY_LINEAR in layer["classes"] and all(shape is None for shape in layer["parameters"].values())
+                         for layer in later)
+        expect(got == expected and still_lazy,
+               lambda: f"before any forward, the layers after the first of {_call_partly(in_features, sizes)} "
+               f"should be {expected}, in order and still lazy (no weight shapes yet), got "
+               f"{[_shapes_text(layer) for layer in later]}")
+
+
+def partly_lazy_expected(case: list[Any], result: dict[str, Any]) -> torch.Tensor:
+    """The MLP's output on X, recomputed from the parameters the net holds after the forward,
+    with ReLU between the layers and none after the last."""
+    in_features, sizes, x = case
+    layers = _partly_layers(case, result, "after")
+    state = result["state"]
+    y = x.double()
+    for i, layer in enumerate(layers):
+        where = f"{_call_partly(in_features, sizes)}: layer {layer['name']!r} after the forward"
+        weight = expect_tensor(state.get(f"{layer['name']}.weight"), f"{where}, its weight", X=x)
+        bias = expect_tensor(state.get(f"{layer['name']}.bias"), f"{where}, its bias", X=x)
+        expect(weight.dim() == 2 and weight.shape[1] == y.shape[-1] and tuple(bias.shape) == (weight.shape[0],),
+               lambda: f"{where} has weight {tuple(weight.shape)} and bias {tuple(bias.shape)}, expected weight "
+               f"({sizes[i] if i < len(sizes) else '?'}, {y.shape[-1]})" + on_input(dict(X=x)))
+        y = y @ weight.double().T + bias.double()
+        y = torch.relu(y) if i < len(layers) - 1 else y
+    expect(y.shape[-1] == sizes[-1], lambda: f"{_call_partly(in_features, sizes)} ends with {y.shape[-1]} outputs, "
+           f"expected sizes[-1] = {sizes[-1]}" + on_input(dict(X=x)))
+    return y
+
+
+@check("partly_lazy_mlp", "after the first forward, the output is the MLP of its layers", points=2,
+       hint="one nn.ReLU() between each two layers, none after the last")
+@budget(6)
+@given(cases=partly_lazy_lists)
+def test_partly_lazy_output(submission, cases):
+    results = submission.run(probes.partly_lazy_runs, cases)
+    for case, result in paired(cases, results, "networks"):
+        in_features, sizes, x = case
+        raised = result.get("raised")
+        expect(raised is None, lambda: f"{_call_partly(in_features, sizes)}(X) raised {_raised_text(raised)}"
+               + on_input(dict(X=x)))
+        expected = partly_lazy_expected(case, result)
+        y = expect_tensor(result["output"], f"{_call_partly(in_features, sizes)}(X)", X=x)
+        expect_close(y, expected, f"{_call_partly(in_features, sizes)}(X), recomputed from its layers' parameters "
+                     "with ReLU between them,", rtol=1e-4, atol=1e-5, X=x)

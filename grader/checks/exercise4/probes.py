@@ -233,3 +233,38 @@ def materialized(sub: Any, specs: list[list[Any]], example: torch.Tensor, seed: 
         "layers": [{"weight": _tensor(m.weight), "bias": _tensor(m.bias)} for m in layers],
         "parameters": {name: _tensor(p) for name, p in net.named_parameters()},
     }
+
+
+# -- partly_lazy_mlp --------------------------------------------------------------------------
+
+
+def _layer(name: str, child: nn.Module) -> dict[str, Any]:
+    return {"name": name, "classes": _classes(child), "out_features": getattr(child, "out_features", None),
+            "parameters": _parameter_shapes(child)}
+
+
+@probe
+def partly_lazy_runs(sub: Any, cases: list[list[Any]]) -> list[dict[str, Any]]:
+    """For each (in_features, sizes, x): ``partly_lazy_mlp(in_features, sizes)`` described
+    child by child before any forward (``before``), then after one forward on x (``after``),
+    with that forward's output (or what it raised) and the parameters it was computed from."""
+    results = []
+    for in_features, sizes, x in cases:
+        net = sub.partly_lazy_mlp(in_features, list(sizes))
+        if not isinstance(net, nn.Module):
+            results.append({"net": net, "classes": _classes(net), "before": None})
+            continue
+        before = [_layer(name, child) for name, child in net.named_children()]
+        try:
+            output, raised = net(x), None
+        except NotImplementedError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the judge reports it
+            output, raised = None, _raised(exc)
+        results.append({
+            "net": type(net).__name__, "classes": _classes(net), "before": before,
+            "after": [_layer(name, child) for name, child in net.named_children()],
+            "output": output, "raised": raised,
+            "state": {name: _copy(p) for name, p in net.state_dict().items()},
+        })
+    return results

@@ -24,6 +24,7 @@ from grader.authoring import (
     budget,
     check,
     expect,
+    expect_close,
     expect_shape,
     expect_tensor,
     on_input,
@@ -32,7 +33,7 @@ from grader.authoring import (
     show,
     tensors,
 )
-from grader.checks.exercise5 import probes, saved, training
+from grader.checks.exercise5 import nets, probes, saved, training
 
 WEIGHTS_ONLY_ADVICE = "save tensors, or dicts and lists of them, not objects"
 
@@ -444,3 +445,216 @@ def test_checkpoint_epoch(submission, epoch):
 @given(case=training_cases())
 def test_resume_sgd(submission, case):
     judge_resume(submission, training.SGD, case)
+
+
+# -- reuse_layers ------------------------------------------------------------------------------
+# The probe saves an old net's state_dict itself, so that reuse_layers is judged alone. Old and
+# new nets are specs (``nets.build``): the old one with batch norms here and there (their 1-D
+# weights are not layers), the new one laid out otherwise (so that names do not line up), its
+# first n layers shaped as the old one's, then either the old one's next layers again (a
+# function that ignores n copies them too) or layers of other sizes.
+
+
+def _hidden_block(draw: st.DrawFn, fan_in: int, fan_out: int, last: bool) -> list[list[Any]]:
+    block: list[list[Any]] = [["linear", fan_in, fan_out]]
+    if not last:
+        block += [["bn", fan_out]] if draw(st.booleans()) else []
+        block.append(["relu"])
+    return block
+
+
+@st.composite
+def reuse_cases(draw: st.DrawFn) -> dict[str, Any]:
+    """An old net of k >= 2 linear layers, n (None: the default, 2), and a new net."""
+    k = draw(st.integers(2, 4))
+    sizes = draw(st.lists(st.integers(1, 5), min_size=k + 1, max_size=k + 1))
+    n = draw(st.one_of(st.none(), st.integers(1, k)))
+    copied = 2 if n is None else n
+    old = [part for i in range(k) for part in _hidden_block(draw, sizes[i], sizes[i + 1], i == k - 1)]
+    head = [part for i in range(copied) for part in _hidden_block(draw, sizes[i], sizes[i + 1], False)]
+    if copied < k and draw(st.booleans()):
+        tail_sizes = sizes[copied:]  # the old net's next layers again
+    else:
+        tail_sizes = [sizes[copied], *draw(st.lists(st.integers(1, 5), min_size=1, max_size=2))]
+    tail = [part for i in range(len(tail_sizes) - 1)
+            for part in _hidden_block(draw, tail_sizes[i], tail_sizes[i + 1], i == len(tail_sizes) - 2)]
+    new = [["seq", head], *tail] if draw(st.booleans()) else head + tail
+    return {"old": old, "new": new, "n": n, "seed": draw(st.integers(0, 2**16))}
+
+
+FIXED_REUSE_CASE = {
+    "old": [["linear", 3, 4], ["bn", 4], ["relu"], ["linear", 4, 2], ["relu"], ["linear", 2, 2]],
+    "new": [["linear", 3, 4], ["relu"], ["linear", 4, 2], ["relu"], ["linear", 2, 5]],
+    "n": None,
+    "seed": 3,
+}
+
+
+def reuse_states(case: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """The old net's saved state and the new net's own values, drawn here from the case's seed."""
+    return (nets.random_state(nets.build(case["old"]), case["seed"]),
+            nets.random_state(nets.build(case["new"]), case["seed"] + 1))
+
+
+def run_reuse(submission: Any, case: dict[str, Any]) -> dict[str, Any]:
+    old_state, new_state = reuse_states(case)
+    return submission.run(probes.reused_layers, case["old"], old_state, case["new"], new_state, case["n"])
+
+
+def describe_spec(specs: list[list[Any]]) -> str:
+    def one(spec: list[Any]) -> str:
+        if spec[0] == "seq":
+            return describe_spec(spec[1])
+        return {"linear": lambda: f"Linear({spec[1]}, {spec[2]})", "bn": lambda: f"BatchNorm1d({spec[1]})",
+                "relu": lambda: "ReLU()"}[spec[0]]()
+    return "Sequential(" + ", ".join(one(spec) for spec in specs) + ")"
+
+
+def reuse_call(case: dict[str, Any]) -> str:
+    return "reuse_layers(path, new_net)" if case["n"] is None else f"reuse_layers(path, new_net, n={case['n']})"
+
+
+def reuse_where(case: dict[str, Any]) -> str:
+    return f"\n  saved net = {describe_spec(case['old'])}\n  new_net   = {describe_spec(case['new'])}"
+
+
+def reused_pairs(case: dict[str, Any]) -> list[tuple[str, str]]:
+    """(the new net's layer, the saved net's layer) for each of the first n nn.Linear layers."""
+    n = 2 if case["n"] is None else case["n"]
+    return list(zip(nets.linear_names(nets.build(case["new"]))[:n], nets.linear_names(nets.build(case["old"]))[:n],
+                    strict=True))
+
+
+def _same(got: Any, expected: torch.Tensor) -> bool:
+    return isinstance(got, torch.Tensor) and got.shape == expected.shape and torch.equal(got, expected)
+
+
+@check("reuse_layers", "the first n nn.Linear layers get the saved parameters", points=3,
+       hint="the saved layers are the entries whose weight is 2-D; copy weight and bias of the first n, in order")
+@budget(8)
+@given(case=reuse_cases())
+def test_reuse_layers_copies(submission, case):
+    result = run_reuse(submission, case)
+    old_state, _ = reuse_states(case)
+    state = result["state"]
+    for i, (new_name, old_name) in enumerate(reused_pairs(case)):
+        for part in ("weight", "bias"):
+            got, expected = state.get(f"{new_name}.{part}"), old_state[f"{old_name}.{part}"]
+            expect(_same(got, expected),
+                   lambda: f"after {reuse_call(case)}, nn.Linear number {i + 1} of new_net ({new_name!r}) should hold "
+                   f"the saved net's {old_name}.{part}: got {show(got)}, expected {show(expected)}"
+                   + reuse_where(case))
+
+
+@check("reuse_layers", "copies the first n layers and leaves the rest of new_net as it was", points=2,
+       hint="stop after n layers: new_net's later layers, and its batch norms, keep their own values")
+@budget(8)
+@given(case=reuse_cases())
+def test_reuse_layers_leaves_the_rest(submission, case):
+    result = run_reuse(submission, case)
+    old_state, new_state = reuse_states(case)
+    state = result["state"]
+    pairs = reused_pairs(case)
+    expect(any(_same(state.get(f"{new}.weight"), old_state[f"{old}.weight"]) for new, old in pairs),
+           lambda: f"after {reuse_call(case)}, none of new_net's first layers holds a saved weight: nothing was "
+           "reused" + reuse_where(case))
+    reused = {f"{new}.{part}" for new, _ in pairs for part in ("weight", "bias")}
+    for name, before in new_state.items():
+        if name in reused:
+            continue
+        got = state.get(name)
+        expect(_same(got, before),
+               lambda: f"after {reuse_call(case)}, new_net's {name!r} changed: it is not among its first "
+               f"{len(pairs)} nn.Linear layers, so it should keep its value; got {show(got)}, expected {show(before)}"
+               + reuse_where(case))
+
+
+@check("reuse_layers", "returns new_net", points=1, hint="end with return new_net")
+def test_reuse_layers_returns(submission):
+    result = run_reuse(submission, FIXED_REUSE_CASE)
+    expect(result["is_given"],
+           lambda: f"{reuse_call(FIXED_REUSE_CASE)} should return the new_net it was given, got {result['returned']}"
+           + reuse_where(FIXED_REUSE_CASE))
+
+
+# -- save_model / load_model ---------------------------------------------------------------------
+# The net is a ``CourseModel`` (``nets``), whose class exists only in the worker that saves.
+# One check loads it in that same worker (after changing the net, so that only the file can
+# answer); the other in a worker that holds nothing of the submission but its imports and
+# functions (``Sandbox.functions_only``), as a program without the class would.
+
+
+@st.composite
+def model_cases(draw: st.DrawFn) -> dict[str, Any]:
+    """A CourseModel (sizes, activation, state from a seed), an example and inputs of its shape."""
+    d, h, o = draw(st.integers(1, 4)), draw(st.integers(1, 5)), draw(st.integers(1, 3))
+    shape = (draw(st.integers(1, 4)), d)
+    return {"config": {"d": d, "h": h, "o": o, "act": draw(st.sampled_from(["relu", "tanh"]))},
+            "seed": draw(st.integers(0, 2**16)), "example": draw(tensors(shape)),
+            "xs": draw(st.lists(tensors(shape), min_size=1, max_size=3))}
+
+
+def model_state(case: dict[str, Any]) -> dict[str, torch.Tensor]:
+    return nets.random_state(nets.course_model(case["config"]), case["seed"])
+
+
+def describe_model(case: dict[str, Any]) -> str:
+    c = case["config"]
+    return (f"CourseModel(d={c['d']}, h={c['h']}, o={c['o']}) in eval mode, whose forward is "
+            f"out({c['act']}(norm(hidden(X)))) + skip(X)")
+
+
+def judge_loaded_outputs(result: dict[str, Any], case: dict[str, Any], where: str) -> None:
+    """The loaded model's outputs on the case's inputs are the saved net's."""
+    net = describe_model(case)
+    expect(result["outputs"] is not None or result["raised"] is not None,
+           lambda: f"load_model(path) {where} returned {result['returned']}, which cannot be called on X: "
+           f"it should return a module\n  for net = {net}")
+    expect(result["raised"] is None, lambda: f"the model load_model(path) returned {where} raised "
+           f"{result['raised']} when called on X of shape {tuple(case['example'].shape)}\n  for net = {net}")
+    state = model_state(case)
+    for x, y in paired(case["xs"], result["outputs"]):
+        y = expect_tensor(y, f"the output of the model load_model(path) returned {where}", X=x)
+        expect_close(y, nets.course_model_output(case["config"], state, x),
+                     f"the output of the model load_model(path) returned {where}", rtol=1e-4, atol=1e-5, X=x)
+
+
+@check("save_model/load_model", "the loaded model gives the saved net's outputs", points=1,
+       hint="load_model must rebuild the model from the file alone: the net may have changed since")
+@budget(4)
+@given(case=model_cases())
+def test_model_round_trip(submission, case):
+    result = submission.run(probes.model_round_trip, case["config"], model_state(case), case["example"], case["xs"])
+    judge_loaded_outputs(result, case, "after save_model(net, path, example), in the same process,")
+
+
+def load_failure_advice(raised: str) -> str:
+    """Why load_model failed where the net's class is not defined, in the student's terms."""
+    if "CourseModel" in raised or "Can't get attribute" in raised:
+        return ("the file holds a reference to the net's class (torch.save(net, path) pickles it by name), not "
+                "the computation, so it loads only where that class is defined; save with torch.jit.trace / "
+                "torch.jit.script or torch.export")
+    if "NameError" in raised:
+        return ("load_model uses a name that is not an import, a function or a constant of your file: the "
+                "file itself must carry the architecture")
+    if "weights_only" in raised or "Weights only" in raised:
+        return ("torch.load(path) with weights_only=True refuses a pickled module; and a pickled module would "
+                "still need its class: save the computation with TorchScript or torch.export")
+    return "load_model must rebuild the model from the file alone"
+
+
+@check("save_model/load_model", "load_model rebuilds the model where the net's class is not defined", points=3,
+       hint="save the computation, not a reference to the class: torch.jit.trace(net, example).save(path) "
+       "and torch.jit.load(path), or torch.export")
+@budget(4)
+@given(case=model_cases())
+def test_model_without_its_class(submission, case):
+    data = submission.run(probes.saved_model_file, case["config"], model_state(case), case["example"])
+    net = describe_model(case)
+    expect(data is not None, lambda: f"save_model(net, path, example) wrote no file at path\n  for net = {net}")
+    result = submission.functions_only().run(probes.loaded_model, expect_tensor(data, "the file's bytes"), case["xs"])
+    raised = result["load_raised"]
+    expect(raised is None,
+           lambda: f"in a fresh process, where the net's class CourseModel and your classes are not defined, "
+           f"load_model(path) raised {raised}: {load_failure_advice(raised)}\n  for net = {net}")
+    judge_loaded_outputs(result, case, "in a fresh process, where the net's class is not defined,")

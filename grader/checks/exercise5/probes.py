@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from typing import Any
 
 import torch
@@ -17,7 +18,7 @@ import torch._dynamo  # noqa: F401 - torch.optim imports it on first use (~1 s):
 from torch import nn
 
 from grader.authoring import probe
-from grader.checks.exercise5 import training
+from grader.checks.exercise5 import nets, training
 
 
 def _fresh_path(name: str) -> str:
@@ -186,3 +187,95 @@ def checkpoint_resume(
         "resumed": training.parameters(resumed),
         "uninterrupted": training.parameters(model),
     }
+
+
+# -- reuse_layers ----------------------------------------------------------------------------
+
+
+@probe
+def reused_layers(
+    sub: Any, old: list[list[Any]], old_state: dict[str, torch.Tensor], new: list[list[Any]],
+    new_state: dict[str, torch.Tensor], n: int | None,
+) -> dict[str, Any]:
+    """Save the old net's ``state_dict`` (with ``torch.save``, so that reuse_layers is judged
+    alone), build the new net with its own values, call ``reuse_layers(path, new_net, n)``
+    (without n when it is None): what came back, and the new net's ``state_dict`` after."""
+    path = os.path.relpath(_fresh_path("old.params"))  # relative: no worker's folder in a message
+    torch.save(nets.with_state(nets.build(old), old_state).state_dict(), path)
+    new_net = nets.with_state(nets.build(new), new_state)
+    returned = sub.reuse_layers(path, new_net) if n is None else sub.reuse_layers(path, new_net, n)
+    return {
+        "returned": "None" if returned is None else type(returned).__name__,
+        "is_given": returned is new_net,
+        "state": {name: value.detach().clone() for name, value in new_net.state_dict().items()},
+    }
+
+
+# -- save_model / load_model -----------------------------------------------------------------
+#
+# The saved net's class stands for a student's own: it lives in ``__main__`` of the worker
+# that saves (as a class of a notebook or script does), so that a file holding a reference
+# to it, rather than the computation, cannot be loaded in any other worker.
+
+
+def _course_model(config: dict[str, Any], state: dict[str, torch.Tensor]) -> nn.Module:
+    net = nets.course_model(config)
+    sys.modules["__main__"].CourseModel = type(net)  # where a pickle of the net looks for its class
+    return nets.with_state(net, state).eval()
+
+
+def _run_model(model: Any, xs: list[torch.Tensor]) -> dict[str, Any]:
+    """``model(x)`` for each x, or what went wrong (not a module, or a call that raised)."""
+    if not callable(model):
+        return {"returned": type(model).__name__, "outputs": None, "raised": None}
+    try:
+        with torch.no_grad():
+            outputs = [model(x) for x in xs]
+    except NotImplementedError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the judge explains it
+        return {"returned": type(model).__name__, "outputs": None, "raised": f"{type(exc).__name__}: {str(exc)[:300]}"}
+    return {"returned": type(model).__name__, "outputs": outputs, "raised": None}
+
+
+@probe
+def model_round_trip(
+    sub: Any, config: dict[str, Any], state: dict[str, torch.Tensor], example: torch.Tensor, xs: list[torch.Tensor]
+) -> dict[str, Any]:
+    """``save_model(net, path, example)``, then the net's parameters are changed (a loaded
+    model must come from the file, not from the net), then ``load_model(path)`` in this
+    same worker, run on ``xs``."""
+    net = _course_model(config, state)
+    path = os.path.relpath(_fresh_path("model.pt"))
+    sub.save_model(net, path, example)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(1.0)
+    return _run_model(sub.load_model(path), xs)
+
+
+@probe
+def saved_model_file(sub: Any, config: dict[str, Any], state: dict[str, torch.Tensor],
+                     example: torch.Tensor) -> torch.Tensor | None:
+    """The bytes ``save_model(net, path, example)`` wrote, for ``load_model`` in another worker."""
+    path = os.path.relpath(_fresh_path("model.pt"))
+    sub.save_model(_course_model(config, state), path, example)
+    return _file_bytes(path)
+
+
+@probe
+def loaded_model(sub: Any, data: torch.Tensor, xs: list[torch.Tensor]) -> dict[str, Any]:
+    """Write ``data`` to a file, ``load_model(path)``, run it on ``xs``. Called in a worker
+    that holds only the submission's imports and functions (``Sandbox.functions_only``): the
+    net's class, and the student's, are not defined there. What load_model raised comes back
+    as ``load_raised``."""
+    path = os.path.relpath(_fresh_path("model.pt"))
+    with open(path, "wb") as handle:
+        handle.write(data.numpy().tobytes())
+    try:
+        model = sub.load_model(path)
+    except NotImplementedError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the judge explains it
+        return {"load_raised": f"{type(exc).__name__}: {str(exc)[:300]}"}
+    return {"load_raised": None, **_run_model(model, xs)}

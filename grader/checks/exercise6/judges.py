@@ -2,7 +2,7 @@
 code: each asks a probe for plain data and decides from it.
 
 Every scored check runs on a machine without a GPU: GPU counts are simulated (0, 1 and 4
-GPUs) and moves go to the ``meta`` device. The two checks that need a real GPU carry no
+GPUs) and moves go to the ``meta`` device. The checks that need a real GPU carry no
 points; where there is none they are skipped ("not run: no GPU"), so the maximum score is
 the same on every machine. They judge only what the meta checks cannot see (that the code
 works with a real ``cuda:0``), so a submission's score and failures are machine-independent.
@@ -26,10 +26,11 @@ from itertools import pairwise
 from typing import Any
 
 import pytest
+import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from grader.authoring import budget, check, expect, paired, shapes
+from grader.authoring import budget, check, expect, paired, shapes, show
 from grader.checks.exercise6 import probes
 
 DEVICE = "torch.device"  # the qualified type name of a torch.device
@@ -526,3 +527,136 @@ def test_model_device_on_gpu(submission):
         pytest.skip("no GPU")
     for spec, got in paired([GPU_NET], result["outcomes"]):
         expect_device(got, spec, "cuda:0")
+
+
+# -- load_params_to --------------------------------------------------------------------
+# The probe saves a state dict whose values are drawn here, then calls load_params_to on a
+# fresh net of ``probes.MODULES``: placement is judged on ``meta`` (no values to read there),
+# the values on the CPU, and a file recorded as saved on cuda:0 is read with no GPU
+# (simulated where there is one), which only ``map_location`` allows.
+
+LOAD_NETS = ("linear", "batchnorm", "stats", "mlp")
+LOAD_DESCRIPTIONS = {
+    "linear": "nn.Linear(3, 2)",
+    "batchnorm": "nn.BatchNorm1d(3)",
+    "stats": "nn.BatchNorm1d(3, affine=False)",
+    "mlp": "nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 2))",
+}
+load_cases = st.lists(st.tuples(st.sampled_from(LOAD_NETS), st.integers(0, 2**16)), min_size=1, max_size=3)
+
+
+def saved_state(name: str, seed: int) -> dict[str, Any]:
+    """Values for every entry of the net's state_dict (buffers too), from ``seed``."""
+    generator = torch.Generator().manual_seed(seed)
+    state = {}
+    for key, value in probes.MODULES[name]().state_dict().items():
+        if not value.is_floating_point():
+            state[key] = torch.randint(1, 100, value.shape, generator=generator, dtype=value.dtype)
+        else:
+            state[key] = torch.rand(value.shape, generator=generator) + 0.5
+    return state
+
+
+def run_load_params_to(submission: Any, cases: list[tuple[str, int]], device: str, gpu_file: bool) -> list[Any]:
+    sent = [[name, saved_state(name, seed)] for name, seed in cases]
+    return submission.run(probes.params_loaded_to, sent, device, gpu_file)
+
+
+def _load_call(name: str, device: str, gpu_file: bool) -> str:
+    saved = "saved on cuda:0" if gpu_file else "saved on the CPU"
+    return f"load_params_to(path, {LOAD_DESCRIPTIONS[name]}, torch.device({device!r})) with a state dict {saved}"
+
+
+def load_raised_problem(raised: str | None, device: str, gpu_file: bool) -> str | None:
+    """What an exception load_params_to raised means, or None when it raised nothing."""
+    if raised is None:
+        return None
+    raised = " ".join(raised.split())
+    if gpu_file and "CUDA device" in raised:
+        return (f"raised {raised[:160]}: torch.load(path) puts the tensors back on the GPU they were saved on; "
+                "pass map_location=device")
+    if device == META and "meta" in raised:
+        return (f"raised {raised[:120]}… (Cannot copy out of meta tensor): the state was loaded onto meta and "
+                "copied into a net still on the CPU (on a GPU, a round trip through the CPU); move net to "
+                "device before load_state_dict")
+    return f"raised {raised[:300]}"
+
+
+def wrong_devices(result: dict[str, Any], device: str) -> list[str]:
+    net = result["net"]
+    found = [("parameter", k, v) for k, v in net["parameters"].items()] + [("buffer", k, v) for k, v in net["buffers"].items()]
+    return [f"{kind} {key!r} on {leaf['device']}" for kind, key, leaf in found if leaf["device"] != device]
+
+
+@check("load_params_to", "every parameter and buffer ends on device", points=2,
+       hint="net.to(device) moves parameters and buffers alike; then load_state_dict into it")
+@budget(4)
+@given(cases=load_cases)
+def test_load_params_to_placement(submission, cases):
+    results = run_load_params_to(submission, cases, META, False)
+    for (name, _), result in paired(cases, results, "nets"):
+        problem = load_raised_problem(result["raised"], META, False)
+        expect(problem is None, lambda: f"{_load_call(name, META, False)} {problem}")
+        wrong = wrong_devices(result, META)
+        expect(not wrong, lambda: f"after {_load_call(name, META, False)}, every parameter and buffer should be on "
+               f"meta, got {', '.join(wrong)}")
+
+
+def judge_loaded_values(submission: Any, cases: list[tuple[str, int]], gpu_file: bool) -> None:
+    results = run_load_params_to(submission, cases, "cpu", gpu_file)
+    for (name, seed), result in paired(cases, results, "nets"):
+        call = _load_call(name, "cpu", gpu_file)
+        problem = load_raised_problem(result["raised"], "cpu", gpu_file)
+        expect(problem is None, lambda: f"{call} {problem}")
+        wrong = wrong_devices(result, "cpu")
+        expect(not wrong, lambda: f"after {call}, every parameter and buffer should be on cpu, got {', '.join(wrong)}")
+        for key, expected in saved_state(name, seed).items():
+            got = result["state"].get(key)
+            same = isinstance(got, torch.Tensor) and got.dtype == expected.dtype and got.shape == expected.shape \
+                and torch.equal(got, expected)
+            expect(same, lambda: f"after {call}, net.state_dict()[{key!r}] should hold the saved value: got "
+                   f"{show(got)}, expected {show(expected)}")
+
+
+@check("load_params_to", "the net holds the saved values", points=2,
+       hint="net.load_state_dict(torch.load(path, map_location=device)) restores parameters and buffers")
+@budget(4)
+@given(cases=load_cases)
+def test_load_params_to_values(submission, cases):
+    judge_loaded_values(submission, cases, gpu_file=False)
+
+
+@check("load_params_to", "reads a file saved on a GPU, on a machine without one", points=2,
+       hint="torch.load(path, map_location=device): without it the tensors go back to the GPU they came from")
+@budget(3)
+@given(cases=load_cases)
+def test_load_params_to_gpu_file(submission, cases):
+    judge_loaded_values(submission, cases, gpu_file=True)
+
+
+@check("load_params_to", "returns net", points=1, hint="end with return net")
+def test_load_params_to_returns(submission):
+    cases = [("mlp", 1)]
+    results = run_load_params_to(submission, cases, "cpu", False)
+    for (name, _), result in paired(cases, results, "nets"):
+        expect(result["raised"] is None or result.get("is_given"),
+               lambda: f"{_load_call(name, 'cpu', False)} {load_raised_problem(result['raised'], 'cpu', False)}")
+        expect(result["is_given"], lambda: f"{_load_call(name, 'cpu', False)} should return the net it was given, "
+               f"got {result['returned']}")
+
+
+@check("load_params_to", "loads a file saved on a real GPU onto it (cuda:0)", points=0)
+def test_load_params_to_on_gpu(submission):
+    cases = [("mlp", 2)]
+    result = submission.run(probes.params_loaded_to_gpu, [[n, saved_state(n, s)] for n, s in cases])
+    if not result["cuda"]:
+        pytest.skip("no GPU")
+    for (name, seed), got in paired(cases, result["results"], "nets"):
+        call = f"load_params_to(path, {LOAD_DESCRIPTIONS[name]}, torch.device('cuda:0')) with a state dict saved on cuda:0"
+        wrong = wrong_devices(got, "cuda:0")
+        expect(not wrong, lambda: f"after {call}, every parameter and buffer should be on cuda:0, got {', '.join(wrong)}")
+        for key, expected in saved_state(name, seed).items():
+            value = got["state"].get(key)
+            expect(isinstance(value, torch.Tensor) and torch.equal(value, expected),
+                   lambda: f"after {call}, net.state_dict()[{key!r}] should hold the saved value: got {show(value)}, "
+                   f"expected {show(expected)}")

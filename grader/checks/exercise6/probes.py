@@ -285,3 +285,84 @@ def model_device_on_gpu(sub: Any, specs: list[dict[str, Any]]) -> dict[str, Any]
     if not _cuda():
         return {"cuda": False}
     return {"cuda": True, "outcomes": model_device_outcomes(sub, specs)}
+
+
+# -- load_params_to -------------------------------------------------------------------
+#
+# The probe writes the file itself (``torch.save`` of a state dict whose values the judge
+# chose), so that load_params_to is judged alone. A file "saved on a GPU" is one whose
+# tensors are recorded as cuda:0, as torch.save records a GPU tensor's: written here from
+# CPU tensors, it needs no GPU, and with no GPU (simulated where there is one) torch.load
+# refuses it unless told where to put the tensors (``map_location``).
+
+
+@contextlib.contextmanager
+def _recorded_as_gpu() -> Iterator[None]:
+    """While inside, torch.save records every tensor as stored on cuda:0."""
+    serialization = torch.serialization
+    original = serialization.location_tag
+    serialization.location_tag = lambda storage: "cuda:0"
+    try:
+        yield
+    finally:
+        serialization.location_tag = original
+
+
+RAISED_LIMIT = 600  # load_state_dict names the cause (a meta tensor) after the parameter
+
+
+def _state_file(state: dict[str, torch.Tensor], gpu: bool) -> str:
+    path = "params.pt"  # in the worker's own folder; relative, so that no message names that folder
+    with _recorded_as_gpu() if gpu else contextlib.nullcontext():
+        torch.save(state, path)
+    return path
+
+
+def _loaded_to(sub: Any, name: str, path: str, device: torch.device) -> dict[str, Any]:
+    """``load_params_to(path, net, device)`` with 0 simulated GPUs, for a fresh ``MODULES[name]``:
+    what it returned or raised, and the net it was given, described (values on the CPU)."""
+    torch.manual_seed(12345)  # the fresh net's values differ from the saved ones
+    net = MODULES[name]()
+    try:
+        with simulated_gpus(sub, 0):
+            returned = sub.load_params_to(path, net, device)
+    except NotImplementedError as exc:
+        if "meta tensor" not in str(exc):  # copying out of a meta tensor raises NotImplementedError too
+            raise
+        return {"raised": f"{type(exc).__name__}: {str(exc)[:RAISED_LIMIT]}"}
+    except Exception as exc:  # noqa: BLE001 - the judge explains it
+        return {"raised": f"{type(exc).__name__}: {str(exc)[:RAISED_LIMIT]}"}
+    state = {key: value.detach().to("cpu") if value.device.type != "meta" else None
+             for key, value in net.state_dict().items()}
+    return {"raised": None, "returned": "None" if returned is None else type(returned).__name__,
+            "is_given": returned is net, "net": describe(net), "state": state}
+
+
+@probe
+def params_loaded_to(sub: Any, cases: list[list[Any]], device: str, gpu_file: bool) -> list[dict[str, Any]]:
+    """For each (module name, state): the state saved to a file (recorded as on cuda:0 if
+    ``gpu_file``), then ``load_params_to(path, fresh net, torch.device(device))``."""
+    results = []
+    for name, state in cases:
+        path = _state_file(state, gpu_file)
+        results.append(_loaded_to(sub, name, path, torch.device(device)))
+    return results
+
+
+@probe
+def params_loaded_to_gpu(sub: Any, cases: list[list[Any]]) -> dict[str, Any]:
+    """Like ``params_loaded_to`` to a real cuda:0, from a file truly saved there, where there
+    is a GPU; the student's code runs first on every machine (see ``to_device_on_gpu``)."""
+    _consult(sub.load_params_to, _state_file(cases[0][1], False), MODULES[cases[0][0]](), torch.device("cpu"))
+    if not _cuda():
+        return {"cuda": False}
+    results = []
+    for name, state in cases:
+        path = "params.pt"
+        torch.save({key: value.to("cuda:0") for key, value in state.items()}, path)
+        torch.manual_seed(12345)
+        net = MODULES[name]()
+        returned = sub.load_params_to(path, net, torch.device("cuda:0"))
+        results.append({"returned": type(returned).__name__, "is_given": returned is net, "net": describe(net),
+                        "state": {key: value.detach().to("cpu") for key, value in net.state_dict().items()}})
+    return {"cuda": True, "results": results}

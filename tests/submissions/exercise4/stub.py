@@ -16,7 +16,7 @@
 # grade exercise4
 # ```
 #
-# There are 11 checks worth 18 points. Each check names the class or function and the
+# There are 14 checks worth 24 points. Each check names the class or function and the
 # property it tested, and a failed check shows the input that broke it, what was expected
 # and what your code returned.
 
@@ -128,3 +128,35 @@ def materialize(net, example):
     """
     raise NotImplementedError("run net(example), then initialize every nn.Linear: Xavier-uniform weight, "
                               "zero bias; return net")
+
+
+# %% [markdown]
+# ## 4. Input size first, the rest lazy: `partly_lazy_mlp`
+#
+# One of the section's exercises asks what happens when you specify the input dimension of
+# the first layer but not of the later ones. Then the first layer is an ordinary
+# `nn.Linear`, whose parameters exist (and are initialized) at once; the later ones are
+# lazy and get their shapes at the first forward pass.
+#
+# Your `partly_lazy_mlp(in_features, sizes)` must return an `nn.Sequential` that holds, for
+# the given (non-empty) list of output sizes,
+# - first `nn.Linear(in_features, sizes[0])`, initialized as it is built;
+# - then one `nn.LazyLinear(size)` for each later size, in order;
+# - an `nn.ReLU()` between each two layers and none after the last one.
+#
+# ```python
+# net = partly_lazy_mlp(20, [256, 10])
+# net[0].weight.shape    # torch.Size([256, 20]): known before any forward
+# net[2].weight          # <UninitializedParameter>
+# net(torch.rand(2, 20)).shape  # torch.Size([2, 10]); now net[2].weight is (10, 256)
+# ```
+
+
+# %%
+def partly_lazy_mlp(in_features, sizes):
+    """``nn.Sequential`` of ``nn.Linear(in_features, sizes[0])`` then ``nn.LazyLinear(size)``
+    for each later size, ``nn.ReLU()`` between them and none after the last:
+    ``partly_lazy_mlp(20, [256, 10])`` is Linear(20, 256), ReLU, LazyLinear(10).
+    """
+    raise NotImplementedError("nn.Linear(in_features, sizes[0]) first, then nn.LazyLinear layers, "
+                              "nn.ReLU() between them")
