@@ -16,7 +16,8 @@ from grader.atomic import write_text_atomic
 from grader.render import to_csv, to_gradescope, to_junit, to_markdown
 from grader.report import Report
 
-FILES = {"junit": "junit.xml", "markdown": "summary.md", "gradescope": "results.json", "csv": "gradebook.csv"}
+FILES = {"junit": "junit.xml", "markdown": "summary.md", "gradescope": "results.json", "csv": "gradebook.csv",
+         "html": "report.html"}
 STEP_SUMMARY = "GITHUB_STEP_SUMMARY"
 
 
@@ -51,6 +52,10 @@ def _render(name: str, report: Report, student: str) -> str:
         return to_markdown.render(report)
     if name == "gradescope":
         return to_gradescope.render(report)
+    if name == "html":
+        from grader.render import to_html  # matplotlib, for its figures: only when asked for
+
+        return to_html.render(report)
     return to_csv.render({student: {report.exercise: report}}, [report.exercise])
 
 
