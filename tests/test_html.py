@@ -95,13 +95,15 @@ def test_a_histogram_bins_the_values_against_the_expected_counts():
     json.dumps(figure, allow_nan=False)
 
 
-def test_a_comparison_is_flattened_and_capped_and_none_where_a_picture_says_nothing():
+def test_a_comparison_is_flattened_and_capped_and_none_where_there_is_nothing_to_compare():
     assert comparison()["observed"] == [1.0, -2.0, 3.0] and comparison()["expected"] == [1.0, 2.0, 3.0]
     big = figure_data.comparison(torch.arange(1000.0), torch.zeros(1000), title="big")
     assert len(big["observed"]) == figure_data.MAX_VALUES and "first 256 of 1000" in big["note"]
     nan = figure_data.comparison(torch.tensor([math.nan, math.inf]), torch.zeros(2), title="nan")
     assert nan["observed"] == [None, None]
-    assert figure_data.comparison(torch.ones(1), torch.zeros(1), title="one") is None
+    assert figure_data.comparison(torch.ones(1, 1), torch.zeros(1, 1), title="one")["observed"] == [1.0]
+    assert figure_data.comparison(torch.ones(0), torch.zeros(0), title="none") is None
+    assert figure_data.comparison(torch.ones(2), torch.zeros(3), title="sizes") is None
     assert figure_data.comparison(torch.ones(2, dtype=torch.complex64), torch.zeros(2), title="c") is None
 
 

@@ -17,7 +17,7 @@ from grader.atomic import write_text_atomic
 from grader.batch import item_stats
 from grader.batch.scheduler import Outcome
 from grader.render import to_csv
-from grader.report import Isolation, Report, Status
+from grader.report import Isolation, Report
 
 
 def write_all(out: Path, outcomes: Sequence[Outcome], interrupted: bool = False,

@@ -50,10 +50,12 @@ def pass_rates(rates: Sequence[float]) -> str:
     height = max(HEIGHT, 0.5 + 0.22 * len(rates))
     with _axes(("rates", list(rates)), height) as (fig, ax):
         rows = range(1, len(rates) + 1)
-        ax.barh(rows, [100 * r for r in rates], color=[_rate_colour(r) for r in rates])
+        bars = ax.barh(rows, [100 * r for r in rates], color=[_rate_colour(r) for r in rates])
+        ax.bar_label(bars, fmt="%.0f%%", padding=2, fontsize=7)  # a 0% bar has no length to show
         ax.set_yticks(list(rows), [f"#{i}" for i in rows], fontsize=7)
         ax.invert_yaxis()
-        ax.set_xlim(0, 100)
+        ax.set_xlim(0, 108)  # room for the label of a 100% bar
+        ax.set_xticks(range(0, 101, 20))
         ax.set_xlabel("passed (% of graded submissions)")
         return _svg(fig)
 

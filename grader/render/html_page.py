@@ -22,6 +22,7 @@ table { border-collapse: collapse; margin: .5rem 0 1rem; }
 th, td { text-align: left; padding: .25rem .6rem; border-bottom: 1px solid #ddd; vertical-align: top; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 pre { background: #f6f6f6; padding: .5rem .7rem; overflow-x: auto; white-space: pre-wrap; margin: .3rem 0; }
+td ul { margin: 0; padding-left: 1rem; } td.status { white-space: nowrap; }
 .passed { color: #1e7d32; } .failed, .error { color: #b3261e; } .not-run { color: #8a6d00; }
 .note { color: #555; } .label { font-weight: 600; margin: .6rem 0 0; }
 section.check { border-left: 3px solid #b3261e; padding: 0 0 0 .8rem; margin: 1.2rem 0; }

@@ -55,7 +55,7 @@ def _table(report: Report) -> str:
         name = text(prop)
         if check.status != Status.PASSED:
             name = f'<a href="#check-{i}">{name}</a>'
-        rows.append(f'<tr data-check="{html_page.attr(check.name)}"><td class="{status_class(check.status)}">'
+        rows.append(f'<tr data-check="{html_page.attr(check.name)}"><td class="status {status_class(check.status)}">'
                     f"{MARKS[check.status]}</td><td>{text(check.target)}</td><td>{name}</td>"
                     f'<td class="num">{rules.points(check)}</td></tr>')
     head = '<tr><th></th><th>target</th><th>property</th><th class="num">points</th></tr>'
