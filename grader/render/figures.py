@@ -94,7 +94,9 @@ def _axes(data: Any, height: float = HEIGHT) -> Iterator[tuple[Any, Any]]:
 
     salt = hashlib.sha256(repr(data).encode()).hexdigest()[:16]
     with matplotlib.rc_context({"svg.fonttype": "path", "svg.hashsalt": salt, "font.size": 8}):
-        fig = Figure(figsize=(WIDTH, height), layout="constrained")
+        fig = Figure(figsize=(WIDTH, height))
+        # Fixed margins, in inches: a constrained layout would draw every figure twice.
+        fig.subplots_adjust(left=0.7 / WIDTH, right=1 - 0.15 / WIDTH, bottom=0.5 / height, top=1 - 0.15 / height)
         ax = fig.add_subplot()
         ax.spines[["top", "right"]].set_visible(False)
         yield fig, ax
