@@ -208,3 +208,27 @@ def test_hostile_text_cannot_inject_into_the_dashboard():
     page = dashboard.render(outcomes, reports, linked=True)
     assert_nothing_injected(page, scripts=1)
     assert "%22%3E%3Cimg" in page  # the hostile student's link, quoted
+
+
+def test_student_pages_are_written_beside_their_reports_and_kept_while_unchanged(tmp_path):
+    from grader.batch import aggregate
+    from grader.render import to_json
+
+    reports = {("alice", "exercise3"): report(*MIXED), ("bob", "exercise3"): report(PASSED, FAILED)}
+    outcomes = [outcome(student, rep) for (student, _), rep in reports.items()]
+    outcomes.append(outcome("eve", None, error="grading process died"))
+    for (student, _), rep in reports.items():
+        path = tmp_path / "reports" / student / "exercise3.json"
+        path.parent.mkdir(parents=True)
+        path.write_text(to_json.render(rep))
+    aggregate.write_all(tmp_path, outcomes, student_pages=True)
+    pages = sorted(tmp_path.glob("reports/*/exercise3.html"))
+    assert len(pages) == 2 and (tmp_path / "dashboard.html").exists()
+    assert 'href="reports/bob/exercise3.html"' in (tmp_path / "dashboard.html").read_text()
+    bob = tmp_path / "reports" / "bob" / "exercise3.html"
+    bob.write_text(bob.read_text().replace("Score:", "Kept:"))  # a rerun keeps an unchanged page
+    aggregate.write_all(tmp_path, outcomes, student_pages=True)
+    assert "Kept:" in bob.read_text()
+    (tmp_path / "reports" / "bob" / "exercise3.json").write_text(to_json.render(report(PASSED)))
+    aggregate.write_all(tmp_path, outcomes, student_pages=True)
+    assert "Kept:" not in bob.read_text() and "Score: 2/2 (100%)" in bob.read_text()

@@ -54,7 +54,7 @@ def in_shard(job: Job, shard: tuple[int, int] | None) -> bool:
 @click.command("batch")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for the reports, gradebook.csv and summary.md.")
+              help="Folder for the reports, gradebook.csv, summary.md and dashboard.html.")
 @click.option("--exercise", default=None, help="Grade files named after students as this exercise.")
 @click.option("-j", "--jobs", "parallel", type=click.IntRange(1, 256), default=None,
               help="Submissions graded at once (default: the number of cores).")
@@ -176,7 +176,7 @@ def _check_parts(parts: Sequence[Path], manifests: Sequence[dict]) -> None:
 @click.command("merge")
 @click.argument("parts", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for the merged reports, gradebook.csv and summary.md.")
+              help="Folder for the merged reports, gradebook.csv, summary.md and dashboard.html.")
 @click.option("--html-reports", is_flag=True, help=HTML_REPORTS_HELP)
 def merge(parts: tuple[Path, ...], out: Path, html_reports: bool) -> None:
     """Combine the OUT folders of sharded batch runs into one."""
