@@ -125,6 +125,21 @@ def test_expect_close_attaches_the_comparison_of_a_wrong_output():
     assert failure.value.figure["observed"] == [1.0, -2.0]
 
 
+def test_a_point_mass_is_expected_in_the_bin_that_holds_it():
+    zeros = torch.zeros(1000)
+    cdf, support = ex2.my_init_expected([300, 100])
+    figure = figure_data.histogram(zeros, cdf, support=support, title="all zeros")
+    assert figure["observed"].index(1000) == figure["expected"].index(500)
+
+
+def test_a_figure_that_cannot_be_drawn_leaves_the_failure_as_it_is():
+    from grader.authoring import expect
+
+    with pytest.raises(Fail, match="the property") as failure:
+        expect(False, "the property broke", lambda: 1 / 0)
+    assert failure.value.figure is None
+
+
 def test_an_initializer_check_pictures_the_first_wrong_layer_only():
     def layers(std: float) -> dict:
         generator = torch.Generator().manual_seed(1)
@@ -232,3 +247,11 @@ def test_student_pages_are_written_beside_their_reports_and_kept_while_unchanged
     (tmp_path / "reports" / "bob" / "exercise3.json").write_text(to_json.render(report(PASSED)))
     aggregate.write_all(tmp_path, outcomes, student_pages=True)
     assert "Kept:" not in bob.read_text() and "Score: 2/2 (100%)" in bob.read_text()
+
+
+def test_format_html_writes_report_html(tmp_path):
+    from grader.render import files
+
+    notes = files.write(report(*MIXED), ["html"], tmp_path, student="exercise3")
+    assert "report.html" in notes[0]
+    assert f'data-check="{FAILED.name}"' in (tmp_path / "report.html").read_text(encoding="utf-8")

@@ -31,7 +31,8 @@ BINS = 40
 
 def histogram(values: torch.Tensor, cdf: Callable[[torch.Tensor], torch.Tensor], *, title: str,
               support: tuple[float, float], bins: int = BINS) -> dict[str, Any]:
-    """``values`` binned against a distribution given by its ``cdf`` (a point mass is a step).
+    """``values`` binned against a distribution given by ``cdf(x)`` = P(value < x) (bins hold
+    [left, right), so a point mass on an edge counts in the bin to its right).
 
     The bins span ``support`` (where the right values lie) and every finite value, so a
     spread that is too wide or off-centre shows as bars outside the expected curve."""

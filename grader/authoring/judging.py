@@ -88,7 +88,18 @@ def expect(condition: bool, message: str | Callable[[], str],
     tensors: most calls pass, and formatting them every time was a fifth of grading time.
     ``figure`` (or a lambda giving it) is drawn beside the message where a format can."""
     if not condition:
-        raise Fail(message() if callable(message) else message, figure() if callable(figure) else figure)
+        raise Fail(message() if callable(message) else message, _figure(figure))
+
+
+def _figure(figure: Figure | Callable[[], Figure]) -> Figure:
+    """The figure, or None if drawing its data failed: a picture is an extra, and must never
+    turn a student's failure into a grader error (its builders have tests of their own)."""
+    if not callable(figure):
+        return figure
+    try:
+        return figure()
+    except Exception:
+        return None
 
 
 def paired(inputs: list[Any], outputs: Any, what: str = "outputs") -> Iterator[tuple[Any, Any]]:

@@ -328,7 +328,8 @@ def xavier_expected(size: list[int]) -> Expected:
 
 def my_init_expected(size: list[int]) -> Expected:
     low, high = _uniform_cdf(-10.0, -5.0), _uniform_cdf(5.0, 10.0)
-    return (lambda x: 0.25 * low(x) + 0.5 * (x >= 0).double() + 0.25 * high(x), (-10.0, 10.0))
+    # P(w < x): the mass at 0 falls in the bin [0, b), as the student's zeros do.
+    return (lambda x: 0.25 * low(x) + 0.5 * (x > 0).double() + 0.25 * high(x), (-10.0, 10.0))
 
 
 def weight_figure(result: dict[str, Any], sizes: list[list[int]], problem_of: Callable[..., str | None],
