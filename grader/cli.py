@@ -104,9 +104,10 @@ def _grade_command(exercise: Exercise) -> click.Command:
     @click.option("--cell-timeout", type=click.FloatRange(1, 3600), default=60.0, show_default=True,
                   help="With --execute: seconds one cell may take.")
     @click.option("--format", "formats", multiple=True,
-                  type=click.Choice(["junit", "markdown", "gradescope", "csv", "classroom"]),
+                  type=click.Choice(["junit", "markdown", "gradescope", "csv", "classroom", "html"]),
                   help="Also write this rendering of the report (repeatable): junit.xml, summary.md, "
-                       "results.json (Gradescope), gradebook.csv or classroom.json (GitHub Classroom).")
+                       "results.json (Gradescope), gradebook.csv, classroom.json (GitHub Classroom) "
+                       "or report.html.")
     @click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
                   help="Where --format writes its files (default: the JSON report's folder).")
     def command(path: Path | None, report_path: Path | None, fail_under: float | None, timeout: float,

@@ -37,6 +37,11 @@ class CheckResult:
     hidden: bool = False  # a hidden check: students see only its status and score
     fault: str = ""  # for an error: "student" (their code) or "grader" (ours)
     duration_s: float = 0.0
+    # Data for a small picture of a failure, which its judge supplied: a histogram of the
+    # student's values against the expected distribution, or a wrong output against the
+    # right one. Plain numbers, capped; shape in grader/authoring/figure_data.py. None when
+    # there is none (every check that passed).
+    figure: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

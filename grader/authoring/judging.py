@@ -23,6 +23,7 @@ import pytest
 import torch
 from hypothesis import HealthCheck, Phase, settings
 
+from grader.authoring import figure_data
 from grader.sandbox.wire import is_opaque
 
 
@@ -69,14 +70,36 @@ def budget(examples: int) -> settings:
 
 
 class Fail(AssertionError):
-    """A property broke. The message is what the student reads."""
+    """A property broke. The message is what the student reads; ``figure`` (optional) is
+    data for a small picture of the failure (``grader.authoring.figure_data``), kept in the
+    report as the check's ``figure``."""
+
+    def __init__(self, message: str, figure: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.figure = figure
 
 
-def expect(condition: bool, message: str | Callable[[], str]) -> None:
+Figure = dict[str, Any] | None
+
+
+def expect(condition: bool, message: str | Callable[[], str],
+           figure: Figure | Callable[[], Figure] = None) -> None:
     """Fail with ``message`` unless ``condition``. Pass a lambda when the message formats
-    tensors: most calls pass, and formatting them every time was a fifth of grading time."""
+    tensors: most calls pass, and formatting them every time was a fifth of grading time.
+    ``figure`` (or a lambda giving it) is drawn beside the message where a format can."""
     if not condition:
-        raise Fail(message() if callable(message) else message)
+        raise Fail(message() if callable(message) else message, _figure(figure))
+
+
+def _figure(figure: Figure | Callable[[], Figure]) -> Figure:
+    """The figure, or None if drawing its data failed: a picture is an extra, and must never
+    turn a student's failure into a grader error (its builders have tests of their own)."""
+    if not callable(figure):
+        return figure
+    try:
+        return figure()
+    except Exception:
+        return None
 
 
 def paired(inputs: list[Any], outputs: Any, what: str = "outputs") -> Iterator[tuple[Any, Any]]:
@@ -159,5 +182,6 @@ def expect_close(
             f"{what} is wrong{where}: got {show(actual[index] if index else actual)}, "
             f"expected {show(shown[index] if index else shown)} "
             f"(largest difference {float(diff.max()):.4g})\n"
-            f"  got      {show(actual)}\n  expected {show(shown)}" + on_input(inputs)
+            f"  got      {show(actual)}\n  expected {show(shown)}" + on_input(inputs),
+            figure=_figure(lambda: figure_data.comparison(actual, shown, title=f"{what}: got against expected")),
         )

@@ -1,31 +1,37 @@
-"""The class view of a batch: the gradebook and a Markdown summary with an item analysis.
+"""The class view of a batch: the gradebook, a Markdown summary with an item analysis, and
+the same as an HTML page with figures (``dashboard``).
 
-Both are computed from the outcomes and the reports on disk, never from a run's memory, so
+All are computed from the outcomes and the reports on disk, never from a run's memory, so
 ``grade merge`` of shard outputs gives exactly the files of an unsharded run.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
 from grader.atomic import write_text_atomic
+from grader.batch import item_stats
 from grader.batch.scheduler import Outcome
 from grader.render import to_csv
-from grader.report import Isolation, Report, Status
-
-TOP_MESSAGES = 3
-NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?:e[-+]?\d+)?")  # failure messages shown per check
+from grader.report import Isolation, Report
 
 
-def write_all(out: Path, outcomes: Sequence[Outcome], interrupted: bool = False) -> None:
+def write_all(out: Path, outcomes: Sequence[Outcome], interrupted: bool = False,
+              student_pages: bool = False) -> None:
+    """gradebook.csv, summary.md and dashboard.html; with ``student_pages``, each report's
+    page too (``grade batch --html-reports``)."""
+    from grader.batch import dashboard, html_reports  # matplotlib: imported once grading is done
+
     reports = _reports(out, outcomes)
     write_text_atomic(out / "gradebook.csv", gradebook(outcomes, reports))
     write_text_atomic(out / "summary.md", summary(outcomes, reports, interrupted))
+    if student_pages:
+        html_reports.write(out, outcomes, reports)
+    write_text_atomic(out / "dashboard.html", dashboard.render(outcomes, reports, interrupted, student_pages))
 
 
 def _reports(out: Path, outcomes: Sequence[Outcome]) -> dict[tuple[str, str], Report]:
@@ -93,33 +99,17 @@ def _item_analysis(reports: Sequence[Report]) -> list[str]:
     """Each check's pass rate across the class, and its most common failure messages."""
     if not reports:
         return []
-    unloaded = Counter(_pattern(r.problem) for r in reports if r.problem)
-    passed: Counter[str] = Counter()
-    seen: dict[str, float] = {}
-    messages: dict[str, Counter[str]] = defaultdict(Counter)
-    for report in reports:
-        for check in report.checks:
-            seen.setdefault(check.name, check.max_score)
-            if check.status == Status.PASSED:
-                passed[check.name] += 1
-            elif not report.problem:  # a file that did not load fails every check alike
-                messages[check.name][_pattern(check.message) or check.status.value] += 1
     lines = ["Item analysis (lowest pass rate first):", "",
              "| check | points | passed | most common failures |", "|---|---:|---:|---|"]
-    for name in sorted(seen, key=lambda n: (passed[n] / len(reports), n)):
-        common = "; ".join(f"{_cell(text)} ({count})" for text, count in messages[name].most_common(TOP_MESSAGES))
-        lines.append(f"| {_cell(name)} | {seen[name]:g} | {100 * passed[name] / len(reports):.0f}% | {common} |")
+    for item in item_stats.items(reports):
+        common = "; ".join(f"{_cell(text)} ({count})" for text, count in item.failures)
+        lines.append(f"| {_cell(item.name)} | {item.points:g} | {100 * item.rate:.0f}% | {common} |")
+    unloaded = item_stats.unloaded(reports)
     if unloaded:
         lines += ["", f"{sum(unloaded.values())} submission(s) did not load and failed every check: "
-                  + "; ".join(f"{_cell(text)} ({count})" for text, count in unloaded.most_common(TOP_MESSAGES))]
+                  + "; ".join(f"{_cell(text)} ({count})"
+                              for text, count in unloaded.most_common(item_stats.TOP_MESSAGES))]
     return lines + [""]
-
-
-def _pattern(message: str) -> str:
-    """A message's first line with its numbers masked, so that one mistake on different
-    inputs counts as one: "the output's mean should be #, got #"."""
-    first = message.strip().splitlines()[0][:160] if message.strip() else ""
-    return NUMBER.sub("#", first)
 
 
 def _cell(text: str) -> str:

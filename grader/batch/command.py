@@ -28,6 +28,7 @@ from grader.batch.scheduler import (
 
 EXIT_GRADED, EXIT_USAGE, EXIT_NO_GRADE, EXIT_INTERRUPTED = 0, 2, 3, 130
 SKIPPED_SHOWN = 20
+HTML_REPORTS_HELP = "Also write each student's report.html beside their JSON (reports/<student>/<exercise>.html)."
 
 
 def _shard(text: str | None) -> tuple[int, int] | None:
@@ -53,7 +54,7 @@ def in_shard(job: Job, shard: tuple[int, int] | None) -> bool:
 @click.command("batch")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for the reports, gradebook.csv and summary.md.")
+              help="Folder for the reports, gradebook.csv, summary.md and dashboard.html.")
 @click.option("--exercise", default=None, help="Grade files named after students as this exercise.")
 @click.option("-j", "--jobs", "parallel", type=click.IntRange(1, 256), default=None,
               help="Submissions graded at once (default: the number of cores).")
@@ -62,8 +63,9 @@ def in_shard(job: Job, shard: tuple[int, int] | None) -> bool:
 @click.option("--no-cache", is_flag=True, help="Grade every submission again, even if unchanged.")
 @click.option("--shard", "shard_text", default=None, metavar="K/N",
               help="Grade only the K-th of N deterministic parts (then: grade merge).")
+@click.option("--html-reports", is_flag=True, help=HTML_REPORTS_HELP)
 def batch(folder: Path, out: Path, exercise: str | None, parallel: int | None, timeout: float,
-          no_cache: bool, shard_text: str | None) -> None:
+          no_cache: bool, shard_text: str | None, html_reports: bool) -> None:
     """Grade every submission under FOLDER into OUT."""
     from grader.grading.exercises import all_exercises
 
@@ -80,7 +82,7 @@ def batch(folder: Path, out: Path, exercise: str | None, parallel: int | None, t
     _lock(out)
     settings = Settings(out=out, parallel=parallel or default_parallel(), timeout_s=timeout,
                         use_cache=not no_cache, hide=(folder.resolve(),), shard=shard)
-    sys.exit(_run(jobs, settings))
+    sys.exit(_run(jobs, settings, html_reports))
 
 
 _LOCKS: list[object] = []  # locks held until the process ends
@@ -100,7 +102,7 @@ def _lock(out: Path) -> None:
     _LOCKS.append(lock)
 
 
-def _run(jobs: Sequence[Job], settings: Settings) -> int:
+def _run(jobs: Sequence[Job], settings: Settings, html_reports: bool = False) -> int:
     from grader.batch.pool import PoolError
     from grader.grading.exercises import checks_version
 
@@ -117,7 +119,7 @@ def _run(jobs: Sequence[Job], settings: Settings) -> int:
     _, outcomes = read_manifest(settings.out)
     from grader.batch import aggregate
 
-    aggregate.write_all(settings.out, outcomes, interrupted)
+    aggregate.write_all(settings.out, outcomes, interrupted, student_pages=html_reports)
     return _conclude(settings.out, outcomes, len(jobs), interrupted)
 
 
@@ -126,7 +128,7 @@ def _conclude(out: Path, outcomes: Sequence[Outcome], total: int, interrupted: b
     click.echo(f"{len(outcomes)} of {total} submissions done: {counts['graded']} graded, "
                f"{counts['cached']} from the cache, {counts['error']} infrastructure errors.", err=True)
     click.echo(f"Gradebook: {out / 'gradebook.csv'}   summary: {out / 'summary.md'}   "
-               f"reports: {out / 'reports'}/", err=True)
+               f"dashboard: {out / 'dashboard.html'}   reports: {out / 'reports'}/", err=True)
     errors = [o for o in outcomes if o.source == "error"]
     for outcome in errors:
         click.echo(f"  could not grade {outcome.student}/{outcome.exercise} ({outcome.path}): {outcome.error}",
@@ -175,8 +177,9 @@ def _check_parts(parts: Sequence[Path], manifests: Sequence[dict]) -> None:
 @click.command("merge")
 @click.argument("parts", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for the merged reports, gradebook.csv and summary.md.")
-def merge(parts: tuple[Path, ...], out: Path) -> None:
+              help="Folder for the merged reports, gradebook.csv, summary.md and dashboard.html.")
+@click.option("--html-reports", is_flag=True, help=HTML_REPORTS_HELP)
+def merge(parts: tuple[Path, ...], out: Path, html_reports: bool) -> None:
     """Combine the OUT folders of sharded batch runs into one."""
     from grader.batch import aggregate
     from grader.batch.scheduler import MANIFEST
@@ -203,5 +206,5 @@ def merge(parts: tuple[Path, ...], out: Path) -> None:
     merged = sorted(outcomes.values(), key=lambda o: (o.student, o.exercise))
     first = manifests[0][0]
     write_manifest(out, first["checks_version"], first["timeout_s"], None, merged, len(merged))
-    aggregate.write_all(out, merged)
+    aggregate.write_all(out, merged, student_pages=html_reports)
     sys.exit(_conclude(out, merged, len(merged), False))

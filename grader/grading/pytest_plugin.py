@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from grader.authoring.figure_data import checked
 from grader.authoring.judging import MARKER
 from grader.grading.errors import GraderFault, StudentCodeProblem, WorkerLost
 from grader.grading.replay import Tapes
@@ -130,7 +131,7 @@ def result_of(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.Tes
     example = _counterexample(call.excinfo.value) if call.excinfo is not None else ""
     if isinstance(exc, AssertionError):
         return CheckResult(**base, status=Status.FAILED, score=0.0, message=_message(exc),
-                           counterexample=example)
+                           counterexample=example, figure=checked(getattr(exc, "figure", None)))
     if isinstance(exc, StudentCodeProblem):
         return CheckResult(**base, status=Status.ERROR, score=0.0, message=exc.message,
                            counterexample="" if exc.sticky else example, fault="student")

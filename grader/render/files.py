@@ -17,7 +17,7 @@ from grader.render import to_classroom, to_csv, to_gradescope, to_junit, to_mark
 from grader.report import Report
 
 FILES = {"junit": "junit.xml", "markdown": "summary.md", "gradescope": "results.json", "csv": "gradebook.csv",
-         "classroom": "classroom.json"}
+         "classroom": "classroom.json", "html": "report.html"}
 # Where a missing result file shows as a failed run for the staff to rerun, not as a grade.
 PLATFORM = {"gradescope": "On Gradescope", "classroom": "In GitHub Classroom"}
 STEP_SUMMARY = "GITHUB_STEP_SUMMARY"
@@ -56,6 +56,10 @@ def _render(name: str, report: Report, student: str) -> str:
         return to_gradescope.render(report)
     if name == "classroom":
         return to_classroom.render(report)
+    if name == "html":
+        from grader.render import to_html  # matplotlib, for its figures: only when asked for
+
+        return to_html.render(report)
     return to_csv.render({student: {report.exercise: report}}, [report.exercise])
 
 

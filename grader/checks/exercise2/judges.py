@@ -10,7 +10,8 @@ project's tests can run them on many seeds without grading.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
@@ -23,6 +24,7 @@ from grader.authoring import (
     expect,
     expect_close,
     expect_tensor,
+    figure_data,
     is_opaque,
     paired,
     show,
@@ -306,6 +308,43 @@ def untouched_problem(result: dict[str, Any]) -> str | None:
     return None
 
 
+# -- initializers: the pictures of a failure ------------------------------------------
+# A distribution function and the support of the right values, for one Linear(i, o).
+Expected = tuple[Callable[[torch.Tensor], torch.Tensor], tuple[float, float]]
+
+
+def _uniform_cdf(low: float, high: float) -> Callable[[torch.Tensor], torch.Tensor]:
+    return lambda x: ((x - low) / (high - low)).clamp(0.0, 1.0)
+
+
+def normal_expected(size: list[int]) -> Expected:
+    return (lambda x: 0.5 * (1 + torch.erf(x / (0.01 * math.sqrt(2)))), (-0.04, 0.04))
+
+
+def xavier_expected(size: list[int]) -> Expected:
+    a = stats.xavier_uniform_bound(size[0], size[1])
+    return _uniform_cdf(-a, a), (-a, a)
+
+
+def my_init_expected(size: list[int]) -> Expected:
+    low, high = _uniform_cdf(-10.0, -5.0), _uniform_cdf(5.0, 10.0)
+    # P(w < x): the mass at 0 falls in the bin [0, b), as the student's zeros do.
+    return (lambda x: 0.25 * low(x) + 0.5 * (x > 0).double() + 0.25 * high(x), (-10.0, 10.0))
+
+
+def weight_figure(result: dict[str, Any], sizes: list[list[int]], problem_of: Callable[..., str | None],
+                  expected: Callable[[list[int]], Expected]) -> dict[str, Any] | None:
+    """The histogram of the first layer whose weight is wrong, against its distribution."""
+    for i, size in enumerate(sizes):
+        layer = result["linear"][i]
+        weight = layer["weight"]
+        if isinstance(weight, torch.Tensor) and problem_of({"linear": [layer]}, [size]):
+            cdf, support = expected(size)
+            return figure_data.histogram(weight, cdf, support=support,
+                                         title=f"{linear_name(size)}.weight: yours against the expected")
+    return None
+
+
 # -- initializers: the checks ---------------------------------------------------------
 
 
@@ -313,9 +352,10 @@ def _initialized(submission: Any, name: str, sizes: list[list[int]], others: boo
     return submission.run(probes.initialized, name, SEED, sizes, others)
 
 
-def _judge(problem: str | None, name: str, what: str) -> None:
+def _judge(problem: str | None, name: str, what: str, figure: Any = None) -> None:
     expect(problem is None, lambda: f"after net.apply({name}) on a network of {what}:\n  {problem}"
-           f"\n  (seed {SEED}; a correct {name} fails this check with probability below {ALPHA:g})")
+           f"\n  (seed {SEED}; a correct {name} fails this check with probability below {ALPHA:g})",
+           figure)
 
 
 def _layers(sizes: list[list[int]]) -> str:
@@ -339,7 +379,8 @@ def _judge_constant(submission: Any, name: str, part: str, value: float) -> None
        hint="nn.init.normal_(m.weight, mean=0, std=0.01): the second positional argument is the mean")
 def test_init_normal_weight(submission):
     result = _initialized(submission, "init_normal", SIZES)
-    _judge(normal_weight_problem(result, SIZES), "init_normal", _layers(SIZES))
+    _judge(normal_weight_problem(result, SIZES), "init_normal", _layers(SIZES),
+           lambda: weight_figure(result, SIZES, normal_weight_problem, normal_expected))
 
 
 @check("init_normal", "bias is 0", points=1, hint="nn.init.zeros_(m.bias)")
@@ -373,7 +414,8 @@ def test_init_constant_untouched(submission):
        hint="nn.init.xavier_uniform_(m.weight); fan_in = in_features, fan_out = out_features")
 def test_init_xavier_weight(submission):
     result = _initialized(submission, "init_xavier", SIZES)
-    _judge(xavier_weight_problem(result, SIZES), "init_xavier", _layers(SIZES))
+    _judge(xavier_weight_problem(result, SIZES), "init_xavier", _layers(SIZES),
+           lambda: weight_figure(result, SIZES, xavier_weight_problem, xavier_expected))
 
 
 @check("init_xavier", "leaves modules other than nn.Linear untouched", points=1,
@@ -397,7 +439,8 @@ def test_init_42_untouched(submission):
        hint="draw U(-10, 10), then zero every entry with |w| < 5")
 def test_my_init_weight(submission):
     result = _initialized(submission, "my_init", SIZES)
-    _judge(my_init_weight_problem(result, SIZES), "my_init", _layers(SIZES))
+    _judge(my_init_weight_problem(result, SIZES), "my_init", _layers(SIZES),
+           lambda: weight_figure(result, SIZES, my_init_weight_problem, my_init_expected))
 
 
 @check("my_init", "leaves modules other than nn.Linear untouched", points=1,
