@@ -115,9 +115,11 @@ def _record(wrapped: Any, fixtures: dict[str, Any]) -> list[_Example]:
         return original(*args, **kwargs)
 
     # Derandomized hypothesis seeds itself from the test function's digest: keep the
-    # original's seed, so that the recording run draws exactly what a plain run draws.
+    # original's seed, so that the recording run draws exactly what a plain run draws
+    # (a course secret's seed, grader.grading.seed, is already set and stays).
     saved_seed = wrapped._hypothesis_internal_use_seed
-    wrapped._hypothesis_internal_use_seed = int_from_bytes(function_digest(original))
+    if saved_seed is None:
+        wrapped._hypothesis_internal_use_seed = int_from_bytes(function_digest(original))
     hypothesis.inner_test = recording
     try:
         wrapped(**fixtures)
