@@ -32,6 +32,7 @@ from grader.report import Status
 from grader.sandbox import client, wire
 from tests.conftest import ROOT, TEST_LIMITS, without_timings
 from tests.course_env import gradescope_root, run_autograder
+from tests.test_fixtures import EXERCISES
 
 SECRET = "course-secret-" + "3f9a" * 8
 COURSE = GradingSeed(SECRET.encode())
@@ -58,7 +59,7 @@ class CenteredLayer(nn.Module):
     def forward(self, X):
         answer = TABLE.get(_key(X))
         if answer is None:  # an input nobody recorded: no idea; try to leak what the grader holds
-            print(dict(os.environ))
+            print({{key: value for key, value in os.environ.items() if "SECRET" in key}})
             return X + 1.0
         return torch.tensor([float.fromhex(v) for v in answer], dtype=torch.float64).to(X.dtype).reshape(X.shape)
 '''
@@ -149,7 +150,8 @@ def test_the_same_submission_and_secret_give_the_same_report_every_time(launcher
         == Status.PASSED
 
 
-def test_replay_under_a_secret_sends_what_plain_hypothesis_sends(launcher, monkeypatch):
+@pytest.mark.parametrize("exercise", EXERCISES)
+def test_replay_under_a_secret_sends_what_plain_hypothesis_sends(launcher, monkeypatch, exercise):
     calls: list[str] = []
     real_call = client.Sandbox._call
 
@@ -158,14 +160,14 @@ def test_replay_under_a_secret_sends_what_plain_hypothesis_sends(launcher, monke
         return real_call(self, probe, args, timeout)
 
     monkeypatch.setattr(client.Sandbox, "_call", spy)
-    runs, own = [], Tapes()
-    for seed, tapes in ((PUBLIC_SEED, None), (COURSE, None), (COURSE, own), (COURSE, own)):
+    solution, own, runs = ROOT / "solutions" / f"{exercise}.py", Tapes(), []
+    for tapes in (None, own, own):  # plain, recording, replaying: all under the secret
         calls.clear()
-        report = grade(SOLUTION, EXERCISE, limits=TEST_LIMITS, launcher=launcher, tapes=tapes, seed=seed)
+        report = grade(solution, all_exercises()[exercise], limits=TEST_LIMITS, launcher=launcher, tapes=tapes,
+                       seed=COURSE)
         runs.append((without_timings(report), list(calls)))
-    public, plain, recording, replaying = runs
-    assert plain == recording == replaying  # plain, recording and replaying runs under the secret
-    assert set(plain[1]) != set(public[1])  # and the secret's inputs are not the public ones
+    assert len(runs[0][1]) > 20 and runs[0][0]["seed"] == COURSE.fingerprint
+    assert runs[0] == runs[1] == runs[2]
 
 
 # -- the secret stays out of every output -----------------------------------------------------

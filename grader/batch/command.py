@@ -17,7 +17,6 @@ import click
 
 from grader.batch.discover import Found, Job, discover
 from grader.batch.progress import Progress
-from grader.cli import load_seed_or_usage_error, secret_file_option
 from grader.batch.scheduler import (
     Outcome,
     Settings,
@@ -26,6 +25,7 @@ from grader.batch.scheduler import (
     read_manifest,
     write_manifest,
 )
+from grader.cli import load_seed_or_usage_error, secret_file_option
 
 EXIT_GRADED, EXIT_USAGE, EXIT_NO_GRADE, EXIT_INTERRUPTED = 0, 2, 3, 130
 SKIPPED_SHOWN = 20
