@@ -159,8 +159,8 @@ def _describe(found: Found, jobs: Sequence[Job], shard: tuple[int, int] | None) 
 
 
 def _check_parts(parts: Sequence[Path], manifests: Sequence[dict]) -> None:
-    """Parts merge only when they are the shards of one run: the same checks and time
-    limit, each shard once, none missing."""
+    """Parts merge only when they are the shards of one run: the same checks, time limit
+    and grading seed, each shard once, none missing."""
     for key, what in (("checks_version", "checks versions"), ("timeout_s", "--timeout values"),
                       ("seed", "grading seeds")):
         values = {str(data.get(key, "public" if key == "seed" else None)) for data in manifests}
