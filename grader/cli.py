@@ -23,6 +23,7 @@ import click
 from grader.grading.exercises import Exercise, all_exercises
 
 if TYPE_CHECKING:
+    from grader.grading.seed import GradingSeed
     from grader.report import Report
 
 EXIT_GRADED, EXIT_BELOW, EXIT_USAGE, EXIT_NO_GRADE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -90,6 +91,22 @@ def list_exercises() -> None:
         click.echo(f"{exercise.name}  {exercise.title}")
 
 
+secret_file_option = click.option(
+    "--secret-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="The course secret that seeds official grading's inputs (default: $GRADER_SECRET_FILE, "
+         "else $GRADER_SECRET, else the public seed).")
+
+
+def load_seed_or_usage_error(secret_file: Path | None) -> GradingSeed:
+    """The run's grading seed; a secret that cannot be used is a usage error (exit 2)."""
+    from grader.grading.seed import SecretError, load_seed
+
+    try:
+        return load_seed(secret_file)
+    except SecretError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
 def _grade_command(exercise: Exercise) -> click.Command:
     @click.command(exercise.name, help=f"Grade {exercise.name} ({exercise.title}).")
     @click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
@@ -110,30 +127,36 @@ def _grade_command(exercise: Exercise) -> click.Command:
                        "or report.html.")
     @click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
                   help="Where --format writes its files (default: the JSON report's folder).")
+    @secret_file_option
     def command(path: Path | None, report_path: Path | None, fail_under: float | None, timeout: float,
-                execute: bool, cell_timeout: float, formats: tuple[str, ...], output_dir: Path | None) -> None:
+                execute: bool, cell_timeout: float, formats: tuple[str, ...], output_dir: Path | None,
+                secret_file: Path | None) -> None:
         sys.exit(_grade(exercise, path, report_path, fail_under, timeout, execute, cell_timeout,
-                        formats, output_dir))
+                        formats, output_dir, secret_file))
 
     return command
 
 
 def _grade(exercise: Exercise, path: Path | None, report_path: Path | None,
            fail_under: float | None, timeout: float, execute: bool = False, cell_timeout: float = 60.0,
-           formats: tuple[str, ...] = (), output_dir: Path | None = None) -> int:
+           formats: tuple[str, ...] = (), output_dir: Path | None = None, secret_file: Path | None = None) -> int:
     from grader.grading.sandbox_setup import start_launcher
+    from grader.grading.seed import secret_path
 
     chosen, why = _choose_submission(exercise, path)
-    launcher = start_launcher([chosen], [exercise])  # its imports overlap ours below
+    seed = load_seed_or_usage_error(secret_file)
+    secret = [p for p in (secret_path(secret_file),) if p is not None]  # hidden from the workers
+    launcher = start_launcher([chosen], [exercise], extra_hidden=secret)  # its imports overlap ours below
     try:
         click.echo(f"Grading {chosen} as {exercise.name} ({exercise.title}){why}", err=True)
+        click.echo(seed.describe(), err=True)
         from grader.atomic import write_text_atomic
         from grader.grading.engine import grade
         from grader.render import to_json, to_terminal
         from grader.sandbox.client import Limits
 
         report = grade(chosen, exercise, limits=Limits.for_timeout(timeout), launcher=launcher,
-                       execute=execute, cell_s=cell_timeout)
+                       execute=execute, cell_s=cell_timeout, seed=seed)
     except KeyboardInterrupt:
         click.echo("Interrupted: no report written.", err=True)
         return EXIT_INTERRUPTED

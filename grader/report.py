@@ -77,6 +77,9 @@ class Report:
     # Hidden checks this copy of the grader lacks (a student release), which run when the
     # work is submitted; None where every check ran.
     hidden_checks: HiddenChecks | None = None
+    # Which seed drew the checks' inputs: "public" (the checks' own, which anyone holding
+    # them can replay) or the fingerprint of a course secret (grader.grading.seed).
+    seed: str = "public"
 
     @property
     def max_score(self) -> float:
@@ -119,5 +122,5 @@ class Report:
         data.update(score=self.score, max_score=self.max_score, gradable=self.gradable)
         order = ["exercise", "score", "max_score", "gradable", "submission", "submission_sha256",
                  "problem", "checks", "isolation", "grader_version", "checks_version", "timings",
-                 "hidden_checks"]
+                 "hidden_checks", "seed"]
         return {key: data[key] for key in order}

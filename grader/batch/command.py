@@ -25,6 +25,7 @@ from grader.batch.scheduler import (
     read_manifest,
     write_manifest,
 )
+from grader.cli import load_seed_or_usage_error, secret_file_option
 
 EXIT_GRADED, EXIT_USAGE, EXIT_NO_GRADE, EXIT_INTERRUPTED = 0, 2, 3, 130
 SKIPPED_SHOWN = 20
@@ -64,11 +65,14 @@ def in_shard(job: Job, shard: tuple[int, int] | None) -> bool:
 @click.option("--shard", "shard_text", default=None, metavar="K/N",
               help="Grade only the K-th of N deterministic parts (then: grade merge).")
 @click.option("--html-reports", is_flag=True, help=HTML_REPORTS_HELP)
+@secret_file_option
 def batch(folder: Path, out: Path, exercise: str | None, parallel: int | None, timeout: float,
-          no_cache: bool, shard_text: str | None, html_reports: bool) -> None:
+          no_cache: bool, shard_text: str | None, html_reports: bool, secret_file: Path | None) -> None:
     """Grade every submission under FOLDER into OUT."""
     from grader.grading.exercises import all_exercises
+    from grader.grading.seed import secret_path
 
+    seed = load_seed_or_usage_error(secret_file)
     known = all_exercises()
     if exercise is not None and exercise not in known:
         raise click.BadParameter(f"no exercise {exercise!r}; there are {', '.join(known)}", param_hint="--exercise")
@@ -80,8 +84,11 @@ def batch(folder: Path, out: Path, exercise: str | None, parallel: int | None, t
         raise click.UsageError(f"no submissions found under {folder}")
     out.mkdir(parents=True, exist_ok=True)
     _lock(out)
+    secret = secret_path(secret_file)
+    click.echo(seed.describe(), err=True)
     settings = Settings(out=out, parallel=parallel or default_parallel(), timeout_s=timeout,
-                        use_cache=not no_cache, hide=(folder.resolve(),), shard=shard)
+                        use_cache=not no_cache, shard=shard, seed=seed, secret_file=secret and secret.resolve(),
+                        hide=(folder.resolve(), *([secret.resolve()] if secret else [])))
     sys.exit(_run(jobs, settings, html_reports))
 
 
@@ -155,10 +162,11 @@ def _describe(found: Found, jobs: Sequence[Job], shard: tuple[int, int] | None) 
 
 
 def _check_parts(parts: Sequence[Path], manifests: Sequence[dict]) -> None:
-    """Parts merge only when they are the shards of one run: the same checks and time
-    limit, each shard once, none missing."""
-    for key, what in (("checks_version", "checks versions"), ("timeout_s", "--timeout values")):
-        values = {str(data.get(key)) for data in manifests}
+    """Parts merge only when they are the shards of one run: the same checks, time limit
+    and grading seed, each shard once, none missing."""
+    for key, what in (("checks_version", "checks versions"), ("timeout_s", "--timeout values"),
+                      ("seed", "grading seeds")):
+        values = {str(data.get(key, "public" if key == "seed" else None)) for data in manifests}
         if len(values) > 1:
             raise click.UsageError(f"the parts were graded with different {what} ({', '.join(sorted(values))}); "
                                    "grade them again alike")
@@ -205,6 +213,7 @@ def merge(parts: tuple[Path, ...], out: Path, html_reports: bool) -> None:
             outcomes[key] = outcome
     merged = sorted(outcomes.values(), key=lambda o: (o.student, o.exercise))
     first = manifests[0][0]
-    write_manifest(out, first["checks_version"], first["timeout_s"], None, merged, len(merged))
+    write_manifest(out, first["checks_version"], first["timeout_s"], None, merged, len(merged),
+                   first.get("seed", "public"))
     aggregate.write_all(out, merged, student_pages=html_reports)
     sys.exit(_conclude(out, merged, len(merged), False))

@@ -18,7 +18,10 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from grader.grading.seed import GradingSeed
 
 
 def main() -> None:
@@ -31,11 +34,24 @@ def main() -> None:
 
     exercises = all_exercises()
     chosen = [exercises[name] for name in options["exercises"]]
+    seed = _seed(options)
     launcher = start_launcher((), chosen, extra_hidden=[Path(p) for p in options["hide"]])
     try:
-        _serve(protocol, exercises, launcher, float(options["timeout_s"]))
+        _serve(protocol, exercises, launcher, float(options["timeout_s"]), seed)
     finally:
         launcher.close()
+
+
+def _seed(options: dict[str, Any]) -> GradingSeed:
+    """The coordinator's grading seed, read again here (the secret never crosses a pipe or
+    a command line); a secret that changed since the coordinator read it stops the run."""
+    from grader.grading.seed import load_seed, secret_path
+
+    file = Path(options["secret_file"]) if options.get("secret_file") else None
+    seed = load_seed(file)
+    if seed.fingerprint != options.get("seed", "public"):
+        raise SystemExit(f"the course secret changed during the run ({secret_path(file) or 'GRADER_SECRET'})")
+    return seed
 
 
 def _pin(slot: int) -> None:
@@ -47,7 +63,7 @@ def _pin(slot: int) -> None:
         os.sched_setaffinity(0, {cores[slot % len(cores)]})
 
 
-def _serve(protocol: TextIO, exercises: dict[str, Any], launcher: Any, timeout_s: float) -> None:
+def _serve(protocol: TextIO, exercises: dict[str, Any], launcher: Any, timeout_s: float, seed: GradingSeed) -> None:
     from grader.grading.engine import grade
     from grader.grading.replay import Tapes
     from grader.sandbox.client import Limits
@@ -59,7 +75,7 @@ def _serve(protocol: TextIO, exercises: dict[str, Any], launcher: Any, timeout_s
         job = json.loads(line)
         try:
             report = grade(Path(job["path"]), exercises[job["exercise"]], limits=limits, launcher=launcher,
-                           tapes=tapes)
+                           tapes=tapes, seed=seed)
             _send(protocol, {"id": job["id"], "report": report.to_dict()})
         except Exception as exc:  # noqa: BLE001 - the grader's own failure: an infrastructure error
             detail = traceback.format_exception_only(exc)[-1].strip()

@@ -22,6 +22,7 @@ from grader.atomic import write_text_atomic
 from grader.batch.cache import ReportCache
 from grader.batch.discover import Job
 from grader.batch.pool import MARGIN_S, Pool
+from grader.grading.seed import PUBLIC, PUBLIC_SEED, GradingSeed
 from grader.grading.submission import file_sha256
 
 MANIFEST = "manifest.json"
@@ -50,6 +51,8 @@ class Settings:
     use_cache: bool = True
     hide: tuple[Path, ...] = ()  # folders no worker may see besides OUT (the batch's DIR)
     shard: tuple[int, int] | None = None  # (k, N): this run grades the k-th of N parts
+    seed: GradingSeed = PUBLIC_SEED  # which inputs the checks draw (grader.grading.seed)
+    secret_file: Path | None = None  # where the grading processes read the secret (else: the environment)
 
 
 def report_path(job: Job) -> str:
@@ -66,7 +69,7 @@ def grade_batch(jobs: Sequence[Job], settings: Settings, checks_version: str,
     """
     from grader.sandbox.client import Limits
 
-    cache = ReportCache(settings.out / "cache", checks_version, settings.timeout_s)
+    cache = ReportCache(settings.out / "cache", checks_version, settings.timeout_s, settings.seed.fingerprint)
     outcomes: dict[Job, Outcome] = {}
     hashes = {job: file_sha256(job.path) for job in jobs}
 
@@ -89,7 +92,10 @@ def grade_batch(jobs: Sequence[Job], settings: Settings, checks_version: str,
         if todo:
             limits = Limits.for_timeout(settings.timeout_s)
             options = {"hide": [str(p) for p in (*settings.hide, settings.out)],
-                       "timeout_s": settings.timeout_s, "exercises": sorted({job.exercise for job in todo})}
+                       "timeout_s": settings.timeout_s, "exercises": sorted({job.exercise for job in todo}),
+                       # the secret's path (never the secret) and the fingerprint it must give
+                       "secret_file": str(settings.secret_file) if settings.secret_file else None,
+                       "seed": settings.seed.fingerprint}
             pool = Pool(settings.parallel, options, settings.out / "logs",
                         limits.budget_s + limits.load_s + MARGIN_S)
             pool.run(todo, finish)
@@ -119,12 +125,12 @@ def _record(out: Path, job: Job, sha256: str, report: dict[str, Any] | None, err
 def _write_manifest(settings: Settings, checks_version: str, jobs: Sequence[Job],
                     outcomes: dict[Job, Outcome]) -> None:
     write_manifest(settings.out, checks_version, settings.timeout_s, settings.shard,
-                   [outcomes[job] for job in jobs if job in outcomes], len(jobs))
+                   [outcomes[job] for job in jobs if job in outcomes], len(jobs), settings.seed.fingerprint)
 
 
 def write_manifest(out: Path, checks_version: str, timeout_s: float, shard: tuple[int, int] | None,
-                   outcomes: Sequence[Outcome], jobs: int) -> None:
-    data = {"checks_version": checks_version, "timeout_s": timeout_s, "jobs": jobs,
+                   outcomes: Sequence[Outcome], jobs: int, seed: str = PUBLIC) -> None:
+    data = {"checks_version": checks_version, "timeout_s": timeout_s, "seed": seed, "jobs": jobs,
             "shard": list(shard) if shard else None, "outcomes": [asdict(o) for o in outcomes]}
     write_text_atomic(out / MANIFEST, json.dumps(data, indent=1) + "\n")
 

@@ -26,11 +26,14 @@ COPIED_FILES = ("pyproject.toml", "constraints.txt")
 # Everything a release writes at OUT's top level: what --force replaces, and nothing else
 # (a student-facing repository's .git, say, stays).
 WRITTEN = ("exercises", "grader", *COPIED_FILES, "README.md", "Makefile", "MANIFEST.in", ".gitignore")
+# A course secret kept beside the grader by mistake (grader.grading.seed) never ships.
+SECRET_PATTERNS = ("*.secret", "grading_secret")
 # Build and cache litter; everything hidden (hidden_judges.py, and hidden_probes.py or any
 # other hidden_* file or folder holding what only hidden checks use); and any manifest a
 # source tree may hold, since the release writes its own.
 LEFT_OUT = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", ".pytest_cache", ".hypothesis",
-                                  ".ruff_cache", f"{HIDDEN_PREFIX}*", HIDDEN_MANIFEST, file_choice.STUBS_MANIFEST)
+                                  ".ruff_cache", f"{HIDDEN_PREFIX}*", HIDDEN_MANIFEST, file_choice.STUBS_MANIFEST,
+                                  *SECRET_PATTERNS)
 
 
 class ReleaseError(Exception):

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import grader
 from grader.grading.exercises import Exercise, checks_version
 from grader.grading.sandbox_setup import start_launcher
+from grader.grading.seed import PUBLIC_SEED, GradingSeed
 from grader.grading.submission import read_submission
 from grader.paths import CHECKS_DIR
 from grader.report import CheckResult, Isolation, Report, Status
@@ -46,12 +47,14 @@ def grade(
     execute: bool = False,
     cell_s: float = 60.0,
     tapes: Tapes | None = None,
+    seed: GradingSeed = PUBLIC_SEED,
 ) -> Report:
     """Grade the submission at ``path`` as ``exercise``.
 
     ``execute`` first runs a notebook top to bottom with nbclient (``cell_s`` per cell), in
     a worker like any other, and reports that as a check worth no points. ``tapes`` (batch
-    grading) replays the inputs of checks that passed for earlier submissions.
+    grading) replays the inputs of checks that passed for earlier submissions. ``seed``
+    chooses the inputs hypothesis draws (public, or a course secret's).
     """
     started = time.perf_counter()
     own_launcher = launcher is None
@@ -65,7 +68,7 @@ def grade(
 
     submission = read_submission(path)
     sandbox = Sandbox(launcher, submission, limits)
-    session = GradingSession(sandbox, tapes)
+    session = GradingSession(sandbox, tapes, seed)
     executed = _execution_check(sandbox, cell_s) if execute else []
     judging = time.perf_counter()
     # Public judges, then hidden ones where this copy of the grader has them (given by path,
@@ -104,6 +107,7 @@ def grade(
         timings={"total_s": round(finished - started, 3), "judging_s": round(finished - judging, 3)},
         problem=problem,
         hidden_checks=exercise.withheld,
+        seed=seed.fingerprint,
     )
 
 

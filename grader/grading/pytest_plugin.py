@@ -21,6 +21,7 @@ from grader.authoring.figure_data import checked
 from grader.authoring.judging import MARKER
 from grader.grading.errors import GraderFault, StudentCodeProblem, WorkerLost
 from grader.grading.replay import Tapes
+from grader.grading.seed import PUBLIC_SEED, GradingSeed
 from grader.report import CheckResult, Status
 from grader.sandbox.client import Limits, Sandbox
 
@@ -28,9 +29,10 @@ from grader.sandbox.client import Limits, Sandbox
 class GradingSession:
     """Registered by the engine: supplies the sandbox and collects results."""
 
-    def __init__(self, sandbox: Sandbox, tapes: Tapes | None = None) -> None:
+    def __init__(self, sandbox: Sandbox, tapes: Tapes | None = None, seed: GradingSeed = PUBLIC_SEED) -> None:
         self.sandbox = sandbox
         self.tapes = tapes  # batch grading: inputs of checks that passed before (grader.grading.replay)
+        self.seed = seed  # which inputs each check draws (grader.grading.seed)
         self.results: list[CheckResult] = []
         self.collect_errors: list[str] = []
         self._started: dict[str, float] = {}
@@ -56,6 +58,7 @@ class GradingSession:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> bool | None:
+        self.seed.apply(pyfuncitem.obj, pyfuncitem.nodeid)
         return self.tapes.run(pyfuncitem) if self.tapes is not None else None
 
     @pytest.hookimpl(tryfirst=True, specname="pytest_runtest_makereport")

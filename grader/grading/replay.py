@@ -11,7 +11,8 @@ and shrinks it as usual. The tapes live in one grading process's memory.
 
 Interactive draws (``st.data()``) are recorded in order with their labels; a judge must not
 choose what to draw from the worker's answers (none does), and a replay that draws off the
-tape falls back to hypothesis.
+tape falls back to hypothesis. An example that hypothesis stopped at a draw (it ran out of
+data) is replayed up to that draw and then discarded, as hypothesis discarded it.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class _OffTape(Exception):
 class _Example:
     kwargs: dict[str, Any]
     draws: list[tuple[str | None, Any]] = field(default_factory=list)
+    stopped: bool = False  # hypothesis stopped the example at the draw after the last one recorded
 
 
 class _RecordingData:
@@ -45,17 +47,23 @@ class _RecordingData:
         self._data, self._example = data, example
 
     def draw(self, strategy: Any, label: str | None = None) -> Any:
-        value = self._data.draw(strategy, label=label)
+        try:
+            value = self._data.draw(strategy, label=label)
+        except BaseException:  # hypothesis's own stop (out of data, a filter): no verdict
+            self._example.stopped = True
+            raise
         self._example.draws.append((label, copy.deepcopy(value)))
         return value
 
 
 class _ReplayData:
-    def __init__(self, draws: list[tuple[str | None, Any]]) -> None:
-        self._draws = iter(draws)
+    def __init__(self, example: _Example) -> None:
+        self._draws, self._stopped = iter(example.draws), example.stopped
 
     def draw(self, strategy: Any, label: str | None = None) -> Any:
         recorded_label, value = next(self._draws, (None, _OffTape))
+        if value is _OffTape and self._stopped:
+            raise UnsatisfiedAssumption  # where hypothesis stopped it: discarded, as there
         if value is _OffTape or recorded_label != label:
             raise _OffTape
         return copy.deepcopy(value)
@@ -84,7 +92,7 @@ class Tapes:
 def _replays(test: Callable[..., Any], fixtures: dict[str, Any], tape: list[_Example]) -> bool:
     """Whether the test passes on every recorded example."""
     for example in tape:
-        kwargs = {name: _ReplayData(example.draws) if isinstance(value, _Example) else copy.deepcopy(value)
+        kwargs = {name: _ReplayData(example) if isinstance(value, _Example) else copy.deepcopy(value)
                   for name, value in example.kwargs.items()}
         try:
             test(**fixtures, **kwargs)
@@ -115,9 +123,11 @@ def _record(wrapped: Any, fixtures: dict[str, Any]) -> list[_Example]:
         return original(*args, **kwargs)
 
     # Derandomized hypothesis seeds itself from the test function's digest: keep the
-    # original's seed, so that the recording run draws exactly what a plain run draws.
+    # original's seed, so that the recording run draws exactly what a plain run draws
+    # (a course secret's seed, grader.grading.seed, is already set and stays).
     saved_seed = wrapped._hypothesis_internal_use_seed
-    wrapped._hypothesis_internal_use_seed = int_from_bytes(function_digest(original))
+    if saved_seed is None:
+        wrapped._hypothesis_internal_use_seed = int_from_bytes(function_digest(original))
     hypothesis.inner_test = recording
     try:
         wrapped(**fixtures)

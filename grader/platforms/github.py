@@ -4,7 +4,8 @@ pull request, or with ``--classroom`` the autograding workflow GitHub Classroom 
     .github/workflows/grade.yml
       checkout -> Python 3.11 -> pip install -c constraints.txt -e . (CPU torch)
       -> one step per exercise: grade exerciseN [--fail-under PCT] --format markdown
-         --format junit --output-dir reports/exerciseN
+         --format junit --output-dir reports/exerciseN, with GRADER_SECRET from the
+         repository's or organization's secret of that name (the grading seed)
       -> upload reports/ as an artifact, whatever happened
 
     .github/workflows/classroom.yml (--classroom; not for the bot's initial commit)

@@ -8,6 +8,8 @@ every submission. Beside them goes the grader's source, which setup.sh installs:
     run_autograder    python -m grader.platforms.gradescope_run for this exercise
     pyproject.toml, constraints.txt, README.md, grader/   (all checks, hidden ones too;
                       no solutions/, no tests/)
+    grading_secret    the course secret, when one is given: it seeds the checks' inputs
+                      (/autograder/source, where it lands, is hidden from student code)
 """
 
 from __future__ import annotations
@@ -20,23 +22,28 @@ from pathlib import Path
 
 import click
 
+from grader.cli import load_seed_or_usage_error, secret_file_option
 from grader.grading.exercises import Exercise, all_exercises, withheld_checks
+from grader.grading.seed import PUBLIC_SEED, GradingSeed
 from grader.paths import GRADER_DIR, PROJECT_ROOT
+from grader.platforms.gradescope_run import SECRET_NAME
 from grader.platforms.templating import fill, template
 
 PROJECT_FILES = ("pyproject.toml", "constraints.txt", "README.md")  # pip needs all three
 SKIPPED_PARTS = {"__pycache__"}
 # A fixed date: the same grader gives the same archive, byte for byte.
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
-EXECUTABLE, REGULAR = 0o100755, 0o100644
+EXECUTABLE, REGULAR, SECRET_MODE = 0o100755, 0o100644, 0o100600
 
 
 @click.command("gradescope-autograder")
 @click.argument("out", type=click.Path(dir_okay=False, writable=True, path_type=Path))
 @click.option("--exercise", "exercise_name", required=True, type=click.Choice(list(all_exercises())),
               help="The exercise this Gradescope assignment grades.")
-def gradescope_autograder(out: Path, exercise_name: str) -> None:
+@secret_file_option
+def gradescope_autograder(out: Path, exercise_name: str, secret_file: Path | None) -> None:
     """Build OUT, the autograder archive of a Gradescope programming assignment."""
+    seed = load_seed_or_usage_error(secret_file)
     missing = [name for name in PROJECT_FILES if not (PROJECT_ROOT / name).is_file()]
     if missing:
         raise click.UsageError(f"{', '.join(missing)} not found in {PROJECT_ROOT}: build the archive "
@@ -44,16 +51,23 @@ def gradescope_autograder(out: Path, exercise_name: str) -> None:
     if withheld_checks(exercise_name) is not None:  # Gradescope is where hidden checks run
         raise click.UsageError(f"this copy of the grader lacks {exercise_name}'s hidden checks (a "
                                "student release): build the archive from the full grader")
-    names = build_archive(out, all_exercises()[exercise_name])
+    names = build_archive(out, all_exercises()[exercise_name], seed)
     click.echo(f"Wrote {out} ({len(names)} files) for {exercise_name}: upload it as the "
                "autograder of a Gradescope programming assignment.")
+    if seed.secret:
+        click.echo(f"It grades with the course seed {seed.fingerprint}; keep the archive as private as the secret.")
+    else:
+        click.echo("Warning: no course secret (--secret-file, GRADER_SECRET): it grades with the public seed, "
+                   "whose inputs students can record from their release.", err=True)
 
 
-def build_archive(out: Path, exercise: Exercise) -> list[str]:
+def build_archive(out: Path, exercise: Exercise, seed: GradingSeed = PUBLIC_SEED) -> list[str]:
     """Write the autograder archive for ``exercise`` to ``out`` (atomically); its names."""
     entries = [("setup.sh", template("setup.sh").encode(), EXECUTABLE),
                ("run_autograder", fill(template("run_autograder"), EXERCISE=exercise.name).encode(),
                 EXECUTABLE)]
+    if seed.secret:  # read by gradescope_run; at the top level, so pip never packages it
+        entries.append((SECRET_NAME, seed.secret + b"\n", SECRET_MODE))
     entries += [(name, (PROJECT_ROOT / name).read_bytes(), REGULAR) for name in PROJECT_FILES]
     entries += [(name, path.read_bytes(), REGULAR) for name, path in _package_files()]
     out.parent.mkdir(parents=True, exist_ok=True)

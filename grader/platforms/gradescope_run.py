@@ -3,7 +3,8 @@
     python -I -m grader.platforms.gradescope_run --root /autograder --exercise exercise3
 
     find the student's file in ROOT/submission
-      -> start the worker server, hiding ROOT/source (the grader, hidden checks included),
+      -> start the worker server, hiding ROOT/source (the grader, hidden checks included,
+         and the course secret, ROOT/source/grading_secret, that seeds the checks' inputs),
          ROOT/results and ROOT/submission from every worker
       -> grader.grading.engine.grade -> Report -> Gradescope's results.json
       -> ROOT/results/results.json, written atomically by this (trusted) process, after
@@ -36,9 +37,11 @@ from grader.grading.sandbox_setup import hidden_paths
 from grader.sandbox.launchers import default_launcher
 
 if TYPE_CHECKING:
+    from grader.grading.seed import GradingSeed
     from grader.report import Report
 
 EXIT_GRADED, EXIT_USAGE, EXIT_NO_GRADE = 0, 2, 3
+SECRET_NAME = "grading_secret"  # in the archive's top level, so ROOT/source/grading_secret
 SUFFIXES = (".py", ".ipynb")
 NO_RESULTS = ("No results.json: {why}. This is not a grade: Gradescope shows the run as \"The autograder "
               "failed to execute correctly\". Rerun the submission (Regrade) once this is fixed.")
@@ -67,7 +70,8 @@ def run(root: Path, exercise_name: str) -> int:
     results = root / "results" / "results.json"
     results.unlink(missing_ok=True)  # only what this run writes may count, never an older grade
     try:
-        text = _results(root, exercise_name)
+        seed = _seed(root)
+        text = _results(root, exercise_name, seed)
     except CannotGrade as why:
         print(NO_RESULTS.format(why=why))
         return why.status
@@ -80,7 +84,22 @@ def run(root: Path, exercise_name: str) -> int:
     return EXIT_GRADED
 
 
-def _results(root: Path, exercise_name: str) -> str:
+def _seed(root: Path) -> GradingSeed:
+    """The seed of the archive's course secret, ROOT/source/grading_secret (else of
+    GRADER_SECRET_FILE or GRADER_SECRET; else public). An unusable secret is the archive's
+    fault: no grade."""
+    from grader.grading.seed import SecretError, load_seed
+
+    packed = root / "source" / SECRET_NAME
+    try:
+        seed = load_seed(packed if packed.is_file() else None)
+    except SecretError as exc:
+        raise CannotGrade(str(exc), EXIT_USAGE) from None
+    print(seed.describe())  # the autograder output, which the staff see
+    return seed
+
+
+def _results(root: Path, exercise_name: str, seed: GradingSeed) -> str:
     """results.json's text; raises CannotGrade when there is no grade to give."""
     exercise = all_exercises().get(exercise_name)
     if exercise is None:
@@ -90,7 +109,7 @@ def _results(root: Path, exercise_name: str) -> str:
     print(note)
     if submission is None:  # the student's doing: a grade of 0, saying what to submit
         return message_results(note)
-    report = _grade(root, submission, exercise)
+    report = _grade(root, submission, exercise, seed)
     from grader.render import to_gradescope
 
     try:
@@ -110,10 +129,12 @@ def _print_grader_faults(report: Report) -> None:
             print(f"{check.name}: {check.message}")
 
 
-def _grade(root: Path, submission: Path, exercise: Exercise) -> Report:
+def _grade(root: Path, submission: Path, exercise: Exercise, seed: GradingSeed) -> Report:
     """The report on ``submission``, graded by workers that cannot see ROOT's grader,
     results or submission folders."""
-    private = [root / "source", root / "results", root / "submission"]
+    from grader.grading.seed import secret_path
+
+    private = [root / "source", root / "results", root / "submission", *filter(None, [secret_path()])]
     hidden = hidden_paths([submission], private)
     for path in private:
         if path.exists() and str(path.resolve()) not in hidden:  # it holds the Python installation
@@ -123,7 +144,7 @@ def _grade(root: Path, submission: Path, exercise: Exercise) -> Report:
     try:
         from grader.grading.engine import grade
 
-        return grade(submission, exercise, launcher=launcher)
+        return grade(submission, exercise, launcher=launcher, seed=seed)
     finally:
         launcher.close()
 
