@@ -85,8 +85,10 @@ def test_init_ci_classroom_writes_the_autograding_workflow(tmp_path, monkeypatch
     for step in graded:
         assert f"grade {step['id']} --format classroom" in step["run"]
         assert 'base64 -w0' in step["run"] and '"$GITHUB_OUTPUT"' in step["run"]
+        assert step["env"] == {"GRADER_SECRET": "${{ secrets.GRADER_SECRET }}"}  # the course seed, if set
         points = sum(c.max_score for c in _declared(step["id"]))
         assert step["name"] == f"Grade {step['id']} ({points:g} points)"
+    assert all("GRADER_SECRET" not in str(step) for step in steps if step not in graded)  # grading steps only
     reporter = next(step for step in steps if "autograding-grading-reporter" in step.get("uses", ""))
     assert RUNNERS.match(reporter["with"]["runners"]) and reporter["with"]["runners"] == "exercise3,exercise1"
     assert reporter["env"] == {f"{n.upper()}_RESULTS": f"${{{{ steps.{n}.outputs.result }}}}"
