@@ -238,8 +238,11 @@ def test_an_infinite_loop_costs_one_time_limit_per_target(grade_file):
     report = grade_file(ROOT / "tests" / "submissions" / "exercise3" / "infinite_loop_forward.py")
     centered = [c for c in report.checks if c.target == "CenteredLayer"]
     assert all(c.status == Status.ERROR and "time limit" in c.message for c in centered)
-    assert sum("not run again" in c.message for c in centered) == len(centered) - 1
-    assert report.timings["judging_s"] < 2 * TEST_LIMITS.call_s + 10
+    again = [c for c in centered if "not run again" in c.message]
+    assert len(again) == len(centered) - 1 >= 1
+    # Not run again: none waits for a time limit, as each would if its code ran (a bound in
+    # the checks' own units, that a busy machine does not reach).
+    assert sum(c.duration_s for c in again) < TEST_LIMITS.call_s
 
 
 def test_rewriting_the_probes_in_the_worker_gains_nothing(grade_file, tmp_path):
