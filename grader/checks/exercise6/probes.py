@@ -3,10 +3,11 @@
 No GPU is needed: ``simulated_gpus`` makes ``torch.cuda.device_count()`` answer n and
 ``torch.cuda.is_available()`` answer n > 0 while the student's code runs, and moves go to
 the ``meta`` device, which every build of torch has. The machine's own GPUs are hidden from
-the student's code (the worker's CUDA_VISIBLE_DEVICES is empty), also when it loads, so a
-count read at import is 0 on every machine; only the real-GPU probes show them (``real_gpus``). Objects cross as specs (plain data,
-see the judges' docstring) that ``build`` and ``build_net`` turn into tensors, containers
-and modules; what the student's code returns comes back described by ``describe``.
+the student's code (the worker's CUDA_VISIBLE_DEVICES is empty), also while it loads, so a
+count read at import is 0 on every machine; only the real-GPU probes show them
+(``real_gpus``). Objects cross as specs (plain data, see the judges' docstring) that
+``build`` and ``build_net`` turn into tensors, containers and modules; what the student's
+code returns comes back described by ``describe``.
 
 CUDA is touched only inside the probes of the real-GPU checks, when they run: never at
 import, since the worker server imports this module before it forks the workers (CUDA
