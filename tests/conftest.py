@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +18,11 @@ ROOT = Path(__file__).resolve().parents[1]
 SUBMISSIONS = ROOT / "tests" / "submissions"
 # Short limits keep the hang and crash cases quick; correct code needs milliseconds.
 TEST_LIMITS = Limits(call_s=2.0, load_s=4.0)
+# "full" on the CI machine (Linux, root; .ci/run sets it): there every confinement must be in
+# force, and a test of one that is missing fails instead of being skipped.
+REQUIRED_ISOLATION = os.environ.get("GRADER_REQUIRE_ISOLATION", "")
+if REQUIRED_ISOLATION not in ("", "full"):
+    raise pytest.UsageError(f"GRADER_REQUIRE_ISOLATION={REQUIRED_ISOLATION!r}: only 'full' is known")
 
 
 @pytest.fixture(scope="session")
@@ -40,3 +46,16 @@ def without_timings(report: Report) -> dict:
     for check in data["checks"]:
         check.pop("duration_s")
     return data
+
+
+def require(report: Report, aspect: str) -> None:
+    """Go on only where ``aspect`` of the isolation is in force. Where this machine cannot
+    put it in force the report must say why; then the test is skipped (``-rs`` lists it),
+    except on a machine that must have full isolation, where it fails."""
+    if aspect in report.isolation.in_force:
+        return
+    assert aspect in report.isolation.missing, f"{aspect}: neither in force nor said to be missing"
+    why = f"{aspect} not in force here: {report.isolation.missing[aspect]}"
+    if REQUIRED_ISOLATION == "full":
+        pytest.fail(f"{why} (GRADER_REQUIRE_ISOLATION=full)")
+    pytest.skip(why)

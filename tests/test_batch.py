@@ -142,10 +142,13 @@ def test_every_submission_gets_its_expected_score(graded_class):
 def test_hostile_submissions_cost_only_their_own_time_limits(graded_class):
     _, out, expected, result = graded_class
     reports = [json.loads(p.read_text()) for p in (out / "reports").glob("*/exercise3.json")]
-    # The slowest is an endless loop at import (2 s) or in forward (1 s a target); nothing waits longer.
-    assert max(r["timings"]["total_s"] for r in reports) < 15
-    # Two grading processes share the work: well under the sum of all grading times plus start-up.
-    assert result.seconds < sum(r["timings"]["total_s"] for r in reports) / 2 + 30
+    # The slowest is an endless loop at import (2 s) or in forward (1 s a target), stopped at its
+    # limits; unstopped, it would run into the 30 s that all calls into one submission may take
+    # (30 × --timeout). The bound between leaves room for a busy runner.
+    assert max(r["timings"]["total_s"] for r in reports) < 25
+    # The batch adds no more than start-up to the grading itself (how much two grading
+    # processes gain is a timing, measured by benchmarks/batch.py).
+    assert result.seconds < sum(r["timings"]["total_s"] for r in reports) + 60
 
 
 def test_the_summary_has_the_distribution_and_an_item_analysis(graded_class):
@@ -206,11 +209,13 @@ def test_ctrl_c_keeps_what_is_done_and_a_rerun_goes_on(tmp_path):
     out = tmp_path / "out"
     process = subprocess.Popen([*GRADE, "batch", str(tmp_path / "class"), "--out", str(out), "-j", "1",
                                 "--timeout", TIMEOUT], cwd=ROOT, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while len(list((out / "cache").rglob("*.json"))) < 2 and time.monotonic() < deadline:
-        time.sleep(0.1)
-    process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=60)
+    try:
+        assert _wait_for(lambda: len(list((out / "cache").rglob("*.json"))) >= 2, process), \
+            "the batch never finished two submissions"
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    finally:
+        process.kill()  # only if it is still running: a failed wait
     assert process.returncode == 130, err
     assert "Interrupted: what was graded is kept" in err
     done = sources(out)
@@ -232,8 +237,11 @@ def test_a_grading_process_that_dies_is_an_infrastructure_error_retried_next_tim
     out = tmp_path / "out"
     process = subprocess.Popen([*GRADE, "batch", str(folder), "--out", str(out), "-j", "1", "--timeout", "5"],
                                cwd=ROOT, stderr=subprocess.PIPE, text=True)
-    killed = _kill_grading_process_while(lambda: len(list((out / "cache").rglob("*.json"))) == 1)
-    _, err = process.communicate(timeout=120)
+    try:
+        killed = _kill_grading_process_while(process.pid, lambda: len(list((out / "cache").rglob("*.json"))) == 1)
+        _, err = process.communicate(timeout=120)
+    finally:
+        process.kill()  # only if it is still running: a failed wait
     assert killed
     assert process.returncode == 3, err
     assert "could not grade bob/exercise3" in err and "grading process died" in err
@@ -245,22 +253,53 @@ def test_a_grading_process_that_dies_is_an_infrastructure_error_retried_next_tim
     assert gradebook(out)["bob"]["exercise3"] == "20"
 
 
-def _kill_grading_process_while(condition, wait_s: float = 60) -> bool:
-    """SIGKILL the batch's grading process once ``condition()`` holds (one job done)."""
+def _wait_for(condition, process: subprocess.Popen, wait_s: float = 120) -> bool:
+    """Whether ``condition()`` came to hold while ``process`` ran, within ``wait_s``."""
+    deadline = time.monotonic() + wait_s
+    while not condition():
+        if process.poll() is not None or time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def _kill_grading_process_while(batch_pid: int, condition, wait_s: float = 60) -> bool:
+    """SIGKILL the grading process of the batch ``batch_pid`` (this test's own, never another
+    run's) once ``condition()`` holds (one job done)."""
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
         if condition():
             time.sleep(0.5)  # the slow submission is now being graded
-            for entry in Path("/proc").iterdir():
+            for pid in _descendants(batch_pid):
                 try:
-                    command = (entry / "cmdline").read_bytes().split(b"\0")
+                    command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
                 except OSError:
                     continue
                 if b"grader.batch.grading_process" in command:
-                    os.kill(int(entry.name), signal.SIGKILL)
+                    os.kill(pid, signal.SIGKILL)
                     return True
         time.sleep(0.05)
     return False
+
+
+def _descendants(pid: int) -> list[int]:
+    """The processes under ``pid``, children first."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        parent = int(stat.rpartition(")")[2].split()[1])  # after "pid (command) state"
+        children.setdefault(parent, []).append(int(entry.name))
+    found, queue = [], list(children.get(pid, []))
+    while queue:
+        child = queue.pop(0)
+        found.append(child)
+        queue += children.get(child, [])
+    return found
 
 
 def test_no_cache_grades_everything_again(tmp_path):

@@ -5,6 +5,7 @@ checked against what the probes really build."""
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
 import sys
 import types
@@ -19,11 +20,9 @@ from torch import nn
 from grader.checks.exercise6 import judges, probes
 from grader.report import Status
 from tests.conftest import ROOT, SUBMISSIONS, without_timings
+from tests.test_fixtures import GPU_CHECKS
 
 FIXTURES = SUBMISSIONS / "exercise6"
-GPU_CHECKS = {"to_device: moves a tensor and a module to a real GPU (cuda:0)",
-              "model_device: finds a net on a real GPU (cuda:0)",
-              "load_params_to: loads a file saved on a real GPU onto it (cuda:0)"}
 
 
 def _load(path, name: str = "exercise6_submission") -> types.ModuleType:
@@ -119,6 +118,54 @@ def test_importing_the_probes_touches_no_cuda():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[] False"
+
+
+def test_the_worker_server_touches_no_cuda():
+    """Nothing the worker server imports before it forks starts CUDA: started there, it
+    would be broken in every worker, and would have started without the workers' veil."""
+    code = (
+        "import importlib, torch\n"
+        "calls = []\n"
+        "for name in ('device_count', 'is_available', '_lazy_init', 'init'):\n"
+        "    setattr(torch.cuda, name, lambda *a, _n=name, **k: calls.append(_n))\n"
+        "from grader.grading.exercises import probes_modules\n"
+        "import grader.sandbox.worker_server, grader.sandbox.worker, grader.sandbox.confine\n"
+        "for name in probes_modules():\n"
+        "    importlib.import_module(name)\n"
+        "print(calls, torch.cuda.is_initialized(), len(probes_modules()) > 6)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[] False True"
+
+
+VEILED = """
+import os
+import torch
+assert os.environ.get("CUDA_VISIBLE_DEVICES") == "", "the machine's GPUs are in sight"
+assert not torch.cuda.is_initialized(), "CUDA started before the submission"
+assert torch.cuda.device_count() == 0 and not torch.cuda.is_available(), "a real GPU is in sight"
+"""
+
+
+def test_the_students_code_sees_no_real_gpu(grade_file, tmp_path):
+    """On every machine, code that asks CUDA itself (at import, say) finds no GPU: the only
+    counts it sees are simulated, so count_at_import.py scores the same with a GPU and without."""
+    path = tmp_path / "veiled.py"
+    path.write_text(VEILED + (ROOT / "solutions" / "exercise6.py").read_text(), encoding="utf-8")
+    report = grade_file(path, "exercise6")
+    assert report.score == 20, report.problem
+
+
+def test_only_the_real_gpu_probes_lift_the_veil(monkeypatch):
+    from grader.sandbox import confine
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    for machine, inside in (("1", "1"), (None, None)):  # the server's setting; None: every GPU
+        monkeypatch.setattr(confine, "_machine_gpus", machine)
+        with confine.real_gpus():
+            assert os.environ.get("CUDA_VISIBLE_DEVICES") == inside
+        assert os.environ["CUDA_VISIBLE_DEVICES"] == ""
 
 
 # -- the judges' tables and renderings against the probes ----------------------------------

@@ -3,12 +3,17 @@ the grader's files; and nothing it starts outlives its worker.
 
 Each hostile submission is built so that getting through would change its score, so the
 score shows which side of the wall it ended on. Where this machine cannot put a
-confinement in force, the report must say so, and the test is skipped.
+confinement in force, the report must say so, and the test is skipped (``-rs`` lists it);
+on the CI machine (``GRADER_REQUIRE_ISOLATION=full``, set by ``.ci/run``) it fails instead.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import hashlib
 import os
+import signal
 import socket
 import subprocess
 import textwrap
@@ -20,7 +25,7 @@ from grader.grading.engine import grade
 from grader.grading.exercises import all_exercises, probes_modules
 from grader.grading.sandbox_setup import hidden_paths, start_launcher
 from grader.report import Status
-from tests.conftest import ROOT, TEST_LIMITS
+from tests.conftest import ROOT, TEST_LIMITS, require
 
 SOLUTION = (ROOT / "solutions" / "exercise3.py").read_text(encoding="utf-8")
 
@@ -31,21 +36,51 @@ def write(tmp_path, name: str, preamble: str, body: str = SOLUTION):
     return path
 
 
-def require(report, aspect: str) -> None:
-    if aspect not in report.isolation.in_force:
-        assert aspect in report.isolation.missing  # never silently less
-        pytest.skip(f"{aspect} not in force here: {report.isolation.missing[aspect]}")
-
-
-@pytest.mark.parametrize("target", ["solutions/exercise3.py", "grader/checks/exercise3/judges.py",
-                                    ".git/HEAD"])
-def test_reference_solution_and_judges_are_out_of_sight(grade_file, tmp_path, target):
-    # Steals the reference solution (or reads the judges) and otherwise defines nothing.
-    path = write(tmp_path, "steal.py", f"exec(open({str(ROOT / target)!r}).read())", body="")
+def test_the_reference_solution_cannot_be_stolen(grade_file, tmp_path):
+    # Runs the reference solution and otherwise defines nothing: seen, it scores 20.
+    path = write(tmp_path, "steal.py", f"exec(open({str(ROOT / 'solutions' / 'exercise3.py')!r}).read())",
+                 body="")
     report = grade_file(path)
     require(report, "hidden files")
     assert report.score == 0
-    assert "Error" in report.problem  # FileNotFoundError or a SyntaxError of the empty file
+    assert "FileNotFoundError" in report.problem, report.problem
+
+
+def _git_file() -> str:
+    """A file of the project's history: .git/HEAD in a clone, .git itself in a worktree."""
+    git = ROOT / ".git"
+    return ".git/HEAD" if git.is_dir() else ".git"
+
+
+# (Not tests/: under pytest it is on sys.path, which hidden_paths keeps in sight.)
+@pytest.mark.parametrize("target", ["solutions/exercise3.py", "grader/checks/exercise3/judges.py", _git_file()])
+def test_judges_solutions_and_history_are_out_of_sight(grade_file, tmp_path, target):
+    # A correct answer that refuses to load once it has read the target's content: hidden,
+    # it scores 20; seen, 0.
+    content = (ROOT / target).read_bytes()
+    assert content  # an empty file would read the same as its empty cover
+    path = write(tmp_path, "peek.py", f"""
+        import hashlib
+        try:
+            with open({str(ROOT / target)!r}, "rb") as handle:
+                seen = hashlib.sha256(handle.read()).hexdigest()
+        except OSError:
+            seen = None
+        assert seen != {hashlib.sha256(content).hexdigest()!r}, "read {target}"
+    """)
+    report = grade_file(path)
+    require(report, "hidden files")
+    assert report.score == 20, report.problem
+
+
+def test_every_confinement_is_in_force_where_required(grade_file):
+    report = grade_file(ROOT / "solutions" / "exercise3.py")
+    isolation = report.isolation
+    assert not set(isolation.in_force) & set(isolation.missing)
+    assert (isolation.level == "full") == (not isolation.missing)
+    for aspect in sorted(isolation.missing):
+        require(report, aspect)  # skips here, fails on the CI machine
+    assert isolation.level == "full"
 
 
 def test_environment_is_scrubbed(tmp_path, monkeypatch):
@@ -92,13 +127,15 @@ def test_no_process_outlives_the_worker(grade_file, tmp_path):
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
         found = subprocess.run(["pgrep", "-f", f"sleep {marker}"], capture_output=True, text=True)
-        if not found.stdout.strip():
+        left = [int(pid) for pid in found.stdout.split()]
+        if not left:
             break
         time.sleep(0.1)
-    if "process lifetime" not in report.isolation.in_force:
-        subprocess.run(["pkill", "-f", f"sleep {marker}"])
-        pytest.skip("no PID namespace here: a process in its own session can escape")
-    assert not found.stdout.strip(), "a process started by the submission is still running"
+    for pid in left:  # the submission's own `sleep`, by its unique argument
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    require(report, "process lifetime")  # without a PID namespace, a new session escapes
+    assert not left, "a process started by the submission is still running"
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="a student may write their own files")
@@ -146,9 +183,12 @@ def test_fresh_interpreter_fallback_grades_the_same(tmp_path):
 
     exercise = all_exercises()["exercise3"]
     launcher = SpawnLauncher(probes_modules(), hidden_paths())
+    # Each worker imports torch before its first word, which the import time limit bounds:
+    # seconds on a busy runner.
+    limits = dataclasses.replace(TEST_LIMITS, load_s=60.0)
     try:
         report = grade(ROOT / "tests" / "submissions" / "exercise3" / "centered_sum.py", exercise,
-                       limits=TEST_LIMITS, launcher=launcher)
+                       limits=limits, launcher=launcher)
     finally:
         launcher.close()
     assert report.score == 18
@@ -198,8 +238,11 @@ def test_an_infinite_loop_costs_one_time_limit_per_target(grade_file):
     report = grade_file(ROOT / "tests" / "submissions" / "exercise3" / "infinite_loop_forward.py")
     centered = [c for c in report.checks if c.target == "CenteredLayer"]
     assert all(c.status == Status.ERROR and "time limit" in c.message for c in centered)
-    assert sum("not run again" in c.message for c in centered) == len(centered) - 1
-    assert report.timings["judging_s"] < 2 * TEST_LIMITS.call_s + 10
+    again = [c for c in centered if "not run again" in c.message]
+    assert len(again) == len(centered) - 1 >= 1
+    # Not run again: none waits for a time limit, as each would if its code ran (a bound in
+    # the checks' own units, that a busy machine does not reach).
+    assert sum(c.duration_s for c in again) < TEST_LIMITS.call_s
 
 
 def test_rewriting_the_probes_in_the_worker_gains_nothing(grade_file, tmp_path):

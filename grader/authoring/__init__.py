@@ -19,6 +19,7 @@ _HOMES = {
     **dict.fromkeys(("tensors", "shapes", "layer_chains", "repeating_chains", "FLOAT_DTYPES"),
                     "grader.authoring.strategies"),
     "is_opaque": "grader.sandbox.wire",
+    "real_gpus": "grader.sandbox.confine",
 }
 __all__ = sorted(_HOMES)
 

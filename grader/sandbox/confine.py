@@ -13,7 +13,8 @@ Per worker, in the forked chain (``worker.worker_process``):
   S  pid 1 of the new PID namespace; forks R and waits; when S ends, the kernel kills every
      process left in the namespace, so nothing the submission starts outlives its worker
   R  fresh working directory, resource limits, unprivileged user (``nobody`` when started
-     as root; no capabilities inside a user namespace), scrubbed environment, stdin closed
+     as root; no capabilities inside a user namespace), scrubbed environment (GPUs hidden),
+     stdin closed
 Without namespaces the same chain runs with what is possible, and says what is not.
 """
 
@@ -25,7 +26,7 @@ import ctypes.util
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -372,10 +373,34 @@ SAFE_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
             "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
+# The student's code sees no GPU, on every machine: CUDA reads this variable when it first
+# starts in a process, which the worker server never does (nothing there touches CUDA), so a
+# GPU count is only ever the one a probe simulates. A probe that needs the real GPUs lifts
+# the veil with ``real_gpus``.
+GPU_VEIL = "CUDA_VISIBLE_DEVICES"
+_machine_gpus: str | None = None  # the worker server's setting, for ``real_gpus``
+
+
 def scrub_environment(conf: Confinement, home: str) -> None:
+    global _machine_gpus
+    _machine_gpus = os.environ.get(GPU_VEIL)
     os.environ.clear()
     os.environ.update(SAFE_ENV, HOME=home, TMPDIR=home)
+    os.environ[GPU_VEIL] = ""
     conf.have("environment", "scrubbed: no variables of the grader's environment")
+
+
+@contextlib.contextmanager
+def real_gpus() -> Iterator[None]:
+    """While inside, CUDA in this worker finds the machine's GPUs: only if it has not started
+    yet (the student's code may have started it, finding none), so ask it inside."""
+    os.environ.pop(GPU_VEIL, None)
+    if _machine_gpus is not None:
+        os.environ[GPU_VEIL] = _machine_gpus
+    try:
+        yield
+    finally:
+        os.environ[GPU_VEIL] = ""
 
 
 def close_stdio(conf: Confinement) -> None:

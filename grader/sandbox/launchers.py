@@ -23,9 +23,12 @@ from typing import Any, Protocol
 from grader.paths import PROJECT_ROOT
 from grader.sandbox.channel import Channel
 
-# Variables a worker server may inherit: locale, and the OpenBLAS settings some CPUs need
-# for correct results. Everything else (tokens, paths of the course) stays behind.
-INHERITED_ENV = ("LANG", "LC_ALL", "TZ", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "SYSTEMROOT")
+# Variables a worker server may inherit: locale, the OpenBLAS settings some CPUs need for
+# correct results, and which GPUs the real-GPU probes may use (workers hide them from the
+# student's code: ``confine.real_gpus``). Everything else (tokens, paths of the course)
+# stays behind.
+INHERITED_ENV = ("LANG", "LC_ALL", "TZ", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "SYSTEMROOT",
+                 "CUDA_VISIBLE_DEVICES")
 
 
 class LauncherError(RuntimeError):

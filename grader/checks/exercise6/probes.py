@@ -2,12 +2,16 @@
 
 No GPU is needed: ``simulated_gpus`` makes ``torch.cuda.device_count()`` answer n and
 ``torch.cuda.is_available()`` answer n > 0 while the student's code runs, and moves go to
-the ``meta`` device, which every build of torch has. Objects cross as specs (plain data,
-see the judges' docstring) that ``build`` and ``build_net`` turn into tensors, containers
-and modules; what the student's code returns comes back described by ``describe``.
+the ``meta`` device, which every build of torch has. The machine's own GPUs are hidden from
+the student's code (the worker's CUDA_VISIBLE_DEVICES is empty), also while it loads, so a
+count read at import is 0 on every machine; only the real-GPU probes show them
+(``real_gpus``). Objects cross as specs (plain data, see the judges' docstring) that
+``build`` and ``build_net`` turn into tensors, containers and modules; what the student's
+code returns comes back described by ``describe``.
 
 CUDA is touched only inside the probes of the real-GPU checks, when they run: never at
-import, since the worker server imports this module before it forks the workers.
+import, since the worker server imports this module before it forks the workers (CUDA
+started there would be unusable in the workers, and would have started without the veil).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from grader.authoring import probe
+from grader.authoring import probe, real_gpus
 
 NAMEDTUPLE = "Batch"  # the class name of the named tuples the probes build
 MAX_DEPTH = 10  # containers nested deeper than this are described as "other"
@@ -80,7 +84,8 @@ def _submission_globals(sub: Any) -> dict[str, Any]:
 
 
 def _cuda() -> bool:
-    """Whether this machine really has a GPU (asked only by the real-GPU probes)."""
+    """Whether CUDA finds a real GPU (asked only by the real-GPU probes, inside ``real_gpus``:
+    where the student's code started CUDA while the GPUs were hidden, it finds none)."""
     return bool(torch.cuda.is_available())
 
 
@@ -265,9 +270,10 @@ def to_device_on_gpu(sub: Any, specs: list[dict[str, Any]]) -> dict[str, Any]:
     """Like ``to_device_results`` to cuda:0, where there is a GPU. The student's code runs
     first on every machine, so that an unsolved stub is "not implemented" everywhere."""
     _consult(sub.to_device, torch.zeros(1), torch.device("cpu"))
-    if not _cuda():
-        return {"cuda": False}
-    return {"cuda": True, "results": _moved(sub, specs, "cuda:0")}
+    with real_gpus():
+        if not _cuda():
+            return {"cuda": False}
+        return {"cuda": True, "results": _moved(sub, specs, "cuda:0")}
 
 
 @probe
@@ -282,9 +288,10 @@ def model_device_on_gpu(sub: Any, specs: list[dict[str, Any]]) -> dict[str, Any]
     """Like ``model_device_outcomes``, for nets on the GPU, where there is one; the
     student's code runs first on every machine (see ``to_device_on_gpu``)."""
     _consult(sub.model_device, nn.Linear(2, 2))
-    if not _cuda():
-        return {"cuda": False}
-    return {"cuda": True, "outcomes": model_device_outcomes(sub, specs)}
+    with real_gpus():
+        if not _cuda():
+            return {"cuda": False}
+        return {"cuda": True, "outcomes": model_device_outcomes(sub, specs)}
 
 
 # -- load_params_to -------------------------------------------------------------------
@@ -354,15 +361,17 @@ def params_loaded_to_gpu(sub: Any, cases: list[list[Any]]) -> dict[str, Any]:
     """Like ``params_loaded_to`` to a real cuda:0, from a file truly saved there, where there
     is a GPU; the student's code runs first on every machine (see ``to_device_on_gpu``)."""
     _consult(sub.load_params_to, _state_file(cases[0][1], False), MODULES[cases[0][0]](), torch.device("cpu"))
-    if not _cuda():
-        return {"cuda": False}
-    results = []
-    for name, state in cases:
-        path = "params.pt"
-        torch.save({key: value.to("cuda:0") for key, value in state.items()}, path)
-        torch.manual_seed(12345)
-        net = MODULES[name]()
-        returned = sub.load_params_to(path, net, torch.device("cuda:0"))
-        results.append({"returned": type(returned).__name__, "is_given": returned is net, "net": describe(net),
-                        "state": {key: value.detach().to("cpu") for key, value in net.state_dict().items()}})
-    return {"cuda": True, "results": results}
+    with real_gpus():
+        if not _cuda():
+            return {"cuda": False}
+        results = []
+        for name, state in cases:
+            path = "params.pt"
+            torch.save({key: value.to("cuda:0") for key, value in state.items()}, path)
+            torch.manual_seed(12345)
+            net = MODULES[name]()
+            returned = sub.load_params_to(path, net, torch.device("cuda:0"))
+            results.append({"returned": type(returned).__name__, "is_given": returned is net,
+                            "net": describe(net),
+                            "state": {key: value.detach().to("cpu") for key, value in net.state_dict().items()}})
+        return {"cuda": True, "results": results}
