@@ -17,11 +17,13 @@ from pathlib import Path
 
 import pytest
 
+from grader import compat
 from grader.authoring.judging import MARKER
 from grader.grading.errors import GraderFault, StudentCodeProblem, WorkerLost
 from grader.grading.replay import Tapes
 from grader.report import CheckResult, Status
 from grader.sandbox.client import Limits, Sandbox
+from grader.statuses import ProblemKind
 
 
 class GradingSession:
@@ -50,7 +52,7 @@ class GradingSession:
             raise self.sandbox.load_problem  # no check can run without the module
         earlier = self._timed_out.get(_target(item))
         if earlier is not None:
-            raise StudentCodeProblem("timeout", f"{earlier.message}\n  (in an earlier check of "
+            raise StudentCodeProblem(ProblemKind.TIMEOUT, f"{earlier.message}\n  (in an earlier check of "
                                      f"{_target(item)}; not run again)", sticky=True)
 
     @pytest.hookimpl(tryfirst=True)
@@ -72,7 +74,7 @@ class GradingSession:
             started = self._started.get(item.nodeid, time.perf_counter())
             result = result_of(item, call, report, time.perf_counter() - started)
             problem = _leaf(call.excinfo.value) if call.excinfo is not None else None
-            if isinstance(problem, StudentCodeProblem) and problem.kind == "timeout":
+            if isinstance(problem, StudentCodeProblem) and problem.kind == ProblemKind.TIMEOUT:
                 self._timed_out.setdefault(result.target, problem)
             if result.status in (Status.FAILED, Status.ERROR) and self.sandbox.output:
                 result = dataclasses.replace(result, output=self.sandbox.output[:1000])
@@ -166,7 +168,7 @@ def _message(exc: BaseException) -> str:
 def _counterexample(exc: BaseException) -> str:
     """Hypothesis's note with the failing example, without the fixture argument."""
     for note in getattr(exc, "__notes__", []) or []:
-        if note.startswith(("Falsifying example", "Failing test case")):
+        if note.startswith(compat.FALSIFYING_NOTE):
             lines = [line for line in note.splitlines()[1:-1] if "submission=" not in line]
             return "\n".join(line.strip().rstrip(",") for line in lines)
     if isinstance(exc, BaseExceptionGroup) and exc.exceptions:

@@ -70,13 +70,15 @@ def _test(check: CheckResult, hidden_visibility: str) -> dict[str, Any]:
 def _details(check: CheckResult) -> str:
     if check.status == Status.PASSED:
         return ""
-    lines = [f"{check.status}: {text.message(check)}" if check.message else str(check.status)]
-    if check.counterexample:
-        lines += ["shrunk input:", text.clean(check.counterexample)]
-    if check.output:
-        lines += ["your code printed:", text.clean(check.output.strip())]
-    if check.hint and check.status == Status.FAILED:
-        lines.append(f"hint: {text.clean(check.hint)}")
+    # Gradescope withholds a hidden test's output until its visibility allows.
+    shown = text.failure(check, show_hidden=True)
+    lines = [f"{check.status}: {shown.message}" if shown.message else str(check.status)]
+    if shown.counterexample:
+        lines += ["shrunk input:", shown.counterexample]
+    if shown.output:
+        lines += ["your code printed:", shown.output]
+    if shown.hint:
+        lines.append(f"hint: {shown.hint}")
     return "\n".join(lines)
 
 
