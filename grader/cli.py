@@ -104,7 +104,8 @@ def _grade_command(exercise: Exercise) -> click.Command:
     @click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
                   help="Where --format writes its files (default: the JSON report's folder).")
     def command(path: Path | None, report_path: Path | None, fail_under: float | None, timeout: float,
-                execute: bool, cell_timeout: float, formats: tuple[str, ...], output_dir: Path | None) -> None:
+                execute: bool, cell_timeout: float, formats: tuple[str, ...],
+                output_dir: Path | None) -> None:
         sys.exit(_grade(exercise, path, report_path, fail_under, timeout, execute, cell_timeout,
                         formats, output_dir))
 

@@ -358,7 +358,8 @@ def _check_workflow_text(text: str, exercises: list[str]) -> None:
     names = [line.strip() for line in lines if line.strip().startswith("- name: Grade ")]
     assert names == [f"- name: Grade {exercise}" for exercise in exercises]
     upload = lines.index("      - name: Upload the reports")
-    assert lines[upload + 1:upload + 3] == ["        if: always()", "        uses: actions/upload-artifact@v5"]
+    assert lines[upload + 1:upload + 3] == ["        if: always()",
+                                            "        uses: actions/upload-artifact@v5"]
     assert "          path: reports/" in lines[upload:]
     for line in lines:  # block structure: two-space indents throughout
         assert (len(line) - len(line.lstrip(" "))) % 2 == 0, line

@@ -40,7 +40,8 @@ def _reports(out: Path, outcomes: Sequence[Outcome]) -> dict[tuple[str, str], Re
 def gradebook(outcomes: Sequence[Outcome], reports: dict[tuple[str, str], Report]) -> str:
     rows: dict[str, dict[str, Report | None]] = defaultdict(dict)
     for outcome in outcomes:
-        rows[outcome.student][outcome.exercise] = reports.get((outcome.student, outcome.exercise)) or _no_grade(outcome)
+        key = (outcome.student, outcome.exercise)
+        rows[outcome.student][outcome.exercise] = reports.get(key) or _no_grade(outcome)
     return to_csv.render(rows, sorted({o.exercise for o in outcomes}))
 
 
@@ -66,7 +67,8 @@ def summary(outcomes: Sequence[Outcome], reports: dict[tuple[str, str], Report],
     else:
         lines += [f"{len(errors)} submission(s) could not be graded (not the students' fault; "
                   "no score is given). Rerun the same command to retry only these.", ""]
-        lines += [f"- {_cell(o.student)} / {o.exercise} (`{o.path}`): {_cell(o.error)}" for o in errors] + [""]
+        lines += [f"- {_cell(o.student)} / {o.exercise} (`{o.path}`): {_cell(o.error)}" for o in errors]
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -107,12 +109,17 @@ def _item_analysis(reports: Sequence[Report]) -> list[str]:
     lines = ["Item analysis (lowest pass rate first):", "",
              "| check | points | passed | most common failures |", "|---|---:|---:|---|"]
     for name in sorted(seen, key=lambda n: (passed[n] / len(reports), n)):
-        common = "; ".join(f"{_cell(text)} ({count})" for text, count in messages[name].most_common(TOP_MESSAGES))
-        lines.append(f"| {_cell(name)} | {seen[name]:g} | {100 * passed[name] / len(reports):.0f}% | {common} |")
+        common = _most_common(messages[name])
+        lines.append(f"| {_cell(name)} | {seen[name]:g} | {100 * passed[name] / len(reports):.0f}% | "
+                     f"{common} |")
     if unloaded:
         lines += ["", f"{sum(unloaded.values())} submission(s) did not load and failed every check: "
-                  + "; ".join(f"{_cell(text)} ({count})" for text, count in unloaded.most_common(TOP_MESSAGES))]
+                  + _most_common(unloaded)]
     return lines + [""]
+
+
+def _most_common(messages: Counter[str]) -> str:
+    return "; ".join(f"{_cell(text)} ({count})" for text, count in messages.most_common(TOP_MESSAGES))
 
 
 def _pattern(message: str) -> str:

@@ -60,7 +60,8 @@ class GradingSession:
         return self.tapes.run(pyfuncitem) if self.tapes is not None else None
 
     @pytest.hookimpl(tryfirst=True, specname="pytest_runtest_makereport")
-    def pytest_runtest_makereport_plainly(self, item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport:
+    def pytest_runtest_makereport_plainly(self, item: pytest.Item,
+                                          call: pytest.CallInfo[None]) -> pytest.TestReport:
         """pytest's own report formats a filtered traceback for every failure (10 ms each,
         a stub's whole grading); verdicts come from ``call.excinfo``, so one line will do. (pytest
         registers only methods named pytest_*, hence the name and ``specname``.)"""
@@ -103,7 +104,8 @@ def _target(item: pytest.Item) -> str:
     return str(marker.kwargs.get("target", "")) if marker is not None else ""
 
 
-def result_of(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport, duration: float) -> CheckResult:
+def result_of(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport,
+              duration: float) -> CheckResult:
     marker = item.get_closest_marker(MARKER)
     if marker is None:
         meta = {"target": "?", "prop": item.name, "points": 0, "hint": "", "hidden": False}

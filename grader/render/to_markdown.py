@@ -13,7 +13,8 @@ import re
 from grader.render import text
 from grader.report import CheckResult, Report, Status
 
-MARKS = {Status.PASSED: "✅", Status.FAILED: "❌", Status.ERROR: "💥 error", Status.NOT_RUN: "⏭️ not run"}
+MARKS = {Status.PASSED: "✅", Status.FAILED: "❌", Status.ERROR: "💥 error",
+         Status.NOT_RUN: "⏭️ not run"}
 # Markdown that would act inside a line: emphasis, code, links and images, strikethrough,
 # the table's own delimiter. A backslash before each makes it literal.
 _ACTIVE = re.compile(r"([`*_\[\]!~|#])")
@@ -46,7 +47,8 @@ def _score_line(report: Report) -> str:
     if report.score is None:
         return ("**No score:** the grader itself failed on this submission; this is not a grade "
                 "(not your fault: tell your instructor).")
-    return f"**Score: {text.number(report.score)}/{text.number(report.max_score)} ({report.percent or 0:.0f}%)**"
+    score = f"{text.number(report.score)}/{text.number(report.max_score)}"
+    return f"**Score: {score} ({report.percent or 0:.0f}%)**"
 
 
 def _table(report: Report) -> str:

@@ -63,7 +63,8 @@ def _failure(report: Report, check: CheckResult) -> str:
     if shown.counterexample:
         lines.append("  [dim]shrunk input:[/] " + escape_markup(shown.counterexample.replace("\n", ", ")))
     if shown.output:
-        lines.append("  [dim]your code printed:[/] " + escape_markup(shown.output[:300]).replace("\n", "\n    "))
+        printed = escape_markup(shown.output[:300]).replace("\n", "\n    ")
+        lines.append(f"  [dim]your code printed:[/] {printed}")
     if shown.hint:
         lines.append(f"  [cyan]hint:[/] {escape_markup(shown.hint)}")
     return "\n".join(lines)
@@ -80,6 +81,7 @@ def _score_line(report: Report) -> str:
 def _hidden_line(report: Report) -> str:
     """What a student's copy of the grader lacks (a release): said, never silently less."""
     hidden = report.hidden_checks
-    checks, points = ("check" if hidden.count == 1 else "checks"), ("point" if hidden.points == 1 else "points")
+    checks = "check" if hidden.count == 1 else "checks"
+    points = "point" if hidden.points == 1 else "points"
     return (f"[dim]Not run here: {hidden.count} hidden {checks} worth {hidden.points:g} {points}, "
             "run when your work is submitted.[/]")

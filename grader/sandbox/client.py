@@ -238,11 +238,12 @@ class Sandbox:
         except Exception as exc:  # noqa: BLE001 - the worker may send anything at all
             worker.kill()
             return self._lost_worker(StudentCodeProblem(
-                ProblemKind.GARBAGE, f"the worker sent data that is not a result ({type(exc).__name__}) {phase}",
-                sticky=True))
+                ProblemKind.GARBAGE,
+                f"the worker sent data that is not a result ({type(exc).__name__}) {phase}", sticky=True))
         if not isinstance(response, dict):
             return self._lost_worker(StudentCodeProblem(
-                ProblemKind.GARBAGE, f"the worker sent a {type(response).__name__}, not a result {phase}", True))
+                ProblemKind.GARBAGE, f"the worker sent a {type(response).__name__}, not a result {phase}",
+                sticky=True))
         return response
 
     def _lost_worker(self, problem: StudentCodeProblem) -> dict[str, Any]:
@@ -282,7 +283,8 @@ class Sandbox:
         message = str(response.get("message", ""))
         if status == Reply.MISSING:
             name = response.get("name")
-            return StudentCodeProblem(ProblemKind.MISSING, f"missing name: the submission defines no `{name}`",
+            return StudentCodeProblem(ProblemKind.MISSING,
+                                      f"missing name: the submission defines no `{name}`",
                                       sticky=True)
         if status == Reply.NOT_IMPLEMENTED:
             detail = f": {message}" if message else ""

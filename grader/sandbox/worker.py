@@ -306,7 +306,8 @@ def _execute(request: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
     try:
         return {"status": Reply.OK, "value": notebook_run.execute(request["notebook"], request["cell_s"])}
     except BaseException as exc:  # noqa: BLE001 - a broken notebook or kernel
-        return {"status": Reply.OK, "value": {"ok": False, "cell": 0, "kind": "failed", "error": _describe(exc)}}
+        return {"status": Reply.OK,
+                "value": {"ok": False, "cell": 0, "kind": "failed", "error": _describe(exc)}}
 
 
 _HANDLERS = {"load": _load, "call": _call, "execute": _execute}
