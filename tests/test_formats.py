@@ -1,4 +1,4 @@
-"""The file renderings of a report: JUnit XML, Markdown, Gradescope's results.json, CSV."""
+"""The renderings of a report: the terminal, JUnit XML, Markdown, Gradescope's results.json, CSV."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import xmlschema
 from click.testing import CliRunner
 
 from grader import cli as cli_module
-from grader.render import files, text, to_csv, to_gradescope, to_junit, to_markdown
+from grader.render import files, text, to_csv, to_gradescope, to_junit, to_markdown, to_terminal
 from grader.report import CheckResult, Isolation, Report, Status
 from tests.conftest import ROOT
 
@@ -238,6 +238,40 @@ def test_csv_gradebook_has_a_row_per_student_and_marks_missing_and_failed_gradin
         ["bob", "0.5", "2", "2.5"],
         ["zoe", "2", "2", "4"],
     ]
+
+
+# -- One failure text, decided once for every rendering --------------------------------------
+
+
+def test_a_failures_sections_follow_one_set_of_rules():
+    shown = text.failure(FAILED)
+    assert (shown.message, shown.counterexample) == (FAILED.message, FAILED.counterexample)
+    assert (shown.output, shown.hint) == (FAILED.output, FAILED.hint)
+    assert text.failure(ERROR).hint == "" and text.failure(NASTY).output == text.clean(HOSTILE.strip())
+    assert text.failure(HIDDEN) == text.Failure(withheld=text.HIDDEN)
+    assert text.failure(HIDDEN, show_hidden=True).message == HIDDEN.message
+    unloaded = report(ERROR, problem=ERROR.message)
+    assert text.failure(ERROR, unloaded) == text.Failure(withheld=text.SEE_ABOVE)
+    assert text.failure(ERROR).message == ERROR.message  # where each check stands alone
+
+
+def test_every_rendering_withholds_what_the_rules_withhold():
+    rep = report(FAILED, HIDDEN, ERROR, problem=ERROR.message)
+    renderings = {"terminal": to_terminal.render(rep, width=200), "markdown": to_markdown.render(rep),
+                  "junit": to_junit.render(rep, timestamp=WHEN)}
+    for name, rendering in renderings.items():
+        assert not any(secret in rendering for secret in ("42", "secret hint", "secret-input")), name
+        assert "details are not shown" in rendering, name
+        assert "subtract X.mean() from X" in rendering, name
+    assert "see the problem with the submission above" in renderings["terminal"].lower()
+    assert "see the problem with the submission above" in renderings["markdown"].lower()
+
+
+def test_the_terminal_shows_hostile_text_without_markup_or_control_codes():
+    out = to_terminal.render(report(NASTY, GRADER_FAULT), width=300)
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", out) and "[31m" not in out
+    assert "<script>x</script>" in out and "next line" in out
+    assert not any(mark in out for mark in FRAME_MARKS) and text.GRADER_FAULT_NOTE in out
 
 
 # -- No stack frame of the grader, in any rendering ----------------------------------------
