@@ -12,6 +12,11 @@
 ``submission.run(probe, *args)`` runs a probe in the worker and returns plain data. Judges
 decide from that data, recomputing what they can; they fail with ``expect*`` helpers,
 whose messages say what broke, on which input, expected versus observed.
+
+Hypothesis seeds a derandomized judge from its source, decorators and comments aside: any
+edit to the body of a ``@given`` judge, rewrapping a line included, changes the examples it
+draws and so the counterexamples in reports. Long lines in such bodies therefore carry
+``# noqa: E501`` until the judge is changed for a reason of its own.
 """
 
 from __future__ import annotations

@@ -158,8 +158,7 @@ def test_output(submission, cases):
             state = states[i]
             candidates = expected_output(x, state, out)
             atol = output_tolerance(x, state)
-            if any(y.shape == e.shape and torch.allclose(y.double(), e, rtol=1e-4, atol=atol)
-                   for e in candidates):
+            if any(y.shape == e.shape and torch.allclose(y.double(), e, rtol=1e-4, atol=atol) for e in candidates):  # noqa: E501
                 continue
             expect_close(y, candidates[0], f"MyLazyLinear({out})(X) (forward {i + 1} of one layer)",
                          rtol=1e-4, atol=atol, X=x, weight=state["weight"], bias=state["bias"])
@@ -199,14 +198,12 @@ def test_keeps_parameters(submission, cases):
             if isinstance(before, torch.Tensor):
                 judged += 1
                 after = second["parameters"].get(name)
-                expect(after is not None,
-                       lambda: f"MyLazyLinear({out}): the parameter {name!r}, registered after the "
+                expect(after is not None, lambda: f"MyLazyLinear({out}): the parameter {name!r}, registered after the "  # noqa: E501
                        "first forward, is no longer among its parameters after a second forward"
                        + on_input(dict(X1=x1, X2=x2)))
                 _judge_kept(out, f"parameter {name!r}", before, after, first["values"][f"parameter {name}"],
                             x1, x2)
-        expect(judged > 0,
-               lambda: f"MyLazyLinear({out}) has no weight after the first forward: nothing to keep"
+        expect(judged > 0, lambda: f"MyLazyLinear({out}) has no weight after the first forward: nothing to keep"  # noqa: E501
                + on_input(dict(X1=x1, X2=x2)))
 
 
@@ -230,12 +227,9 @@ def test_another_width(submission, cases):
         if raised is None:
             y = result.get("output")
             got = f"an output of shape {tuple(y.shape)}" if isinstance(y, torch.Tensor) else show(y, 80)
-            expect(False,
-                   lambda: f"{what}: it should raise ValueError, but it returned {got}"
-                           + on_input(dict(X1=x1, X2=x2)))
+            expect(False, lambda: f"{what}: it should raise ValueError, but it returned {got}" + on_input(dict(X1=x1, X2=x2)))  # noqa: E501
         expect("ValueError" in raised["mro"],
-               lambda: f"{what}: it should raise ValueError, but it raised {_raised_text(raised)}"
-                       + on_input(dict(X1=x1, X2=x2)))
+               lambda: f"{what}: it should raise ValueError, but it raised {_raised_text(raised)}" + on_input(dict(X1=x1, X2=x2)))  # noqa: E501
 
 
 # -- lazy_mlp ----------------------------------------------------------------------------------
@@ -276,8 +270,8 @@ def test_lazy_mlp_layers(submission, cases):
         got = [_describe_child(c) for c in layers]
         expected = [f"LazyLinear({size})" for size in sizes]
         expect(got == expected and all(LAZY_LINEAR in c["classes"] for c in layers),
-               lambda: f"lazy_mlp({sizes}) should hold the layers {expected} (between activations), in order "
-                       f"and still lazy, got {got}")
+               lambda: f"lazy_mlp({sizes}) should hold the layers {expected} (between activations), in order and "  # noqa: E501
+               f"still lazy, got {got}")
 
 
 # -- materialize -------------------------------------------------------------------------------

@@ -133,8 +133,7 @@ def test_container_round_trip(submission, objs):
         what = ROUND_TRIP.replace("X", "obj")
         if isinstance(obj, list):
             expect(isinstance(loaded, list) and len(loaded) == len(obj),
-                   lambda: f"{what} should give a list of {len(obj)} tensors, got {show(loaded)}"
-                           + on_input({"obj": obj}))
+                   lambda: f"{what} should give a list of {len(obj)} tensors, got {show(loaded)}" + on_input({"obj": obj}))  # noqa: E501
             pairs = [(str(i), i, value) for i, value in enumerate(loaded)]
         else:
             expect(isinstance(loaded, dict) and set(loaded) == set(obj),
@@ -146,8 +145,7 @@ def test_container_round_trip(submission, objs):
             # other check's business; here the container must keep its elements as they are.
             reference = alone.get(name)
             reference = reference if isinstance(reference, torch.Tensor) else obj[key]
-            expect_same_tensor(value, reference,
-                               f"element {key!r} of {what}, compared with that tensor saved "
+            expect_same_tensor(value, reference, f"element {key!r} of {what}, compared with that tensor saved "  # noqa: E501
                                "and loaded alone,", obj=obj)
 
 
@@ -217,8 +215,8 @@ def test_save_params_state_dict(submission, case):
                               "save net.state_dict(), a dict of tensors, not the module")
     expected = dict(expected_bn_net(case).state_dict())
     expect(isinstance(content, dict),
-           lambda: f"the file should hold net.state_dict(), a dict of name -> tensor, got "
-                   f"{type(content).__name__} {show(content, 120)}\n  for net = {net}")
+           lambda: f"the file should hold net.state_dict(), a dict of name -> tensor, got {type(content).__name__} "  # noqa: E501
+           f"{show(content, 120)}\n  for net = {net}")
     missing = [name for name in expected if name not in content]
     extra = [name for name in content if name not in expected]
     expect(not missing and not extra,
@@ -442,8 +440,7 @@ def test_checkpoint_epoch(submission, epoch):
         if epoch in set(saved.integers_in(content)):
             detail = f"; the checkpoint holds {epoch}: load_checkpoint must return it"
         else:
-            detail = (f"; the checkpoint holds no epoch (nothing in the file equals {epoch}): "
-                      "save it beside the states")
+            detail = f"; the checkpoint holds no epoch (nothing in the file equals {epoch}): save it beside the states"  # noqa: E501
     raise Fail(f"load_checkpoint(path, model, optimizer) returned {show(returned, 120)}, expected the "
                          f"epoch given to save_checkpoint, {epoch}{detail}")
 

@@ -359,8 +359,7 @@ def test_to_device_moves_modules(submission, objs):
         for path, leaf in spec_leaves(spec):
             if leaf["kind"] == "module":
                 problem = module_problem(found.get(path), leaf["name"], path, META)
-                expect(problem is None,
-                       lambda: f"{_moved_to(META)}: {problem}\n  on input obj = {render(spec)}")
+                expect(problem is None, lambda: f"{_moved_to(META)}: {problem}\n  on input obj = {render(spec)}")  # noqa: E501
 
 
 GPU_OBJECT = {"kind": "list", "items": [{"kind": "tensor", "shape": [2, 3], "dtype": "float32"},
