@@ -145,7 +145,8 @@ def main() -> None:
         for size in [int(s) for s in args.scaling.split(",") if s]:
             shutil.rmtree(work / "scale", ignore_errors=True)
             make_class(work / "scale" / "class", size)
-            took, mib, _ = run_batch(work / "scale" / "class", work / "scale" / "out", args.jobs, args.timeout)
+            took, mib, _ = run_batch(work / "scale" / "class", work / "scale" / "out", args.jobs,
+                                     args.timeout)
             print(f"scaling: {size:4d} submissions {took:6.1f} s  {1000 * took / size:5.0f} ms each  "
                   f"peak {mib:,.0f} MiB")
     finally:

@@ -57,7 +57,8 @@ def main() -> None:
     server = ServerLauncher(probes_modules(), hidden_paths([SOLUTION]))
     ready_worker(server)  # wait for the server once; from here on it is warm
     forked = median_time(lambda: ready_worker(server), repeat)
-    spawned = median_time(lambda: ready_worker(SpawnLauncher(probes_modules(), hidden_paths([SOLUTION]))), max(2, repeat // 2))
+    spawned = median_time(lambda: ready_worker(SpawnLauncher(probes_modules(), hidden_paths([SOLUTION]))),
+                          max(2, repeat // 2))
     print(f"worker ready, forked from the worker server: {forked * 1000:8.1f} ms")
     print(f"worker ready, fresh interpreter:             {spawned * 1000:8.1f} ms")
     print(f"  ratio fresh / forked: {spawned / forked:.0f}x")
@@ -75,7 +76,8 @@ def main() -> None:
     print(f"bare `python -c 'import torch'`:              {bare:6.2f} s")
     for exercise in all_exercises():
         cold = median_time(lambda e=exercise: cold_grade(e), repeat)
-        print(f"cold `grade {exercise}` on the solution:       {cold:6.2f} s  ({cold / bare:.2f}x import torch)")
+        print(f"cold `grade {exercise}` on the solution:       {cold:6.2f} s  "
+              f"({cold / bare:.2f}x import torch)")
     print("  target for exercise3: 2.5x import torch")
 
 

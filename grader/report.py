@@ -1,4 +1,4 @@
-"""The one report model: every output (terminal, JSON, and the formats to come) renders it.
+"""The one report model: every output format in ``grader/render/`` renders it.
 
 Frozen dataclasses with plain fields, so a report is data: ``to_dict`` gives the JSON
 form, and renderers are pure functions of a ``Report``.
@@ -8,17 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import asdict, dataclass, field
-from enum import StrEnum
 from typing import Any
 
+from grader.statuses import Status
 
-class Status(StrEnum):
-    """How one check ended."""
-
-    PASSED = "passed"  # the property holds
-    FAILED = "failed"  # the property broke, on the input in ``counterexample``
-    ERROR = "error"  # the submission raised, timed out or crashed (or the grader failed)
-    NOT_RUN = "not run"  # skipped; ``message`` says why
+__all__ = ["CheckResult", "HiddenChecks", "Isolation", "Report", "Status"]
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,8 @@ WEIGHTS = {"alt_loops.py": 8, "alt_styles.py": 8, "solution_notebook.ipynb": 6, 
            "fourier_dc_only.py": 2, "centered_scalar_zero.py": 2, "missing_name.py": 2, "stub.py": 2}
 EXTRA = {
     # A fork bomb: the worker's process limit and PID namespace contain it.
-    "fork_bomb.py": ("import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n", 0.0),
+    "fork_bomb.py": ("import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        "
+                     "pass\n", 0.0),
     # Not a Python file at all.
     "not_python.py": ("\x00\x01PK\x03\x04 binary junk \xff\n", 0.0),
 }
@@ -32,7 +33,8 @@ def templates(weighted: bool = True) -> list[tuple[str, bytes, float]]:
     expected = json.loads((FIXTURES / "expected.json").read_text())
     found = []
     for name, entry in sorted(expected.items()):
-        found += [(name, (FIXTURES / name).read_bytes(), float(entry["score"]))] * (WEIGHTS.get(name, 1) if weighted else 1)
+        found += [(name, (FIXTURES / name).read_bytes(),
+                   float(entry["score"]))] * (WEIGHTS.get(name, 1) if weighted else 1)
     found += [(name, text.encode("utf-8", "surrogateescape"), score) for name, (text, score) in EXTRA.items()]
     return found
 

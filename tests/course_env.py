@@ -63,7 +63,8 @@ def gradescope_root(archive: Path) -> Iterator[Path]:
     """ROOT/autograder laid out as Gradescope's, ``archive`` unpacked into source/ and its
     run_autograder copied beside it; outside /tmp where possible, since every worker gets a
     private /tmp anyway and that would hide the folders without the grader's help."""
-    base = Path(tempfile.mkdtemp(prefix="gradescope-", dir="/var/tmp" if os.access("/var/tmp", os.W_OK) else None))
+    base = Path(tempfile.mkdtemp(prefix="gradescope-",
+                                 dir="/var/tmp" if os.access("/var/tmp", os.W_OK) else None))
     base.chmod(0o755)  # open like Gradescope's /: mkdtemp's 0700 alone would keep `nobody` out
     root = base / "autograder"
     try:

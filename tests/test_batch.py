@@ -68,7 +68,8 @@ def touch(path: Path, text: str = "x = 1\n", age_s: float = 0) -> Path:
 
 
 def found_jobs(root: Path, exercise: str | None = None) -> set[tuple[str, str, str]]:
-    return {(j.student, j.exercise, j.path.relative_to(root).as_posix()) for j in discover(root, KNOWN, exercise).jobs}
+    return {(j.student, j.exercise,
+             j.path.relative_to(root).as_posix()) for j in discover(root, KNOWN, exercise).jobs}
 
 
 def test_a_folder_per_student(tmp_path):
@@ -95,7 +96,8 @@ def test_the_newer_of_py_and_ipynb_is_graded_and_the_other_named(tmp_path):
 def test_a_file_per_student_needs_the_exercise(tmp_path):
     touch(tmp_path / "alice.py")
     touch(tmp_path / "bob.ipynb", "{}")
-    assert found_jobs(tmp_path, "exercise4") == {("alice", "exercise4", "alice.py"), ("bob", "exercise4", "bob.ipynb")}
+    assert found_jobs(tmp_path,
+                      "exercise4") == {("alice", "exercise4", "alice.py"), ("bob", "exercise4", "bob.ipynb")}
     found = discover(tmp_path, KNOWN)
     assert not found.jobs and all("--exercise" in s.why for s in found.skipped)
 
@@ -109,7 +111,8 @@ def test_an_nbgrader_submitted_tree(tmp_path, inside):
     found = discover(root, KNOWN)
     assert found.layout.startswith("nbgrader")
     assert found_jobs(tmp_path / "submitted") == {
-        ("alice", "exercise3", "alice/exercise3/my work.ipynb"), ("bob", "exercise3", "bob/exercise3/exercise3.ipynb"),
+        ("alice", "exercise3",
+         "alice/exercise3/my work.ipynb"), ("bob", "exercise3", "bob/exercise3/exercise3.ipynb"),
         ("bob", "exercise2", "bob/exercise2/answers.py")}
 
 
@@ -120,7 +123,8 @@ def test_github_classroom_clones_keep_the_username(tmp_path):
         touch(repo / "grader" / "checks" / "exercise3" / "judges.py")  # the course's own code
         touch(repo / "solutions" / "exercise3.py")
     found = discover(tmp_path, KNOWN)
-    assert {(j.student, j.exercise) for j in found.jobs} == {("alice", "exercise3"), ("bob-smith", "exercise3")}
+    assert {(j.student,
+             j.exercise) for j in found.jobs} == {("alice", "exercise3"), ("bob-smith", "exercise3")}
     assert "GitHub Classroom" in found.layout and not found.skipped
 
 
@@ -157,7 +161,8 @@ def test_the_summary_has_the_distribution_and_an_item_analysis(graded_class):
     assert f"{len(expected)} students, {len(expected)} submissions graded." in summary
     assert "| 90–100% |" in summary and "Item analysis" in summary
     # centered_sum.py's mistake appears as the most common failure of its check, numbers masked.
-    row = next(line for line in summary.splitlines() if line.startswith("| CenteredLayer: output has zero mean"))
+    row = next(line for line in summary.splitlines()
+               if line.startswith("| CenteredLayer: output has zero mean"))
     assert "mean should be #" in row
     assert "did not load and failed every check" in summary
     assert "None: every submission was graded." in summary
@@ -327,15 +332,17 @@ def write_part(folder: Path, shard, timeout: float = 1.0, version: str = "v1", s
     outcomes = [{"student": s, "exercise": "exercise3", "path": f"/x/{s}.py", "sha256": "0" * 64,
                  "source": "error", "error": "boom"} for s in students]
     folder.mkdir(parents=True)
-    (folder / "manifest.json").write_text(json.dumps({"checks_version": version, "timeout_s": timeout,
-                                                      "jobs": len(students), "shard": shard, "outcomes": outcomes}))
+    manifest = {"checks_version": version, "timeout_s": timeout, "jobs": len(students), "shard": shard,
+                "outcomes": outcomes}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
     return folder
 
 
 @pytest.mark.parametrize(("parts", "complaint"), [
     ([([1, 2], 1.0, "v1", ("a",)), ([2, 2], 2.0, "v1", ("b",))], "different --timeout"),
     ([([1, 2], 1.0, "v1", ("a",)), ([2, 2], 1.0, "v2", ("b",))], "different checks versions"),
-    ([([1, 2], 1.0, "v1", ("a",)), ([1, 2], 1.0, "v1", ("b",))], "shards given twice: [1]; shards missing: [2]"),
+    ([([1, 2], 1.0, "v1", ("a",)), ([1, 2], 1.0, "v1", ("b",))],
+     "shards given twice: [1]; shards missing: [2]"),
     ([([1, 3], 1.0, "v1", ("a",)), ([2, 3], 1.0, "v1", ("b",))], "shards missing: [3]"),
     ([(None, 1.0, "v1", ("a",)), (None, 1.0, "v1", ("a",))], "a/exercise3 is in more than one part"),
 ])

@@ -66,7 +66,8 @@ def test_default_submission_is_found_and_named(tmp_path):
     course = tmp_path / "course"
     (course / "exercises").mkdir(parents=True)
     shutil.copy(ROOT / "exercises" / "exercise3.py", course / "exercises")
-    shutil.copy(SUBMISSIONS / "exercise3" / "solution_notebook.ipynb", course / "exercises" / "exercise3.ipynb")
+    shutil.copy(SUBMISSIONS / "exercise3" / "solution_notebook.ipynb",
+                course / "exercises" / "exercise3.ipynb")
     past = time.time() - 60
     os.utime(course / "exercises" / "exercise3.py", (past, past))
     result = run("exercise3", cwd=course)

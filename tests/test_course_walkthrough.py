@@ -37,7 +37,8 @@ PASS_MARK = "80"
 
 # Eight runs of `grade` and a fresh environment: about 45 s on two cores.
 pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(sys.platform != "linux", reason="the environment is built from links, as on Linux")]
+              pytest.mark.skipif(sys.platform != "linux",
+                                 reason="the environment is built from links, as on Linux")]
 
 
 @dataclass
@@ -116,7 +117,8 @@ def ci_run(command: list[str], release: Path, bin_folder: Path) -> CIRun:
     PATH and GitHub's step summary file set."""
     summary = release.parent / "step-summary.md"
     summary.write_text("")
-    done = run(command, cwd=release, PATH=f"{bin_folder}:{os.environ['PATH']}", GITHUB_STEP_SUMMARY=str(summary))
+    done = run(command, cwd=release, PATH=f"{bin_folder}:{os.environ['PATH']}",
+               GITHUB_STEP_SUMMARY=str(summary))
     reports = release / command[command.index("--output-dir") + 1]
     return CIRun(done, (reports / "junit.xml").read_text(encoding="utf-8"),
                  (reports / "summary.md").read_text(encoding="utf-8"), summary.read_text(encoding="utf-8"))
@@ -203,7 +205,8 @@ def test_gradescope_grades_with_every_check_and_hides_the_hidden_ones_until_publ
     tests = course.gradescope["tests"]
     public, hidden = names(public_checks()), names(hidden_checks())
     assert [test["name"] for test in tests] == public + hidden
-    assert [test["visibility"] for test in tests] == ["visible"] * len(public) + ["after_published"] * len(hidden)
+    visibilities = ["visible"] * len(public) + ["after_published"] * len(hidden)
+    assert [test["visibility"] for test in tests] == visibilities
     assert [test["name"] for test in tests if test["status"] == "failed"] == [FAILED]
 
 

@@ -30,7 +30,8 @@ def test_a_python_list_fails_registration_with_the_keys_and_a_minimal_chain(grad
     (failure,) = failures(report).values()
     assert failure.name == "MySequential: children are registered under '0', '1', …"
     assert failure.target == "MySequential"
-    assert "MySequential(Linear(1, 1)).state_dict() should have the keys ['0.weight', '0.bias'], got []" in failure.message
+    expected = "MySequential(Linear(1, 1)).state_dict() should have the keys ['0.weight', '0.bias'], got []"
+    assert expected in failure.message
     assert failure.counterexample.count("'kind'") == 1  # shrunk to one Linear layer
     assert "add_module" in failure.hint
 
@@ -82,7 +83,8 @@ def test_chain_recomputation_and_keys_match_nn_sequential(case):
     keys = recompute.state_keys(chain)
     assert [key for key, _, _ in keys] == list(net.state_dict())
     for key, name, attr in keys:
-        assert net.state_dict()[key] is not None and recompute.same_tensor(net.state_dict()[key], params[name][attr])
+        saved = net.state_dict()[key]
+        assert saved is not None and recompute.same_tensor(saved, params[name][attr])
 
 
 @settings(max_examples=40, deadline=None)
@@ -105,7 +107,8 @@ def _loop(x, weight, bias, rand_weight):
 @given(x=tensors(st.tuples(st.integers(1, 3), st.just(20))), seed=st.integers(0, 50))
 def test_fixed_hidden_recomputation_matches_the_loop(x, seed):
     g = torch.Generator().manual_seed(seed)
-    weight, bias, rand_weight = torch.randn(20, 20, generator=g) / 4, torch.randn(20, generator=g), torch.rand(20, 20, generator=g)
+    weight = torch.randn(20, 20, generator=g) / 4
+    bias, rand_weight = torch.randn(20, generator=g), torch.rand(20, 20, generator=g)
     candidates, size = recompute.fixed_hidden_candidates(x, weight, bias, rand_weight)
     expected = _loop(x.double(), weight.double(), bias.double(), rand_weight.double())
     assert any(abs(float(c - expected)) <= 1e-12 for c in candidates)
@@ -117,7 +120,8 @@ def test_fixed_hidden_offers_both_halvings_at_a_power_of_two():
     # With weight 0 the output is the bias: an absolute sum of exactly 4 halves twice, and
     # float32 rounding could as well make it halve once or three times.
     bias = torch.cat((torch.full((16,), 0.25), torch.zeros(4)))
-    candidates, _ = recompute.fixed_hidden_candidates(torch.zeros(1, 20), torch.zeros(20, 20), bias, torch.rand(20, 20))
+    candidates, _ = recompute.fixed_hidden_candidates(torch.zeros(1, 20), torch.zeros(20, 20), bias,
+                                                      torch.rand(20, 20))
     assert sorted(float(c) for c in candidates) == [0.5, 1.0, 2.0]
     assert float(_loop(torch.zeros(1, 20), torch.zeros(20, 20), bias, torch.rand(20, 20))) == 1.0
 
@@ -139,8 +143,7 @@ def test_the_probes_sgd_step_is_torch_sgd():
 def test_the_registration_probe_does_not_import_torch_dynamo():
     """torch.optim imports torch._dynamo on first use: over a second in every fresh worker."""
     code = (
-        "import sys, types, torch\n"
-        "from torch import nn\n"
+        "import sys, types, torch\nfrom torch import nn\n"
         "from grader.checks.exercise1 import probes\n"
         "sub = types.SimpleNamespace(MySequential=nn.Sequential)\n"
         "chain = [{'kind': 'linear', 'name': 'a', 'in': 2, 'out': 3}, {'kind': 'relu'}]\n"

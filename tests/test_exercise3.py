@@ -51,7 +51,8 @@ def test_report_states_isolation_in_force(grade_file):
 
 def test_what_the_failing_code_printed_is_in_the_report(grade_file, tmp_path):
     source = (FIXTURES / "centered_sum.py").read_text(encoding="utf-8")
-    patched = source.replace("return X - X.sum()", "print('debug: shape', tuple(X.shape))\n        return X - X.sum()")
+    patched = source.replace("return X - X.sum()",
+                             "print('debug: shape', tuple(X.shape))\n        return X - X.sum()")
     assert patched != source
     path = tmp_path / "printing.py"
     path.write_text(patched, encoding="utf-8")

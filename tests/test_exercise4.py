@@ -198,7 +198,8 @@ def test_a_weight_swapped_through_data_is_another_tensor():
 
     x = torch.ones(2, 4)
     (kept,) = _crossed(probes.across_forwards(types.SimpleNamespace(MyLazyLinear=Swapping), [[3, x, x]]))
-    assert not judges.same_tensor(kept["first"]["attributes"]["weight"], kept["second"]["attributes"]["weight"])
+    assert not judges.same_tensor(kept["first"]["attributes"]["weight"],
+                                  kept["second"]["attributes"]["weight"])
 
 
 # -- the networks the judges generate -----------------------------------------------------------

@@ -26,7 +26,8 @@ def failures(report) -> dict[str, object]:
 
 
 def test_same_failing_submission_gives_identical_reports(grade_file):
-    reports = [without_timings(grade_file(FIXTURES / "checkpoint_no_optimizer.py", "exercise5")) for _ in range(3)]
+    reports = [without_timings(grade_file(FIXTURES / "checkpoint_no_optimizer.py",
+                                          "exercise5")) for _ in range(3)]
     assert reports[0] == reports[1] == reports[2]
     assert reports[0]["score"] == 24
 
@@ -60,7 +61,8 @@ def test_an_epoch_that_is_saved_but_not_returned_is_told_apart(grade_file, tmp_p
     report = grade_file(path, "exercise5")
     (failure,) = failures(report).values()
     assert failure.name == "save_checkpoint/load_checkpoint: returns the saved epoch"
-    assert "returned None" in failure.message and "the checkpoint holds 10: load_checkpoint must return it" in failure.message
+    assert "returned None" in failure.message
+    assert "the checkpoint holds 10: load_checkpoint must return it" in failure.message
 
 
 EVIL = '''

@@ -58,7 +58,8 @@ def test_gpu_checks_still_run_the_students_code_without_a_gpu(grade_file):
 
 
 def test_same_failing_submission_gives_identical_reports(grade_file):
-    reports = [without_timings(grade_file(FIXTURES / "to_device_tuple_as_list.py", "exercise6")) for _ in range(3)]
+    reports = [without_timings(grade_file(FIXTURES / "to_device_tuple_as_list.py",
+                                          "exercise6")) for _ in range(3)]
     assert reports[0] == reports[1] == reports[2]
     assert reports[0]["score"] == 25
 
@@ -108,8 +109,7 @@ def test_simulated_counts_are_restored_when_the_students_code_raises():
 def test_importing_the_probes_touches_no_cuda():
     """The worker server imports every probe module before it forks: no CUDA there."""
     code = (
-        "import torch\n"
-        "calls = []\n"
+        "import torch\ncalls = []\n"
         "for name in ('device_count', 'is_available', '_lazy_init', 'init'):\n"
         "    setattr(torch.cuda, name, lambda *a, _n=name, **k: calls.append(_n))\n"
         "import grader.checks.exercise6.probes, grader.checks.exercise6.judges\n"

@@ -1,4 +1,4 @@
-"""The file renderings of a report: JUnit XML, Markdown, Gradescope's results.json, CSV."""
+"""The renderings of a report: the terminal, JUnit XML, Markdown, Gradescope's results.json, CSV."""
 
 from __future__ import annotations
 
@@ -18,13 +18,14 @@ import xmlschema
 from click.testing import CliRunner
 
 from grader import cli as cli_module
-from grader.render import files, text, to_csv, to_gradescope, to_junit, to_markdown
+from grader.render import files, text, to_csv, to_gradescope, to_junit, to_markdown, to_terminal
 from grader.report import CheckResult, Isolation, Report, Status
 from tests.conftest import ROOT
 
 SCHEMA = xmlschema.XMLSchema(ROOT / "tests" / "data" / "junit.xsd")
 WHEN = datetime(2026, 9, 1, 12, 30, 5)
-HOSTILE = "nul\x00 bell\x07 \x1b[31mred\x1b[0m ]]> <script>x</script> a|b & 'q' \"dq\"\r\nnext line \ud800 \ufffe"
+HOSTILE = ("nul\x00 bell\x07 \x1b[31mred\x1b[0m ]]> <script>x</script> a|b & 'q' \"dq\"\r\n"
+           "next line \ud800 \ufffe")
 TRACEBACK = ('grader error (not your fault; tell your instructor): KeyError: \'weight\'\n'
              'Traceback (most recent call last):\n'
              '  File "/work/main/grader/checks/exercise3/judges.py", line 42, in test_mylinear\n'
@@ -75,7 +76,8 @@ def table_rows(markdown: str) -> list[list[str]]:
 
 def test_junit_has_one_testcase_per_check_with_counts_and_points():
     suite = junit(report(*MIXED)).find("testsuite")
-    assert {k: suite.get(k) for k in ("name", "tests", "failures", "errors", "skipped", "time", "timestamp")} == {
+    assert {k: suite.get(k) for k in ("name", "tests", "failures", "errors", "skipped", "time",
+                                      "timestamp")} == {
         "name": "exercise3", "tests": "4", "failures": "1", "errors": "1", "skipped": "1", "time": "2.250",
         "timestamp": "2026-09-01T12:30:05"}
     cases = suite.findall("testcase")
@@ -190,7 +192,7 @@ def test_gradescope_results_have_exactly_the_documented_fields_and_types():
     for test in results["tests"]:
         assert {key: type(value) for key, value in test.items()} == TEST
         assert test["status"] in {"passed", "failed"} and test["visibility"] in VISIBILITY
-    assert [t["status"] for t in results["tests"]] == ["passed", "failed", "failed", "failed", "failed", "failed"]
+    assert [t["status"] for t in results["tests"]] == ["passed"] + ["failed"] * 5
     assert [t["name"] for t in results["tests"][:5]] == [c.name for c in (*MIXED, HIDDEN)]
     failed = results["tests"][1]["output"]
     assert "expected 0, observed 3.5" in failed and "X=tensor([[1., 6.]])" in failed and "hint:" in failed
@@ -238,6 +240,40 @@ def test_csv_gradebook_has_a_row_per_student_and_marks_missing_and_failed_gradin
     ]
 
 
+# -- One failure text, decided once for every rendering --------------------------------------
+
+
+def test_a_failures_sections_follow_one_set_of_rules():
+    shown = text.failure(FAILED)
+    assert (shown.message, shown.counterexample) == (FAILED.message, FAILED.counterexample)
+    assert (shown.output, shown.hint) == (FAILED.output, FAILED.hint)
+    assert text.failure(ERROR).hint == "" and text.failure(NASTY).output == text.clean(HOSTILE.strip())
+    assert text.failure(HIDDEN) == text.Failure(withheld=text.HIDDEN)
+    assert text.failure(HIDDEN, show_hidden=True).message == HIDDEN.message
+    unloaded = report(ERROR, problem=ERROR.message)
+    assert text.failure(ERROR, unloaded) == text.Failure(withheld=text.SEE_ABOVE)
+    assert text.failure(ERROR).message == ERROR.message  # where each check stands alone
+
+
+def test_every_rendering_withholds_what_the_rules_withhold():
+    rep = report(FAILED, HIDDEN, ERROR, problem=ERROR.message)
+    renderings = {"terminal": to_terminal.render(rep, width=200), "markdown": to_markdown.render(rep),
+                  "junit": to_junit.render(rep, timestamp=WHEN)}
+    for name, rendering in renderings.items():
+        assert not any(secret in rendering for secret in ("42", "secret hint", "secret-input")), name
+        assert "details are not shown" in rendering, name
+        assert "subtract X.mean() from X" in rendering, name
+    assert "see the problem with the submission above" in renderings["terminal"].lower()
+    assert "see the problem with the submission above" in renderings["markdown"].lower()
+
+
+def test_the_terminal_shows_hostile_text_without_markup_or_control_codes():
+    out = to_terminal.render(report(NASTY, GRADER_FAULT), width=300)
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", out) and "[31m" not in out
+    assert "<script>x</script>" in out and "next line" in out
+    assert not any(mark in out for mark in FRAME_MARKS) and text.GRADER_FAULT_NOTE in out
+
+
 # -- No stack frame of the grader, in any rendering ----------------------------------------
 
 
@@ -254,7 +290,8 @@ def test_no_rendering_shows_a_grader_traceback():
 def test_only_a_grader_faults_message_loses_its_later_lines():
     student = CheckResult("A: b", "A", Status.ERROR, 0.0, 1.0, message="line one\nline two", fault="student")
     assert text.message(student) == "line one\nline two"
-    assert text.without_frames('File "/x/grader/engine.py", line 3\nboom') == f"grader error {text.GRADER_FAULT_NOTE}"
+    frames = 'File "/x/grader/engine.py", line 3\nboom'
+    assert text.without_frames(frames) == f"grader error {text.GRADER_FAULT_NOTE}"
 
 
 # -- Through the command line --------------------------------------------------------------
@@ -271,7 +308,8 @@ def test_the_command_writes_every_format_and_the_step_summary(tmp_path):
          "--format", "markdown", "--format", "csv", "--output-dir", str(out)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["gradebook.csv", "junit.xml", "results.json", "summary.md"]
+    written = sorted(p.name for p in out.iterdir())
+    assert written == ["gradebook.csv", "junit.xml", "results.json", "summary.md"]
     data = json.loads((tmp_path / "r.json").read_text())
     xml = (out / "junit.xml").read_text()
     SCHEMA.validate(xml)

@@ -60,6 +60,8 @@ def test_probes_only_hidden_checks_call_are_preloaded_too(tmp_path, monkeypatch)
     monkeypatch.setattr(exercises, "CHECKS_DIR", tmp_path)
     (tmp_path / "exercise9").mkdir()
     exercise = exercises.Exercise("exercise9", "a test")
-    assert exercises.probes_modules([exercise]) == ["grader.checks.common_probes", "grader.checks.exercise9.probes"]
+    expected = ["grader.checks.common_probes", "grader.checks.exercise9.probes"]
+    assert exercises.probes_modules([exercise]) == expected
     (tmp_path / "exercise9" / "hidden_probes.py").write_text("")
-    assert exercise.probes_modules == ["grader.checks.exercise9.probes", "grader.checks.exercise9.hidden_probes"]
+    assert exercise.probes_modules == ["grader.checks.exercise9.probes",
+                                       "grader.checks.exercise9.hidden_probes"]

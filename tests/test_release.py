@@ -107,7 +107,8 @@ def test_no_hidden_judge_is_in_the_release(course, exercise):
 @pytest.mark.parametrize("exercise", EXERCISES)
 def test_each_exercise_has_a_manifest_of_its_hidden_checks(course, exercise):
     hidden = declared_checks(all_exercises()[exercise].hidden_judges)
-    manifest = json.loads((course / "grader" / "checks" / exercise / "hidden.json").read_text(encoding="utf-8"))
+    manifest_path = course / "grader" / "checks" / exercise / "hidden.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     assert set(manifest) == {"count", "points", "about"}  # numbers only: no names, no properties
     assert manifest["count"] == len(hidden) > 0
     assert manifest["points"] == sum(c.points for c in hidden)

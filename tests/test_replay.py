@@ -39,7 +39,8 @@ def test_recording_and_replaying_send_the_probes_what_plain_hypothesis_sends(lau
     runs = []
     for tapes in (None, own, own):  # plain, recording, replaying
         calls.clear()
-        report = grade(solution, all_exercises()[exercise], limits=TEST_LIMITS, launcher=launcher, tapes=tapes)
+        report = grade(solution, all_exercises()[exercise], limits=TEST_LIMITS, launcher=launcher,
+                       tapes=tapes)
         runs.append((without_timings(report), list(calls)))
     assert len(runs[0][1]) > 20
     assert runs[0] == runs[1] == runs[2]

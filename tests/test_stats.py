@@ -166,7 +166,8 @@ def test_composite_tests_reject_at_most_alpha_of_correct_samples(test):
 def test_xavier_uniform_problem():
     for seed in range(10):
         torch.manual_seed(seed)
-        assert stats.xavier_uniform_problem(torch.nn.init.xavier_uniform_(torch.empty(100, 300)), 1e-9) is None
+        assert stats.xavier_uniform_problem(torch.nn.init.xavier_uniform_(torch.empty(100, 300)),
+                                            1e-9) is None
     a = math.sqrt(6 / 300)  # the fan_in alone
     problem = stats.xavier_uniform_problem(_uniform(30000, -a, a, 4).reshape(100, 300), 1e-9)
     assert problem is not None and problem.startswith("with fan_in = 300, fan_out = 100: every value")

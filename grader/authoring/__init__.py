@@ -18,7 +18,7 @@ _HOMES = {
                      "expect_shape", "expect_close"), "grader.authoring.judging"),
     **dict.fromkeys(("tensors", "shapes", "layer_chains", "repeating_chains", "FLOAT_DTYPES"),
                     "grader.authoring.strategies"),
-    "is_opaque": "grader.sandbox.wire",
+    **dict.fromkeys(("Opaque", "is_opaque"), "grader.sandbox.wire"),
     "real_gpus": "grader.sandbox.confine",
 }
 __all__ = sorted(_HOMES)

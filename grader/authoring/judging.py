@@ -12,6 +12,11 @@
 ``submission.run(probe, *args)`` runs a probe in the worker and returns plain data. Judges
 decide from that data, recomputing what they can; they fail with ``expect*`` helpers,
 whose messages say what broke, on which input, expected versus observed.
+
+Hypothesis seeds a derandomized judge from its source, decorators and comments aside: any
+edit to the body of a ``@given`` judge, rewrapping a line included, changes the examples it
+draws and so the counterexamples in reports. Long lines in such bodies therefore carry
+``# noqa: E501`` until the judge is changed for a reason of its own.
 """
 
 from __future__ import annotations
@@ -23,24 +28,11 @@ import pytest
 import torch
 from hypothesis import HealthCheck, Phase, settings
 
+from grader import compat
 from grader.authoring import figure_data
 from grader.sandbox.wire import is_opaque
 
-
-def _no_local_constants() -> None:
-    """Hypothesis mixes into its draws constants it reads from the source of the "local"
-    modules loaded at the time (here: whichever of the grader's own modules a command
-    imported, and only when the grader is installed from a checkout). The same submission
-    would then meet other examples in `grade`, in `grade batch`, in a student release and
-    on Gradescope. Keep that pool empty: examples depend on the checks alone."""
-    from hypothesis.internal.conjecture import providers
-
-    if hasattr(providers, "_get_local_constants"):
-        empty = providers._local_constants
-        providers._get_local_constants = lambda: empty
-
-
-_no_local_constants()
+compat.no_local_constants()  # examples depend on the checks alone (see there)
 
 MARKER = "grading"
 _GRADING = settings(
@@ -139,7 +131,7 @@ def on_input(inputs: dict[str, Any]) -> str:
 def expect_tensor(value: Any, what: str, **inputs: Any) -> torch.Tensor:
     """``value`` must be a tensor; returns it."""
     if is_opaque(value):
-        raise Fail(f"{what} should be a tensor, got {value['__opaque__']} {value['repr']}" + on_input(inputs))
+        raise Fail(f"{what} should be a tensor, got {value.type_name} {value.text}" + on_input(inputs))
     if not isinstance(value, torch.Tensor):
         raise Fail(f"{what} should be a tensor, got {type(value).__name__} {show(value)}" + on_input(inputs))
     return value

@@ -122,7 +122,8 @@ def layer_chains(
 
 
 @st.composite
-def repeating_chains(draw: st.DrawFn, width: int, *, max_width: int = 5, prefix: str = "L") -> tuple[list[dict], int]:
+def repeating_chains(draw: st.DrawFn, width: int, *, max_width: int = 5,
+                     prefix: str = "L") -> tuple[list[dict], int]:
     """A chain that uses one square Linear instance (named ``prefix + "shared"``) at least
     twice in a row of the same chain, with activations between, and maybe once more inside a
     nested chain; other layers before and after. Returns the chain and its output width."""

@@ -46,7 +46,8 @@ def _reports(out: Path, outcomes: Sequence[Outcome]) -> dict[tuple[str, str], Re
 def gradebook(outcomes: Sequence[Outcome], reports: dict[tuple[str, str], Report]) -> str:
     rows: dict[str, dict[str, Report | None]] = defaultdict(dict)
     for outcome in outcomes:
-        rows[outcome.student][outcome.exercise] = reports.get((outcome.student, outcome.exercise)) or _no_grade(outcome)
+        key = (outcome.student, outcome.exercise)
+        rows[outcome.student][outcome.exercise] = reports.get(key) or _no_grade(outcome)
     return to_csv.render(rows, sorted({o.exercise for o in outcomes}))
 
 
@@ -72,7 +73,8 @@ def summary(outcomes: Sequence[Outcome], reports: dict[tuple[str, str], Report],
     else:
         lines += [f"{len(errors)} submission(s) could not be graded (not the students' fault; "
                   "no score is given). Rerun the same command to retry only these.", ""]
-        lines += [f"- {_cell(o.student)} / {o.exercise} (`{o.path}`): {_cell(o.error)}" for o in errors] + [""]
+        lines += [f"- {_cell(o.student)} / {o.exercise} (`{o.path}`): {_cell(o.error)}" for o in errors]
+        lines.append("")
     return "\n".join(lines)
 
 

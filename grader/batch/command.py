@@ -75,7 +75,8 @@ def batch(folder: Path, out: Path, exercise: str | None, parallel: int | None, t
     seed = load_seed_or_usage_error(secret_file)
     known = all_exercises()
     if exercise is not None and exercise not in known:
-        raise click.BadParameter(f"no exercise {exercise!r}; there are {', '.join(known)}", param_hint="--exercise")
+        raise click.BadParameter(f"no exercise {exercise!r}; there are {', '.join(known)}",
+                                 param_hint="--exercise")
     shard = _shard(shard_text)
     found = discover(folder, known, exercise)
     jobs = [job for job in found.jobs if in_shard(job, shard)]
@@ -138,7 +139,8 @@ def _conclude(out: Path, outcomes: Sequence[Outcome], total: int, interrupted: b
                f"dashboard: {out / 'dashboard.html'}   reports: {out / 'reports'}/", err=True)
     errors = [o for o in outcomes if o.source == "error"]
     for outcome in errors:
-        click.echo(f"  could not grade {outcome.student}/{outcome.exercise} ({outcome.path}): {outcome.error}",
+        click.echo(f"  could not grade {outcome.student}/{outcome.exercise} ({outcome.path}): "
+                   f"{outcome.error}",
                    err=True)
     if interrupted:
         click.echo("Interrupted: what was graded is kept; run the same command to go on.", err=True)
@@ -168,7 +170,8 @@ def _check_parts(parts: Sequence[Path], manifests: Sequence[dict]) -> None:
                       ("seed", "grading seeds")):
         values = {str(data.get(key, "public" if key == "seed" else None)) for data in manifests}
         if len(values) > 1:
-            raise click.UsageError(f"the parts were graded with different {what} ({', '.join(sorted(values))}); "
+            raise click.UsageError(f"the parts were graded with different {what} "
+                                   f"({', '.join(sorted(values))}); "
                                    "grade them again alike")
     shards = [tuple(data["shard"]) if data.get("shard") else None for data in manifests]
     if all(shard is None for shard in shards):
@@ -179,11 +182,13 @@ def _check_parts(parts: Sequence[Path], manifests: Sequence[dict]) -> None:
     repeated = sorted({k for k in given if given.count(k) > 1})
     missing = sorted(set(range(1, shards[0][1] + 1)) - set(given))
     if repeated or missing:
-        raise click.UsageError(f"shards given twice: {repeated or 'none'}; shards missing: {missing or 'none'}")
+        raise click.UsageError(f"shards given twice: {repeated or 'none'}; shards missing: "
+                               f"{missing or 'none'}")
 
 
 @click.command("merge")
-@click.argument("parts", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("parts", nargs=-1, required=True,
+                type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the merged reports, gradebook.csv, summary.md and dashboard.html.")
 @click.option("--html-reports", is_flag=True, help=HTML_REPORTS_HELP)

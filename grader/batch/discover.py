@@ -72,14 +72,16 @@ def discover(root: Path, exercises: Collection[str], exercise: str | None = None
             continue
         chosen = _exercise_of(parts[1:], exercises, exercise)
         if chosen is None:
-            skipped.append(Skipped(path, "not named after an exercise (" + ", ".join(sorted(exercises)) + ")"))
+            skipped.append(Skipped(path,
+                                   "not named after an exercise (" + ", ".join(sorted(exercises)) + ")"))
             continue
         candidates.setdefault((parts[0], chosen), []).append(path)
     jobs = []
     for (student, name), paths in sorted(candidates.items()):
         best, others = _pick(paths, name)
         jobs.append(Job(student, name, best))
-        skipped += [Skipped(p, f"{best.relative_to(root)} is graded as {student}'s {name} instead") for p in others]
+        instead = f"{best.relative_to(root)} is graded as {student}'s {name} instead"
+        skipped += [Skipped(p, instead) for p in others]
     jobs, classroom = _drop_common_prefix(jobs, root)
     return Found(jobs, sorted(skipped, key=lambda s: str(s.path)), classroom or layout)
 

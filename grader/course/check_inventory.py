@@ -42,7 +42,8 @@ def declared_checks(path: Path) -> list[DeclaredCheck]:
         kwargs = marker.kwargs
         found.append(DeclaredCheck(
             function=name, name=f"{kwargs['target']}: {kwargs['prop']}", prop=kwargs["prop"],
-            hint=kwargs.get("hint", ""), points=float(kwargs["points"]), hidden=bool(kwargs.get("hidden", False)),
+            hint=kwargs.get("hint", ""), points=float(kwargs["points"]),
+                                   hidden=bool(kwargs.get("hidden", False)),
         ))
     return found
 

@@ -1,12 +1,13 @@
 """``grade release OUT``: the students' copy of the course, with the hidden checks kept back.
 
 OUT gets the exercises (``exercises/*.py`` and ``*.ipynb``), the grader package without any
-``hidden_*`` file (``hidden_judges.py``, ``hidden_probes.py``, ...), ``pyproject.toml``, ``constraints.txt`` and a student README and
-Makefile. In each exercise's checks folder a manifest (``hidden.json``) takes the hidden
-judges' place: how many there are and their points, nothing about what they check, so that
-the student's ``grade exerciseN`` can say what will run on submission. Reference solutions,
-the project's tests (whose fixtures are realistic solutions), benchmarks and history stay
-behind: only what is listed here is copied, so nothing new leaks by default.
+``hidden_*`` file (``hidden_judges.py``, ``hidden_probes.py``, ...), ``pyproject.toml``,
+``constraints.txt`` and a student README and Makefile. In each exercise's checks folder a
+manifest (``hidden.json``) takes the hidden judges' place: how many there are and their
+points, nothing about what they check, so that the student's ``grade exerciseN`` can say
+what will run on submission. Reference solutions, the project's tests (whose fixtures are
+realistic solutions), benchmarks and history stay behind: only what is listed here is
+copied, so nothing new leaks by default.
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ SECRET_PATTERNS = ("*.secret", "grading_secret")
 # other hidden_* file or folder holding what only hidden checks use); and any manifest a
 # source tree may hold, since the release writes its own.
 LEFT_OUT = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", ".pytest_cache", ".hypothesis",
-                                  ".ruff_cache", f"{HIDDEN_PREFIX}*", HIDDEN_MANIFEST, file_choice.STUBS_MANIFEST,
-                                  *SECRET_PATTERNS)
+                                  ".ruff_cache", f"{HIDDEN_PREFIX}*", HIDDEN_MANIFEST,
+                                  file_choice.STUBS_MANIFEST, *SECRET_PATTERNS)
 
 
 class ReleaseError(Exception):
@@ -67,7 +68,8 @@ def write_release(out: Path, *, force: bool = False) -> dict[str, HiddenChecks]:
     shutil.copytree(GRADER_DIR, out / "grader", ignore=LEFT_OUT)
     for name, hidden in withheld.items():
         _write_manifest(out / "grader" / "checks" / name / HIDDEN_MANIFEST, hidden)
-        file_choice.write_manifest(out / "grader" / "checks" / name, sorted((out / "exercises").glob(f"{name}.*")))
+        file_choice.write_manifest(out / "grader" / "checks" / name,
+                                   sorted((out / "exercises").glob(f"{name}.*")))
     for name in COPIED_FILES:
         shutil.copy2(PROJECT_ROOT / name, out / name)
     from grader.course.release_texts import gitignore, makefile, manifest_in, readme
@@ -101,7 +103,8 @@ def check_target(out: Path, force: bool) -> None:
     # Replacing OUT's grader/ and exercises/ must never touch the ones being copied.
     copied = (PROJECT_ROOT / "exercises", GRADER_DIR)
     if target == PROJECT_ROOT or any(target == folder or folder in target.parents for folder in copied):
-        raise ReleaseError(f"{out} would overwrite the course it copies ({PROJECT_ROOT}); choose another folder")
+        raise ReleaseError(f"{out} would overwrite the course it copies ({PROJECT_ROOT}); "
+                           "choose another folder")
     if target.is_dir() and any(target.iterdir()) and not force:
         raise ReleaseError(f"{out} is not empty; give --force to replace the release in it")
 

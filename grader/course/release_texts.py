@@ -18,7 +18,9 @@ def readme(exercises: Mapping[str, Exercise], withheld: Mapping[str, HiddenCheck
 def _row(exercise: Exercise, hidden: HiddenChecks) -> str:
     public = declared_checks(exercise.judges)
     points = sum(check.points for check in public)
-    return f"| `{exercise.name}` | {exercise.title} | {len(public)} | {points:g} | {hidden.count} | {hidden.points:g} |"
+    cells = [f"`{exercise.name}`", exercise.title, len(public), f"{points:g}", hidden.count,
+             f"{hidden.points:g}"]
+    return "| " + " | ".join(str(cell) for cell in cells) + " |"
 
 
 README = """\

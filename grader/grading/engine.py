@@ -73,7 +73,8 @@ def grade(
     judging = time.perf_counter()
     # Public judges, then hidden ones where this copy of the grader has them (given by path,
     # so pytest collects them whatever pytest.ini's python_files says).
-    args = [*map(str, exercise.judge_files), "-c", str(CHECKS_DIR / "pytest.ini"), "--rootdir", str(CHECKS_DIR),
+    args = [*map(str, exercise.judge_files), "-c", str(CHECKS_DIR / "pytest.ini"), "--rootdir",
+            str(CHECKS_DIR),
             "-s", "-q", "--tb=line"]
     for plugin in UNUSED_PYTEST_PLUGINS:
         args += ["-p", f"no:{plugin}"]

@@ -9,19 +9,20 @@
 
 from __future__ import annotations
 
+from grader.statuses import ProblemKind
+
 
 class StudentCodeProblem(Exception):
     """The submission's code could not give the check an answer.
 
-    ``kind`` is one of: not_implemented, missing, raised, syntax, exit, timeout, crashed,
-    garbage, unreadable. ``sticky`` problems end the check at once, since other inputs
+    ``kind`` says which (``ProblemKind``). ``sticky`` problems end the check at once, since other inputs
     would only repeat them (the worker is gone, or the code is missing or unimplemented);
     the others depend on the input, and hypothesis shrinks it.
     """
 
-    def __init__(self, kind: str, message: str, sticky: bool = False) -> None:
+    def __init__(self, kind: ProblemKind, message: str, sticky: bool = False) -> None:
         super().__init__(message)
-        self.kind = kind
+        self.kind = ProblemKind(kind)
         self.message = message
         self.sticky = sticky
 

@@ -17,7 +17,8 @@ from grader.report import HiddenChecks
 # whole: hidden_judges.py, and hidden_probes.py for probes only they call (any hidden_* file
 # stays behind). The release writes the manifest in their place (see grader/course/release.py).
 HIDDEN_PREFIX = "hidden_"
-PUBLIC_JUDGES, HIDDEN_JUDGES, HIDDEN_PROBES = "judges.py", f"{HIDDEN_PREFIX}judges.py", f"{HIDDEN_PREFIX}probes.py"
+PUBLIC_JUDGES = "judges.py"
+HIDDEN_JUDGES, HIDDEN_PROBES = f"{HIDDEN_PREFIX}judges.py", f"{HIDDEN_PREFIX}probes.py"
 HIDDEN_MANIFEST = "hidden.json"
 
 
@@ -58,7 +59,8 @@ class Exercise:
     @property
     def probes_modules(self) -> list[str]:
         """The probe modules the worker server preloads: public, and hidden where present."""
-        hidden = [f"grader.checks.{self.name}.hidden_probes"] if (self.folder / HIDDEN_PROBES).exists() else []
+        has_hidden = (self.folder / HIDDEN_PROBES).exists()
+        hidden = [f"grader.checks.{self.name}.hidden_probes"] if has_hidden else []
         return [self.probes_module, *hidden]
 
 
@@ -97,7 +99,8 @@ def probes_modules(exercises: Iterable[Exercise] | None = None) -> list[str]:
 # sandbox, and the shared models at the top of the package. Everything else only presents,
 # schedules or packages reports (render, batch, platforms, course, cli) and is left out of
 # checks_version, so that a change there does not make a batch's cache regrade everything.
-VERDICT_CODE = ("authoring", "checks", "grading", "sandbox", "report.py", "statuses.py", "compat.py", "paths.py")
+VERDICT_CODE = ("authoring", "checks", "grading", "sandbox", "report.py", "statuses.py", "compat.py",
+                "paths.py")
 
 
 @lru_cache(maxsize=1)

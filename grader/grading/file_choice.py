@@ -35,7 +35,8 @@ def stub_hashes(exercise: str) -> frozenset[str]:
 
 def write_manifest(folder: Path, stubs: Sequence[Path]) -> None:
     """Record the released stubs' hashes in ``folder`` (an exercise's checks folder)."""
-    (folder / STUBS_MANIFEST).write_text(json.dumps(sorted(file_sha256(p) for p in stubs)) + "\n", encoding="utf-8")
+    (folder / STUBS_MANIFEST).write_text(json.dumps(sorted(file_sha256(p) for p in stubs)) + "\n",
+                                         encoding="utf-8")
 
 
 def choose(candidates: Sequence[Path], exercise: str) -> tuple[Path, list[Path], str]:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from grader import compat
 from grader.authoring.figure_data import checked
 from grader.authoring.judging import MARKER
 from grader.grading.errors import GraderFault, StudentCodeProblem, WorkerLost
@@ -24,6 +25,7 @@ from grader.grading.replay import Tapes
 from grader.grading.seed import PUBLIC_SEED, GradingSeed
 from grader.report import CheckResult, Status
 from grader.sandbox.client import Limits, Sandbox
+from grader.statuses import ProblemKind
 
 
 class GradingSession:
@@ -53,7 +55,7 @@ class GradingSession:
             raise self.sandbox.load_problem  # no check can run without the module
         earlier = self._timed_out.get(_target(item))
         if earlier is not None:
-            raise StudentCodeProblem("timeout", f"{earlier.message}\n  (in an earlier check of "
+            raise StudentCodeProblem(ProblemKind.TIMEOUT, f"{earlier.message}\n  (in an earlier check of "
                                      f"{_target(item)}; not run again)", sticky=True)
 
     @pytest.hookimpl(tryfirst=True)
@@ -62,7 +64,8 @@ class GradingSession:
         return self.tapes.run(pyfuncitem) if self.tapes is not None else None
 
     @pytest.hookimpl(tryfirst=True, specname="pytest_runtest_makereport")
-    def pytest_runtest_makereport_plainly(self, item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport:
+    def pytest_runtest_makereport_plainly(self, item: pytest.Item,
+                                          call: pytest.CallInfo[None]) -> pytest.TestReport:
         """pytest's own report formats a filtered traceback for every failure (10 ms each,
         a stub's whole grading); verdicts come from ``call.excinfo``, so one line will do. (pytest
         registers only methods named pytest_*, hence the name and ``specname``.)"""
@@ -76,7 +79,7 @@ class GradingSession:
             started = self._started.get(item.nodeid, time.perf_counter())
             result = result_of(item, call, report, time.perf_counter() - started)
             problem = _leaf(call.excinfo.value) if call.excinfo is not None else None
-            if isinstance(problem, StudentCodeProblem) and problem.kind == "timeout":
+            if isinstance(problem, StudentCodeProblem) and problem.kind == ProblemKind.TIMEOUT:
                 self._timed_out.setdefault(result.target, problem)
             if result.status in (Status.FAILED, Status.ERROR) and self.sandbox.output:
                 result = dataclasses.replace(result, output=self.sandbox.output[:1000])
@@ -105,7 +108,8 @@ def _target(item: pytest.Item) -> str:
     return str(marker.kwargs.get("target", "")) if marker is not None else ""
 
 
-def result_of(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport, duration: float) -> CheckResult:
+def result_of(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport,
+              duration: float) -> CheckResult:
     marker = item.get_closest_marker(MARKER)
     if marker is None:
         meta = {"target": "?", "prop": item.name, "points": 0, "hint": "", "hidden": False}
@@ -170,7 +174,7 @@ def _message(exc: BaseException) -> str:
 def _counterexample(exc: BaseException) -> str:
     """Hypothesis's note with the failing example, without the fixture argument."""
     for note in getattr(exc, "__notes__", []) or []:
-        if note.startswith(("Falsifying example", "Failing test case")):
+        if note.startswith(compat.FALSIFYING_NOTE):
             lines = [line for line in note.splitlines()[1:-1] if "submission=" not in line]
             return "\n".join(line.strip().rstrip(",") for line in lines)
     if isinstance(exc, BaseExceptionGroup) and exc.exceptions:

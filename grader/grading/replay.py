@@ -24,9 +24,9 @@ from typing import Any
 
 import pytest
 from hypothesis.errors import UnsatisfiedAssumption
-from hypothesis.internal.conjecture.utils import int_from_bytes
-from hypothesis.internal.reflection import function_digest
 from hypothesis.strategies import DataObject
+
+from grader import compat
 
 
 class _OffTape(Exception):
@@ -81,7 +81,7 @@ class Tapes:
         hypothesis = getattr(item.obj, "hypothesis", None)
         if hypothesis is None:
             return None
-        fixtures = {name: item.funcargs[name] for name in item._fixtureinfo.argnames}
+        fixtures = {name: item.funcargs[name] for name in compat.fixture_names(item)}
         tape = self._tapes.get(item.nodeid)
         if tape is not None and _replays(hypothesis.inner_test, fixtures, tape):
             return True
@@ -125,13 +125,13 @@ def _record(wrapped: Any, fixtures: dict[str, Any]) -> list[_Example]:
     # Derandomized hypothesis seeds itself from the test function's digest: keep the
     # original's seed, so that the recording run draws exactly what a plain run draws
     # (a course secret's seed, grader.grading.seed, is already set and stays).
-    saved_seed = wrapped._hypothesis_internal_use_seed
+    saved_seed = compat.seed_of(wrapped)
     if saved_seed is None:
-        wrapped._hypothesis_internal_use_seed = int_from_bytes(function_digest(original))
+        compat.set_seed(wrapped, compat.derandomized_seed(original))
     hypothesis.inner_test = recording
     try:
         wrapped(**fixtures)
     finally:
         hypothesis.inner_test = original
-        wrapped._hypothesis_internal_use_seed = saved_seed
+        compat.set_seed(wrapped, saved_seed)
     return tape

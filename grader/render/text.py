@@ -1,16 +1,19 @@
-"""Student-facing text for the file renderings (JUnit, Markdown, Gradescope, CSV).
+"""Student-facing text for every rendering (terminal, JUnit, Markdown, Gradescope, CSV).
 
 A check's message and printed output come from the submission and may hold anything: NUL
 bytes, ANSI escapes, lone surrogates. A grader fault's message may hold our own traceback,
 which is of no use to a student and tells them about the grader's files. Every renderer
-passes such text through here first.
+passes such text through here first, and takes what to show of a check that did not pass
+from ``failure``, so that the rules (hidden details, the problem shown once, a hint only
+for a broken property) are written once.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-from grader.report import CheckResult, Report
+from grader.report import CheckResult, Report, Status
 
 # Terminal escape sequences as whole units (CSI such as colours, OSC such as window titles,
 # and two-byte escapes), so that no "[31m" is left behind when the ESC byte goes.
@@ -59,6 +62,40 @@ def problem(report: Report) -> str:
 def repeats_problem(report: Report, check: CheckResult) -> bool:
     """True when the check failed only because the whole submission did (shown once)."""
     return bool(report.problem) and check.message == report.problem
+
+
+HIDDEN = "a hidden check: details are not shown"
+SEE_ABOVE = "see the problem with the submission above"
+
+
+@dataclass(frozen=True)
+class Failure:
+    """What to show of a check that did not pass, each part clean ("" for none).
+
+    ``withheld`` replaces every other part when it is set: ``HIDDEN`` or ``SEE_ABOVE``.
+    """
+
+    message: str = ""
+    counterexample: str = ""
+    output: str = ""  # what the code printed, without surrounding blank space
+    hint: str = ""  # only for a broken property: an error's hint would mislead
+    withheld: str = ""
+
+
+def failure(check: CheckResult, report: Report | None = None, *, show_hidden: bool = False) -> Failure:
+    """The sections of ``check``'s failure. Pass ``report`` where the rendering shows the
+    submission's problem once above the checks (a check that only repeats it then says so);
+    ``show_hidden`` where the platform itself withholds hidden checks (Gradescope)."""
+    if check.hidden and not show_hidden:
+        return Failure(withheld=HIDDEN)
+    if report is not None and repeats_problem(report, check):
+        return Failure(withheld=SEE_ABOVE)
+    return Failure(
+        message=message(check),
+        counterexample=clean(check.counterexample),
+        output=clean(check.output.strip()),
+        hint=clean(check.hint) if check.status == Status.FAILED else "",
+    )
 
 
 def number(value: float) -> str:

@@ -31,7 +31,8 @@ class NotGradable(ValueError):
 def render(report: Report, *, hidden_visibility: str = "after_published") -> str:
     """``results.json`` for ``report``; hidden checks get ``hidden_visibility``."""
     if hidden_visibility not in VISIBILITIES:
-        raise ValueError(f"hidden_visibility must be one of {', '.join(VISIBILITIES)}, not {hidden_visibility!r}")
+        raise ValueError(f"hidden_visibility must be one of {', '.join(VISIBILITIES)}, "
+                         f"not {hidden_visibility!r}")
     if report.score is None:
         raise NotGradable(f"no score for {report.submission} ({report.exercise}): the grader failed: "
                           + (text.problem(report) or _first_grader_error(report)))
@@ -49,7 +50,8 @@ def render(report: Report, *, hidden_visibility: str = "after_published") -> str
 
 
 def _output(report: Report) -> str:
-    lines = [f"{report.exercise}: {text.clean(report.submission)}, graded by d2l-grader {report.grader_version}"]
+    lines = [f"{report.exercise}: {text.clean(report.submission)}, "
+             f"graded by d2l-grader {report.grader_version}"]
     if report.problem:
         lines.append(f"Problem with the submission: {text.problem(report)}")
     return "\n".join(lines)
@@ -70,13 +72,15 @@ def _test(check: CheckResult, hidden_visibility: str) -> dict[str, Any]:
 def _details(check: CheckResult) -> str:
     if check.status == Status.PASSED:
         return ""
-    lines = [f"{check.status}: {text.message(check)}" if check.message else str(check.status)]
-    if check.counterexample:
-        lines += ["shrunk input:", text.clean(check.counterexample)]
-    if check.output:
-        lines += ["your code printed:", text.clean(check.output.strip())]
-    if check.hint and check.status == Status.FAILED:
-        lines.append(f"hint: {text.clean(check.hint)}")
+    # Gradescope withholds a hidden test's output until its visibility allows.
+    shown = text.failure(check, show_hidden=True)
+    lines = [f"{check.status}: {shown.message}" if shown.message else str(check.status)]
+    if shown.counterexample:
+        lines += ["shrunk input:", shown.counterexample]
+    if shown.output:
+        lines += ["your code printed:", shown.output]
+    if shown.hint:
+        lines.append(f"hint: {shown.hint}")
     return "\n".join(lines)
 
 

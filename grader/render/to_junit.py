@@ -14,7 +14,7 @@ from datetime import datetime
 from grader.render import text
 from grader.report import CheckResult, Report, Status
 
-HIDDEN = "a hidden check: details are not shown"
+HIDDEN = text.HIDDEN
 
 
 def render(report: Report, *, timestamp: datetime, hostname: str = "localhost") -> str:
@@ -79,12 +79,14 @@ def _testcase(report: Report, check: CheckResult) -> ET.Element:
                       time=_seconds(check.duration_s))
     if check.status == Status.PASSED:
         return case
-    summary = HIDDEN if check.hidden else text.first_line(text.message(check)) or str(check.status)
+    shown = text.failure(check)  # each test case stands alone in a CI's test view
+    summary = shown.withheld or text.first_line(shown.message) or str(check.status)
     if check.status == Status.NOT_RUN:
         ET.SubElement(case, "skipped", message=summary)
         return case
-    tag, kind = ("failure", "property failed") if check.status == Status.FAILED else ("error", _error_kind(check))
-    ET.SubElement(case, tag, message=summary, type=kind).text = _body(check)
+    tag, kind = ("failure",
+                 "property failed") if check.status == Status.FAILED else ("error", _error_kind(check))
+    ET.SubElement(case, tag, message=summary, type=kind).text = _body(check, shown)
     return case
 
 
@@ -92,17 +94,14 @@ def _error_kind(check: CheckResult) -> str:
     return "grader error" if check.fault == "grader" else "submission error"
 
 
-def _body(check: CheckResult) -> str:
-    lines = [f"{check.name} ({text.points(check)} points)"]
-    if check.hidden:
-        return text.clean("\n".join([*lines, HIDDEN]))
-    lines.append(text.message(check))
-    if check.counterexample:
-        lines += ["shrunk input:", text.clean(check.counterexample)]
-    if check.output:
-        lines += ["your code printed:", text.clean(check.output)]
-    if check.hint and check.status == Status.FAILED:
-        lines.append(f"hint: {text.clean(check.hint)}")
+def _body(check: CheckResult, shown: text.Failure) -> str:
+    lines = [f"{check.name} ({text.points(check)} points)", shown.withheld, shown.message]
+    if shown.counterexample:
+        lines += ["shrunk input:", shown.counterexample]
+    if shown.output:
+        lines += ["your code printed:", shown.output]
+    if shown.hint:
+        lines.append(f"hint: {shown.hint}")
     return text.clean("\n".join(line for line in lines if line))
 
 

@@ -13,7 +13,8 @@ import re
 from grader.render import text
 from grader.report import CheckResult, Report, Status
 
-MARKS = {Status.PASSED: "✅", Status.FAILED: "❌", Status.ERROR: "💥 error", Status.NOT_RUN: "⏭️ not run"}
+MARKS = {Status.PASSED: "✅", Status.FAILED: "❌", Status.ERROR: "💥 error",
+         Status.NOT_RUN: "⏭️ not run"}
 # Markdown that would act inside a line: emphasis, code, links and images, strikethrough,
 # the table's own delimiter. A backslash before each makes it literal.
 _ACTIVE = re.compile(r"([`*_\[\]!~|#])")
@@ -46,7 +47,8 @@ def _score_line(report: Report) -> str:
     if report.score is None:
         return ("**No score:** the grader itself failed on this submission; this is not a grade "
                 "(not your fault: tell your instructor).")
-    return f"**Score: {text.number(report.score)}/{text.number(report.max_score)} ({report.percent or 0:.0f}%)**"
+    score = f"{text.number(report.score)}/{text.number(report.max_score)}"
+    return f"**Score: {score} ({report.percent or 0:.0f}%)**"
 
 
 def _table(report: Report) -> str:
@@ -58,17 +60,16 @@ def _table(report: Report) -> str:
 
 def _failure(report: Report, check: CheckResult) -> str:
     head = f"#### {MARKS[check.status]} {inline(check.name)} ({text.points(check)})"
-    if check.hidden:
-        return f"{head}\n\n_A hidden check: details are not shown._"
-    if text.repeats_problem(report, check):
-        return f"{head}\n\n_See the problem with the submission above._"
+    shown = text.failure(check, report)
+    if shown.withheld:
+        return f"{head}\n\n_{inline(shown.withheld.capitalize())}._"
     parts = [head]
-    if check.message:
-        parts.append(code_block(text.message(check)))
-    if check.counterexample:
-        parts.append("Shrunk input:\n\n" + code_block(check.counterexample))
-    if check.output:
-        parts.append("Your code printed:\n\n" + code_block(check.output.strip()))
-    if check.hint and check.status == Status.FAILED:
-        parts.append(f"**Hint:** {inline(check.hint)}")
+    if shown.message:
+        parts.append(code_block(shown.message))
+    if shown.counterexample:
+        parts.append("Shrunk input:\n\n" + code_block(shown.counterexample))
+    if shown.output:
+        parts.append("Your code printed:\n\n" + code_block(shown.output))
+    if shown.hint:
+        parts.append(f"**Hint:** {inline(shown.hint)}")
     return "\n\n".join(parts)

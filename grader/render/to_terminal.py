@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import io
-import re
 
 from rich.console import Console
 from rich.markup import escape as escape_markup
 from rich.table import Table
 
+from grader.render import text
 from grader.report import CheckResult, Report, Status
 
 MARKS = {
@@ -19,14 +19,10 @@ MARKS = {
 }
 
 
-# Control characters other than newline and tab: a submission's message or printed output
-# must not move the cursor, clear the screen or print a fake score line.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def escape(text: str) -> str:
-    """Text from a submission, safe to print: no rich markup, no terminal control codes."""
-    return escape_markup(_CONTROL.sub("?", text))
+def escape(value: str) -> str:
+    """Text from a submission, safe to print: no rich markup, and none of the terminal
+    escapes or control characters that could move the cursor or fake a score line."""
+    return escape_markup(text.clean(value))
 
 
 def render(report: Report, *, color: bool = False, width: int = 100) -> str:
@@ -43,12 +39,10 @@ def render(report: Report, *, color: bool = False, width: int = 100) -> str:
         table.add_row(escape(check.target), escape(prop), _points(check), MARKS[check.status])
     console.print(table)
     if report.problem:
-        console.print(f"\n[bold red]Problem with the submission:[/] {escape(report.problem)}")
+        console.print(f"\n[bold red]Problem with the submission:[/] {escape(text.problem(report))}")
     for check in report.checks:
         if check.status != Status.PASSED:
-            # A problem of the whole submission was shown once above, not under every check.
-            repeated = report.problem and check.message == report.problem
-            console.print(_failure(check, brief=bool(repeated)))
+            console.print(_failure(report, check))
     console.print(_score_line(report))
     if report.hidden_checks and report.hidden_checks.count:
         console.print(_hidden_line(report))
@@ -59,21 +53,20 @@ def _points(check: CheckResult) -> str:
     return f"{check.score:g}/{check.max_score:g}"
 
 
-def _failure(check: CheckResult, brief: bool = False) -> str:
+def _failure(report: Report, check: CheckResult) -> str:
     head = f"\n[bold]{MARKS[check.status]} {escape(check.name)}[/] ({_points(check)})"
-    if check.hidden:
-        return head + "\n  (a hidden check: details are not shown)"
-    if brief:
-        return head + "  [dim](see the problem above)[/]"
+    shown = text.failure(check, report)
+    if shown.withheld:
+        return f"{head}\n  [dim]({escape(shown.withheld)})[/]"
     lines = [head]
-    if check.message:
-        lines += [f"  {escape(line)}" for line in check.message.splitlines()]
-    if check.counterexample:
-        lines.append("  [dim]shrunk input:[/] " + escape(check.counterexample.replace("\n", ", ")))
-    if check.output:
-        lines.append("  [dim]your code printed:[/] " + escape(check.output.strip()[:300]).replace("\n", "\n    "))
-    if check.hint and check.status == Status.FAILED:
-        lines.append(f"  [cyan]hint:[/] {escape(check.hint)}")
+    lines += [f"  {escape_markup(line)}" for line in shown.message.splitlines()]
+    if shown.counterexample:
+        lines.append("  [dim]shrunk input:[/] " + escape_markup(shown.counterexample.replace("\n", ", ")))
+    if shown.output:
+        printed = escape_markup(shown.output[:300]).replace("\n", "\n    ")
+        lines.append(f"  [dim]your code printed:[/] {printed}")
+    if shown.hint:
+        lines.append(f"  [cyan]hint:[/] {escape_markup(shown.hint)}")
     return "\n".join(lines)
 
 
@@ -88,6 +81,7 @@ def _score_line(report: Report) -> str:
 def _hidden_line(report: Report) -> str:
     """What a student's copy of the grader lacks (a release): said, never silently less."""
     hidden = report.hidden_checks
-    checks, points = ("check" if hidden.count == 1 else "checks"), ("point" if hidden.points == 1 else "points")
+    checks = "check" if hidden.count == 1 else "checks"
+    points = "point" if hidden.points == 1 else "points"
     return (f"[dim]Not run here: {hidden.count} hidden {checks} worth {hidden.points:g} {points}, "
             "run when your work is submitted.[/]")

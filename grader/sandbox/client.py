@@ -23,6 +23,7 @@ from grader.grading.submission import Submission, functions_only
 from grader.sandbox import wire
 from grader.sandbox.channel import ChannelClosed, FrameTooLarge
 from grader.sandbox.launchers import Launcher, LauncherError, WorkerHandle
+from grader.statuses import ProblemKind, Reply
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ class Sandbox:
         left = self.limits.budget_s - self._spent_s
         if left <= 0:
             raise WorkerLost(StudentCodeProblem(
-                "timeout", f"time limit: the submission used up its {self.limits.budget_s:g} s "
+                ProblemKind.TIMEOUT, f"time limit: the submission used up its {self.limits.budget_s:g} s "
                 "for all checks together; checks after that are not run", sticky=True))
         try:
             return self._call(probe, args, min(timeout or self.limits.call_s, left))
@@ -121,17 +122,21 @@ class Sandbox:
         request = {"op": "call", "probe": name, "args": list(args), "seed": 0}
         response = self._exchange(worker, request, timeout, "while running the check")
         self.output = str(response.get("output", ""))
+        return self._answer(response, "while running the check")
+
+    def _answer(self, response: dict[str, Any], phase: str) -> Any:
+        """The value of a probe call's reply, or the problem it reports."""
         status = response.get("status")
-        if status == "ok":
+        if status == Reply.OK:
             value = response.get("value")
-            why = wire.unacceptable_tensor(value)
+            why = wire.unacceptable(value)
             if why:
-                raise StudentCodeProblem("garbage", f"the submission's objects returned {why}, "
+                raise StudentCodeProblem(ProblemKind.GARBAGE, f"the submission's objects returned {why}, "
                                          "which the grader does not judge: return ordinary tensors")
             return value
-        if status == "no_probe":  # it was preloaded: the submission must have replaced it
-            raise StudentCodeProblem("garbage", "the submission tampered with the grader's probes")
-        raise self._problem(response, "while running the check")
+        if status == Reply.NO_PROBE:  # it was preloaded: the submission must have replaced it
+            raise StudentCodeProblem(ProblemKind.GARBAGE, "the submission tampered with the grader's probes")
+        raise self._problem(response, phase)
 
     def functions_only(self) -> Sandbox:
         """A sandbox over the submission's imports and functions alone, in workers of its own
@@ -158,7 +163,7 @@ class Sandbox:
         finally:
             self._stop_worker()
         value = response.get("value")
-        return value if isinstance(value, dict) else {"ok": False, "cell": 0, "kind": "garbage",
+        return value if isinstance(value, dict) else {"ok": False, "cell": 0, "kind": ProblemKind.GARBAGE,
                                                        "error": "the worker answered nonsense"}
 
     # -- workers --------------------------------------------------------------------
@@ -170,7 +175,7 @@ class Sandbox:
         if self._worker is not None:
             return self._worker
         if self.submission.load_error:
-            self.load_problem = StudentCodeProblem("unreadable", self.submission.load_error, True)
+            self.load_problem = StudentCodeProblem(ProblemKind.UNREADABLE, self.submission.load_error, True)
             raise self.load_problem
         worker = self._started_worker()
         phase = "while importing the submission"
@@ -182,7 +187,7 @@ class Sandbox:
             self.load_problem = problem  # importing again would only repeat it
             raise
         self.output = str(loaded.get("output", ""))
-        if loaded.get("status") != "loaded":
+        if loaded.get("status") != Reply.LOADED:
             self.load_problem = self._problem(loaded, phase)
             self.load_problem.sticky = True
             self._stop_worker()
@@ -211,7 +216,7 @@ class Sandbox:
         except StudentCodeProblem:  # no student code has run yet: the machinery failed
             raise GraderFault(f"a worker failed to start (exit code {worker.exitcode}); "
                               "GRADER_DEBUG_WORKER=1 shows why") from None
-        if hello.get("status") != "hello":
+        if hello.get("status") != Reply.HELLO:
             raise GraderFault(f"the worker did not start properly: {hello!r:.200}")
         self.isolation = self.isolation or hello.get("isolation")
         return worker
@@ -228,7 +233,7 @@ class Sandbox:
         except TimeoutError:
             worker.kill()
             problem = StudentCodeProblem(
-                "timeout",
+                ProblemKind.TIMEOUT,
                 f"time limit: the submission's code ran longer than {timeout:g} s {phase} "
                 "(an infinite loop, or far too much work?)",
                 sticky=True,
@@ -237,7 +242,7 @@ class Sandbox:
         except FrameTooLarge as exc:
             worker.kill()
             return self._lost_worker(StudentCodeProblem(
-                "garbage", f"the result was too large ({exc}) {phase}", sticky=True))
+                ProblemKind.GARBAGE, f"the result was too large ({exc}) {phase}", sticky=True))
         except (ChannelClosed, BrokenPipeError, ConnectionResetError):
             return self._lost_worker(self._death_problem(worker, phase))
         finally:
@@ -247,11 +252,12 @@ class Sandbox:
         except Exception as exc:  # noqa: BLE001 - the worker may send anything at all
             worker.kill()
             return self._lost_worker(StudentCodeProblem(
-                "garbage", f"the worker sent data that is not a result ({type(exc).__name__}) {phase}",
-                sticky=True))
+                ProblemKind.GARBAGE,
+                f"the worker sent data that is not a result ({type(exc).__name__}) {phase}", sticky=True))
         if not isinstance(response, dict):
             return self._lost_worker(StudentCodeProblem(
-                "garbage", f"the worker sent a {type(response).__name__}, not a result {phase}", True))
+                ProblemKind.GARBAGE, f"the worker sent a {type(response).__name__}, not a result {phase}",
+                sticky=True))
         return response
 
     def _lost_worker(self, problem: StudentCodeProblem) -> dict[str, Any]:
@@ -273,7 +279,7 @@ class Sandbox:
         else:
             text = (f"the submission ended the worker process (exit code {code}) {phase}: "
                     "does it call os._exit() or exit() outside a main guard?")
-        return StudentCodeProblem("crashed", text, sticky=True)
+        return StudentCodeProblem(ProblemKind.CRASHED, text, sticky=True)
 
     def _stop_worker(self) -> None:
         if self._worker is not None:
@@ -286,30 +292,41 @@ class Sandbox:
     # -- messages -------------------------------------------------------------------
 
     def _problem(self, response: dict[str, Any], phase: str) -> StudentCodeProblem:
+        """The problem a failure reply reports; a reply out of turn is garbage."""
         status = str(response.get("status"))
         message = str(response.get("message", ""))
-        if status == "missing":
+        if status == Reply.MISSING:
             name = response.get("name")
-            return StudentCodeProblem("missing", f"missing name: the submission defines no `{name}`",
+            return StudentCodeProblem(ProblemKind.MISSING,
+                                      f"missing name: the submission defines no `{name}`",
                                       sticky=True)
-        if status == "not_implemented":
+        if status == Reply.NOT_IMPLEMENTED:
             detail = f": {message}" if message else ""
-            return StudentCodeProblem("not_implemented", f"not implemented yet (NotImplementedError{detail})",
-                                      sticky=True)
-        if status == "syntax":
-            where = self.submission.where(int(response.get("lineno", 0)))
-            text = str(response.get("text", ""))
-            shown = f"\n    {text.strip()}" if text.strip() else ""
+            return StudentCodeProblem(ProblemKind.NOT_IMPLEMENTED,
+                                      f"not implemented yet (NotImplementedError{detail})", sticky=True)
+        if status == Reply.SYNTAX:
+            return self._syntax_problem(response, message)
+        if status == Reply.EXIT:
             return StudentCodeProblem(
-                "syntax", f"{response.get('type', 'SyntaxError')} in {self.submission.filename}, "
-                f"{where}: {message}{shown}", sticky=True)
-        if status == "exit":
-            return StudentCodeProblem(
-                "exit", f"the submission called sys.exit({response.get('code')}) {phase}; "
+                ProblemKind.EXIT, f"the submission called sys.exit({response.get('code')}) {phase}; "
                 "grading needs the module to load without exiting", sticky=True)
-        if status == "raised":
-            return StudentCodeProblem("raised", self._raised_message(response, phase))
-        return StudentCodeProblem("garbage", f"the worker answered {status!r:.40} {phase}", sticky=True)
+        if status == Reply.RAISED:
+            return StudentCodeProblem(ProblemKind.RAISED, self._raised_message(response, phase))
+        if status == Reply.BAD_RESULT:
+            return StudentCodeProblem(
+                ProblemKind.GARBAGE, f"the result could not be sent back {phase} ({message[:300]}): "
+                "return tensors, numbers, strings, lists and dicts", sticky=True)
+        # HELLO, LOADED, OK and NO_PROBE out of turn, or a status no worker sends.
+        return StudentCodeProblem(ProblemKind.GARBAGE, f"the worker answered {status!r:.40} {phase}",
+                                  sticky=True)
+
+    def _syntax_problem(self, response: dict[str, Any], message: str) -> StudentCodeProblem:
+        where = self.submission.where(int(response.get("lineno", 0)))
+        text = str(response.get("text", ""))
+        shown = f"\n    {text.strip()}" if text.strip() else ""
+        return StudentCodeProblem(
+            ProblemKind.SYNTAX, f"{response.get('type', 'SyntaxError')} in {self.submission.filename}, "
+            f"{where}: {message}{shown}", sticky=True)
 
     def _raised_message(self, response: dict[str, Any], phase: str) -> str:
         kind, message = str(response.get("type")), str(response.get("message", ""))

@@ -30,6 +30,7 @@ from typing import Any, NoReturn
 
 from grader.sandbox import confine, wire
 from grader.sandbox.channel import Channel, ChannelClosed
+from grader.statuses import Reply
 
 MAX_REQUEST = 256 * 2**20
 OUTPUT_CAP = 4000
@@ -228,7 +229,7 @@ def _link_targets(folder: str) -> set[str]:
 
 
 def serve(channel: Channel, conf: confine.Confinement) -> NoReturn:
-    channel.send(wire.dumps({"status": "hello", "isolation": conf.as_dict()}))
+    channel.send(wire.dumps({"status": Reply.HELLO, "isolation": conf.as_dict()}))
     output = CappedOutput()
     sys.stdout = sys.stderr = output
     state: dict[str, Any] = {"output": output}
@@ -244,7 +245,7 @@ def serve(channel: Channel, conf: confine.Confinement) -> NoReturn:
         try:
             payload = wire.dumps(response)
         except Exception as exc:  # noqa: BLE001 - whatever the submission made of our data
-            payload = wire.dumps({"status": "bad_result", "message": _describe(exc)})
+            payload = wire.dumps({"status": Reply.BAD_RESULT, "message": _describe(exc)})
         channel.send(payload)
 
 
@@ -268,7 +269,7 @@ def _load(request: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
         code = compile(source, filename, "exec", dont_inherit=True)
     except SyntaxError as exc:
         return {
-            "status": "syntax",
+            "status": Reply.SYNTAX,
             "type": type(exc).__name__,
             "message": str(exc.msg),
             "lineno": exc.lineno or 0,
@@ -283,18 +284,18 @@ def _load(request: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
         exec(code, module.__dict__)
     except BaseException as exc:  # noqa: BLE001 - every way out of student code is reported
         return _failure(exc, filename)
-    return {"status": "loaded", "names": sorted(k for k in module.__dict__ if k[:1] != "_")}
+    return {"status": Reply.LOADED, "names": sorted(k for k in module.__dict__ if k[:1] != "_")}
 
 
 def _call(request: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
     try:
         fn = _resolve(request["probe"])
     except LookupError as exc:
-        return {"status": "no_probe", "message": str(exc)}
+        return {"status": Reply.NO_PROBE, "message": str(exc)}
     _seed(request.get("seed", 0))
     try:
         value = fn(state["namespace"], *request.get("args", []))
-        return {"status": "ok", "value": wire.plain(value)}
+        return {"status": Reply.OK, "value": wire.plain(value)}
     except BaseException as exc:  # noqa: BLE001 - plain() may run the student's code too
         return _failure(exc, state.get("filename", ""))
 
@@ -303,9 +304,10 @@ def _execute(request: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
     from grader.sandbox import notebook_run
 
     try:
-        return {"status": "ok", "value": notebook_run.execute(request["notebook"], request["cell_s"])}
+        return {"status": Reply.OK, "value": notebook_run.execute(request["notebook"], request["cell_s"])}
     except BaseException as exc:  # noqa: BLE001 - a broken notebook or kernel
-        return {"status": "ok", "value": {"ok": False, "cell": 0, "kind": "failed", "error": _describe(exc)}}
+        return {"status": Reply.OK,
+                "value": {"ok": False, "cell": 0, "kind": "failed", "error": _describe(exc)}}
 
 
 _HANDLERS = {"load": _load, "call": _call, "execute": _execute}
@@ -332,15 +334,15 @@ def _seed(seed: int) -> None:
 
 def _failure(exc: BaseException, filename: str) -> dict[str, Any]:
     if isinstance(exc, MissingName):
-        return {"status": "missing", "name": str(exc)}
+        return {"status": Reply.MISSING, "name": str(exc)}
     if isinstance(exc, SystemExit):
-        return {"status": "exit", "code": _safe_str(exc.code)}
+        return {"status": Reply.EXIT, "code": _safe_str(exc.code)}
     frames = [
         [frame.lineno or 0, frame.name, (frame.line or "").strip()]
         for frame in traceback.extract_tb(exc.__traceback__)
         if frame.filename == filename
     ]
-    status = "not_implemented" if isinstance(exc, NotImplementedError) else "raised"
+    status = Reply.NOT_IMPLEMENTED if isinstance(exc, NotImplementedError) else Reply.RAISED
     return {"status": status, "type": type(exc).__name__, "message": _safe_str(exc), "frames": frames}
 
 

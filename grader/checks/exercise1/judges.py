@@ -50,7 +50,8 @@ def batches(width: int, max_count: int = 3) -> st.SearchStrategy[list[torch.Tens
 # -- chains of layers -------------------------------------------------------------------------
 
 
-def expect_chain_output(y: Any, expected: tuple[torch.Tensor, torch.Tensor], what: str, **inputs: Any) -> None:
+def expect_chain_output(y: Any, expected: tuple[torch.Tensor, torch.Tensor], what: str,
+                        **inputs: Any) -> None:
     value, size = expected
     y = expect_tensor(y, what, **inputs)
     atol = 1e-5 * (1.0 + float(size.max())) if size.numel() else 1e-5
@@ -86,7 +87,7 @@ def test_mlp_output(submission, xs):
     chain = [{"kind": "linear", "name": "hidden"}, {"kind": "relu"}, {"kind": "linear", "name": "out"}]
     layers = {name: {k: state.get(f"{name}.{k}") for k in ("weight", "bias")} for name in ("hidden", "out")}
     expect(all(isinstance(t, torch.Tensor) for ps in layers.values() for t in ps.values()),
-           lambda: f"MLP() should have parameters hidden.weight, hidden.bias, out.weight, out.bias; got {sorted(state)}")
+           lambda: f"MLP() should have parameters hidden.weight, hidden.bias, out.weight, out.bias; got {sorted(state)}")  # noqa: E501
     for x, y in paired(xs, result["outputs"]):
         expect_chain_output(y, run_chain(chain, x, layers), "MLP()(X)", X=x)
 
@@ -120,8 +121,8 @@ def test_sequential_registration(submission, cases):
 def _judge_state_dict(what: str, chain: list[dict], result: dict) -> None:
     state = result["state"]
     expect("raised" not in state,
-           lambda: f"{what}.state_dict() raised {state.get('raised')}: register each child under its position "
-           "as a string, '0', '1', …")
+           lambda: f"{what}.state_dict() raised {state.get('raised')}: register each child under its "
+                   "position as a string, '0', '1', …")
     state = state["value"]
     expected = state_keys(chain)
     keys = list(state)
@@ -144,8 +145,8 @@ def _judge_sgd_step(what: str, chain: list[dict], result: dict) -> None:
             before = result["before"][name][attr]
             moved = before.add(torch.ones_like(before), alpha=-LR)
             expect(bool(torch.allclose(after, moved, rtol=0, atol=1e-6)),
-                   lambda: f"one SGD step on {what}.parameters() (lr = {LR}, every gradient 1) should move the "
-                   f"{attr} of the module at {place!r} by -{LR}; it moved by "
+                   lambda: f"one SGD step on {what}.parameters() (lr = {LR}, every gradient 1) should move "
+                           f"the {attr} of the module at {place!r} by -{LR}; it moved by "
                    f"{show((after - before).flatten()[:4])}: the optimizer does not see it")
 
 
@@ -171,8 +172,8 @@ def test_fixed_constant(submission):
         expect(not same_tensor(weight, parameter),
                lambda: f"FixedHiddenMLP().rand_weight is the parameter {name!r}: an optimizer would train it")
     expect(result["grad"] is None,
-           lambda: f"FixedHiddenMLP().rand_weight received a gradient after backward, {show(result['grad'], 120)}: "
-           "a constant must not require grad")
+           lambda: f"FixedHiddenMLP().rand_weight received a gradient after backward, "
+                   f"{show(result['grad'], 120)}: a constant must not require grad")
 
 
 @check("FixedHiddenMLP", "the same linear runs twice and gets both uses' gradients", points=2,
@@ -182,19 +183,19 @@ def test_fixed_constant(submission):
 def test_fixed_linear_twice(submission, x):
     result = submission.run(probes.fixed_hidden_linear_calls, x)
     calls = result["calls"]
-    expect(len(calls) == 2, lambda: f"FixedHiddenMLP().linear ran {len(calls)} time(s) in one forward, expected 2"
+    expect(len(calls) == 2, lambda: f"FixedHiddenMLP().linear ran {len(calls)} time(s) in one forward, expected 2"  # noqa: E501
            + on_input({"X": x}))
     expect_close(expect_tensor(calls[0]["input"], "the input of linear's first use", X=x), x,
                  "the input of linear's first use", X=x)
-    expect(result["requires_grad"], lambda: "FixedHiddenMLP()(X) does not require grad, so no gradient reaches linear"
+    expect(result["requires_grad"], lambda: "FixedHiddenMLP()(X) does not require grad, so no gradient reaches linear"  # noqa: E501
            + on_input({"X": x}))
     for i, call in enumerate(calls):
         expect(call["grad"] is not None,
-               lambda: f"no gradient reaches the output of linear's {('first', 'second')[i]} use" + on_input({"X": x}))
+               lambda: f"no gradient reaches the output of linear's {('first', 'second')[i]} use" + on_input({"X": x}))  # noqa: E501
     weight = sum(c["grad"].double().T @ c["input"].double() for c in calls)
     bias = sum(c["grad"].double().sum(0) for c in calls)
     scale = float(sum(c["grad"].double().abs().T @ c["input"].double().abs() for c in calls).max())
-    for name, got, expected in (("weight", result["weight_grad"], weight), ("bias", result["bias_grad"], bias)):
+    for name, got, expected in (("weight", result["weight_grad"], weight), ("bias", result["bias_grad"], bias)):  # noqa: E501
         got = expect_tensor(got, f"linear.{name}.grad", X=x)
         expect_close(got, expected, f"linear.{name}.grad (the sum of both uses' contributions)",
                      rtol=1e-4, atol=1e-6 * (1 + scale), X=x)
@@ -207,7 +208,7 @@ def test_fixed_linear_twice(submission, x):
 def test_fixed_output(submission, xs):
     result = submission.run(probes.fixed_hidden_outputs, xs)
     rand_weight = _rand_weight(result["rand_weight"], "FixedHiddenMLP()")
-    weight, bias = (expect_tensor(result["linear"].get(k), f"FixedHiddenMLP().linear.{k}") for k in ("weight", "bias"))
+    weight, bias = (expect_tensor(result["linear"].get(k), f"FixedHiddenMLP().linear.{k}") for k in ("weight", "bias"))  # noqa: E501
     for x, y in paired(xs, result["outputs"]):
         y = expect_tensor(y, "FixedHiddenMLP()(X)", X=x)
         expect_shape(y, (), "FixedHiddenMLP()(X), which should be the scalar X.sum(),", X=x)
@@ -228,10 +229,12 @@ NEST_MODULES = {"net": "Sequential", "net.0": "Linear", "net.1": "ReLU", "net.2"
        points=1)
 def test_nest_structure(submission):
     found = submission.run(common_probes.module_structure, "NestMLP", [], torch.ones(2, 20))
-    modules = {name: kind for name, kind in found["modules"].items() if name in NEST_MODULES or name == "net.4"}
+    modules = {name: kind for name, kind in found["modules"].items()
+               if name in NEST_MODULES or name == "net.4"}
     expect(modules == NEST_MODULES, lambda: f"NestMLP() should be made of {NEST_MODULES}, got {modules}")
     expect(found["parameters"] == NEST_SHAPES,
-           lambda: f"NestMLP() should have the parameters (name: shape) {NEST_SHAPES}, got {found['parameters']}")
+           lambda: f"NestMLP() should have the parameters (name: shape) {NEST_SHAPES}, got "
+                   f"{found['parameters']}")
 
 
 @check("NestMLP", "output is linear(net(X))", points=2)
@@ -242,7 +245,7 @@ def test_nest_output(submission, xs):
     state = result["state"]
     chain = [{"kind": "linear", "name": "net.0"}, {"kind": "relu"}, {"kind": "linear", "name": "net.2"},
              {"kind": "relu"}, {"kind": "linear", "name": "linear"}]
-    layers = {name: {k: state.get(f"{name}.{k}") for k in ("weight", "bias")} for name in ("net.0", "net.2", "linear")}
+    layers = {name: {k: state.get(f"{name}.{k}") for k in ("weight", "bias")} for name in ("net.0", "net.2", "linear")}  # noqa: E501
     expect(all(isinstance(t, torch.Tensor) for ps in layers.values() for t in ps.values()),
            lambda: f"NestMLP() should have the parameters {sorted(NEST_SHAPES)}, got {sorted(state)}")
     for x, y in paired(xs, result["outputs"]):
@@ -256,9 +259,11 @@ CHIMERA_CHILDREN = {"0": "NestMLP", "1": "Linear", "2": "FixedHiddenMLP"}
 def test_chimera_structure(submission):
     found = submission.run(common_probes.module_structure, "chimera", [], torch.ones(2, 20))
     modules = found["modules"]
-    expect(modules.get("") == "Sequential", lambda: f"chimera() should return an nn.Sequential, got {modules.get('')}")
+    expect(modules.get("") == "Sequential",
+           lambda: f"chimera() should return an nn.Sequential, got {modules.get('')}")
     children = {name: kind for name, kind in modules.items() if name and "." not in name}
-    expect(children == CHIMERA_CHILDREN, lambda: f"chimera()'s children should be {CHIMERA_CHILDREN}, got {children}")
+    expect(children == CHIMERA_CHILDREN,
+           lambda: f"chimera()'s children should be {CHIMERA_CHILDREN}, got {children}")
     shapes = {name: found["parameters"].get(name) for name in ("1.weight", "1.bias")}
     expect(shapes == {"1.weight": [20, 16], "1.bias": [20]},
            lambda: f"chimera()[1] should be Linear(16, 20), with weight [20, 16] and bias [20]; got {shapes}")
@@ -272,13 +277,13 @@ def test_chimera_composition(submission, x):
     calls = result["calls"]
     order = [call["tag"] for call in calls]
     expect(order == [0, 1, 2],
-           lambda: f"chimera()'s children ran in the order {order}, expected [0, 1, 2], each once" + on_input({"X": x}))
+           lambda: f"chimera()'s children ran in the order {order}, expected [0, 1, 2], each once" + on_input({"X": x}))  # noqa: E501
     first, middle, last = calls
-    expect_close(expect_tensor(first["input"], "the input of chimera()[0]", X=x), x, "the input of chimera()[0]", X=x)
+    expect_close(expect_tensor(first["input"], "the input of chimera()[0]", X=x), x, "the input of chimera()[0]", X=x)  # noqa: E501
     expect_close(expect_tensor(middle["input"], "the input of chimera()[1]", X=x), first["output"],
                  "the input of chimera()[1], which should be chimera()[0]'s output", X=x)
     weight, bias = (expect_tensor(result["linear"].get(k), f"chimera()[1].{k}") for k in ("weight", "bias"))
-    expected = run_chain([{"kind": "linear", "name": "1"}], middle["input"], {"1": {"weight": weight, "bias": bias}})
+    expected = run_chain([{"kind": "linear", "name": "1"}], middle["input"], {"1": {"weight": weight, "bias": bias}})  # noqa: E501
     expect_chain_output(middle["output"], expected, "the output of chimera()[1]", X=x)
     expect_close(expect_tensor(last["input"], "the input of chimera()[2]", X=x), middle["output"],
                  "the input of chimera()[2], which should be chimera()[1]'s output", X=x)
@@ -333,7 +338,7 @@ def test_parallel_parameters(submission, cases):
                     continue
                 for attr, t in result["layers"][layer["name"]].items():
                     expect((storage(t), t.storage_offset(), tuple(t.shape)) in registered,
-                           lambda: f"{what}.parameters() lacks the {attr} of {net}[{index}]: {net} is not registered")
+                           lambda: f"{what}.parameters() lacks the {attr} of {net}[{index}]: {net} is not registered")  # noqa: E501
 
 
 # -- stack ---------------------------------------------------------------------------------------
@@ -369,17 +374,17 @@ def test_stack_instances(submission, cases):
         keys_of: dict[int, list[str]] = {}
         for key, t in state.items():
             t = expect_tensor(t, f"{what}.state_dict()[{key!r}]")
-            expect(storage(t) in owner, lambda: f"{what}.state_dict()[{key!r}] belongs to no module that factory() made "
+            expect(storage(t) in owner, lambda: f"{what}.state_dict()[{key!r}] belongs to no module that factory() made "  # noqa: E501
                    "(a copy of one?)")
             keys_of.setdefault(storage(t), []).append(key)
         shared = next((keys for keys in keys_of.values() if len(keys) > 1), None)
-        expect(shared is None, lambda: f"in {what} the entries {shared} of state_dict() are one tensor: the instances "
+        expect(shared is None, lambda: f"in {what} the entries {shared} of state_dict() are one tensor: the instances "  # noqa: E501
                "share parameters (was one factory() result used several times?)")
         instances = {owner[p] for p in keys_of}
-        expect(len(instances) == n, lambda: f"{what} holds {len(instances)} instance(s) made by factory(), expected {n}")
+        expect(len(instances) == n, lambda: f"{what} holds {len(instances)} instance(s) made by factory(), expected {n}")  # noqa: E501
         for i in instances:
             expect(all(storage(t) in keys_of for t in result["made"][i].values()),
-                   lambda: f"{what} holds only some of the parameters of the instance factory() made {i + 1}.")
+                   lambda: f"{what} holds only some of the parameters of the instance factory() made {i + 1}.")  # noqa: E501
 
 
 @check("stack", "applies the instances in the order factory() made them", points=2,
@@ -392,19 +397,19 @@ def test_stack_order(submission, cases):
         what = describe_stack(kind, width, n)
         calls = result["calls"]
         order = [call["tag"] for call in calls]
-        expect(len(order) == n, lambda: f"{what}(X) ran factory()'s instances {len(order)} time(s), expected {n}"
+        expect(len(order) == n, lambda: f"{what}(X) ran factory()'s instances {len(order)} time(s), expected {n}"  # noqa: E501
                + on_input({"X": x}))
-        expect(order == sorted(order), lambda: f"{what}(X) ran the instances in the order {order} (0 is the first "
+        expect(order == sorted(order), lambda: f"{what}(X) ran the instances in the order {order} (0 is the first "  # noqa: E501
                "one factory() made), expected the order they were made in" + on_input({"X": x}))
         ran, made = sorted(set(order)), result["made"]
-        expect(len(ran) == min(made, n), lambda: f"{what}(X) ran only the instance(s) {ran} of the {made} that "
+        expect(len(ran) == min(made, n), lambda: f"{what}(X) ran only the instance(s) {ran} of the {made} that "  # noqa: E501
                "factory() made (0 is the first one)" + on_input({"X": x}))
         expect_close(expect_tensor(calls[0]["input"], "the first instance's input", X=x), x,
                      f"the input of the first instance in {what}(X)", X=x)
         for i in range(1, n):
             got = expect_tensor(calls[i]["input"], f"the input of instance {i + 1}", X=x)
             expect_close(got, calls[i - 1]["output"],
-                         f"the input of instance {i + 1} in {what}(X), which should be the output of instance {i}", X=x)
+                         f"the input of instance {i + 1} in {what}(X), which should be the output of instance {i}", X=x)  # noqa: E501
         output = expect_tensor(result["output"], f"{what}(X)", X=x)
-        expect_close(output, calls[-1]["output"], f"{what}(X), which should be the last instance's output", X=x)
+        expect_close(output, calls[-1]["output"], f"{what}(X), which should be the last instance's output", X=x)  # noqa: E501
 

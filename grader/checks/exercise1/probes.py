@@ -56,7 +56,8 @@ def _recorder(calls: list[dict[str, Any]], tag: int, with_grads: bool = False) -
     """A forward hook that logs each call's input and output (and, later, its output's grad)."""
 
     def hook(module: nn.Module, inputs: tuple[Any, ...], output: Any) -> None:
-        record: dict[str, Any] = {"tag": tag, "input": _copy(inputs[0] if inputs else None), "output": _copy(output)}
+        record: dict[str, Any] = {"tag": tag, "input": _copy(inputs[0] if inputs else None),
+                                  "output": _copy(output)}
         calls.append(record)
         if with_grads and isinstance(output, torch.Tensor) and output.requires_grad:
             # Fires with the gradient of this output as it was, before any in-place change.
@@ -93,7 +94,8 @@ def sequential_registration(sub: Any, cases: list[list[Any]], lr: float) -> list
         net = _build(chain, sub.MySequential, layers)
         forward_once(net, xs[0])
         state = _attempt(lambda net=net: dict(net.state_dict()))
-        before = {name: {k: p.detach().clone() for k, p in ps.items()} for name, ps in _parameters(layers).items()}
+        before = {name: {k: p.detach().clone() for k, p in ps.items()}
+                  for name, ps in _parameters(layers).items()}
         for m in layers.values():
             for p in m.parameters():
                 p.grad = torch.ones_like(p)
@@ -182,7 +184,8 @@ def parallel_outputs(sub: Any, cases: list[list[Any]]) -> list[dict[str, Any]]:
     results = []
     for chain1, chain2, xs in cases:
         layers: Layers = {}
-        block = sub.ParallelBlock(_build(chain1, nn.Sequential, layers), _build(chain2, nn.Sequential, layers))
+        block = sub.ParallelBlock(_build(chain1, nn.Sequential, layers),
+                                  _build(chain2, nn.Sequential, layers))
         results.append({"outputs": [block(x) for x in xs], "layers": _parameters(layers)})
     return results
 
@@ -193,7 +196,8 @@ def parallel_parameters(sub: Any, cases: list[list[Any]]) -> list[dict[str, Any]
     results = []
     for chain1, chain2, xs in cases:
         layers: Layers = {}
-        block = sub.ParallelBlock(_build(chain1, nn.Sequential, layers), _build(chain2, nn.Sequential, layers))
+        block = sub.ParallelBlock(_build(chain1, nn.Sequential, layers),
+                                  _build(chain2, nn.Sequential, layers))
         forward_once(block, xs[0])
         found = _attempt(lambda block=block: list(block.parameters()))
         results.append({"parameters": found, "layers": _parameters(layers)})

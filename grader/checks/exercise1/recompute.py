@@ -38,7 +38,8 @@ def describe(chain: list[dict], wrapper: str = "MySequential", _shared: set[str]
     for layer in chain:
         kind = layer["kind"]
         if kind == "linear":
-            parts.append(("shared " if layer["name"] in shared else "") + f"Linear({layer['in']}, {layer['out']})")
+            prefix = "shared " if layer["name"] in shared else ""
+            parts.append(f"{prefix}Linear({layer['in']}, {layer['out']})")
         elif kind == "chain":
             parts.append(describe(layer["layers"], wrapper, shared))
         else:

@@ -147,7 +147,8 @@ def _judge_counts(specs: list[list[Any]], results: list[dict[str, Any]]) -> None
     for spec, result in paired(specs, results, "networks"):
         expected = distinct_numel(result["parameters"].values())
         got = _as_number(result["count"])
-        expect(got is not None, lambda: f"count_params(net) should return a number, got {show(result['count'])}"
+        expect(got is not None,
+               lambda: f"count_params(net) should return a number, got {show(result['count'])}"
                f"\n  on net = {describe(spec)}")
         expect(got == expected, lambda: f"count_params(net) should be {expected}, got {show(result['count'])}"
                f"\n  on net = {describe(spec)}")
@@ -211,7 +212,7 @@ def test_rgnet_output(submission, xs):
     params = [p for _, p in result["parameters"]]
     shapes = [list(p.shape) for p in params]
     expect(shapes == RGNET_SHAPES,
-           lambda: f"cannot recompute rgnet's output: its parameter shapes should be {RGNET_SHAPES}, got {shapes}")
+           lambda: f"cannot recompute rgnet's output: its parameter shapes should be {RGNET_SHAPES}, got {shapes}")  # noqa: E501
     for x, y in paired(xs, result["outputs"]):
         y = expect_tensor(y, "rgnet()(X)", X=x)
         expect_close(y, rgnet_forward(params, x), "rgnet()(X)", rtol=1e-4, atol=1e-5, X=x)
@@ -510,14 +511,14 @@ def test_tied_gradients(submission, extra):
     expected_y, uses = tied_forward(state, x)
     expect_close(y, expected_y, "tied_net()(X), recomputed from its state_dict", rtol=1e-4, atol=1e-5, X=x)
     grads = result["grads"]
-    expect(isinstance(grads, dict), lambda: f"tied_net()(X) does not require grad, so no gradient reaches the "
+    expect(isinstance(grads, dict), lambda: f"tied_net()(X) does not require grad, so no gradient reaches the "  # noqa: E501
            f"parameters\n  on input X = {show(x)}")
     for part in ("weight", "bias"):
         total = uses[f"2.{part}"] + uses[f"4.{part}"]
         for layer in ("2", "4"):
             grad = grads.get(f"{layer}.{part}")
             what = f"layer {layer}'s {part}.grad after tied_net()(X).sum().backward()"
-            expect(isinstance(grad, torch.Tensor), lambda: f"{what} is {show(grad)}\n  on input X = {show(x)}")
+            expect(isinstance(grad, torch.Tensor), lambda: f"{what} is {show(grad)}\n  on input X = {show(x)}")  # noqa: E501
             own = uses[f"{layer}.{part}"]
             if grad.shape == total.shape and torch.allclose(grad.double(), total, rtol=1e-4, atol=1e-6):
                 continue

@@ -37,7 +37,7 @@ def test_centered_shape_dtype(submission, xs):
     for x, y in paired(xs, ys):
         y = expect_tensor(y, "CenteredLayer()(X)", X=x)
         expect_shape(y, tuple(x.shape), "CenteredLayer()(X)", X=x)
-        expect(y.dtype == x.dtype, lambda: f"the output's dtype should be {x.dtype}, got {y.dtype}\n  on input X = {x!r}")
+        expect(y.dtype == x.dtype, lambda: f"the output's dtype should be {x.dtype}, got {y.dtype}\n  on input X = {x!r}")  # noqa: E501
 
 
 @check("FourierHalf", "keeps (n + 1) // 2 coefficients", points=1, hidden=True,

@@ -30,5 +30,5 @@ def test_lazy_mlp_activations(submission, cases):
         expected = (["layer", "relu"] * count)[:-1] if count else []
         names = [_describe_child(c) for c in children]
         expect(kinds == expected,
-               lambda: f"lazy_mlp({sizes}) holds {names}: there should be exactly one nn.ReLU() between each two "
+               lambda: f"lazy_mlp({sizes}) holds {names}: there should be exactly one nn.ReLU() between each two "  # noqa: E501
                "layers, none before the first and none after the last")

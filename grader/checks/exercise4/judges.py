@@ -88,13 +88,15 @@ def test_no_weight_before_forward(submission):
     for (out, _), result in paired(BEFORE_CASES, results, "layers"):
         weight = result["weight"]
         what = f"MyLazyLinear({out}).weight before the first forward"
-        got = (f"a tensor of shape {tuple(weight['shape'])}" if weight["kind"] == "tensor" else weight["kind"])
+        got = (f"a tensor of shape {tuple(weight['shape'])}" if weight["kind"] == "tensor"
+               else weight["kind"])
         expect(weight["kind"] in ("missing", "none", "uninitialized"),
                lambda: f"{what} should be an uninitialized parameter (nn.UninitializedParameter()) or None, "
                f"got {got}: the input width is not known before the first forward, so a weight made "
                "in __init__ can only be a guess")
         shape = result["parameters"].get("weight")
-        expect(shape is None, lambda: f"MyLazyLinear({out}) has a parameter 'weight' of shape {tuple(shape or ())} "
+        expect(shape is None,
+               lambda: f"MyLazyLinear({out}) has a parameter 'weight' of shape {tuple(shape or ())} "
                "before the first forward; it should stay uninitialized until the input width is known")
 
 
@@ -131,7 +133,8 @@ def expected_output(x: torch.Tensor, state: dict[str, Any], out: int) -> list[to
     expect(bool(used), lambda: f"cannot recompute {what}(X): its weight has shape {tuple(w.shape)}, expected "
            f"({out}, {d})" + on_input(dict(X=x)))
     expect(tuple(b.shape) in ((out,), (1, out), ()),
-           lambda: f"cannot recompute {what}(X): its bias has shape {tuple(b.shape)}, expected ({out},)" + on_input(dict(X=x)))
+           lambda: f"cannot recompute {what}(X): its bias has shape {tuple(b.shape)}, expected ({out},)"
+                   + on_input(dict(X=x)))
     return [x.double() @ m + b for m in used]
 
 
@@ -155,7 +158,7 @@ def test_output(submission, cases):
             state = states[i]
             candidates = expected_output(x, state, out)
             atol = output_tolerance(x, state)
-            if any(y.shape == e.shape and torch.allclose(y.double(), e, rtol=1e-4, atol=atol) for e in candidates):
+            if any(y.shape == e.shape and torch.allclose(y.double(), e, rtol=1e-4, atol=atol) for e in candidates):  # noqa: E501
                 continue
             expect_close(y, candidates[0], f"MyLazyLinear({out})(X) (forward {i + 1} of one layer)",
                          rtol=1e-4, atol=atol, X=x, weight=state["weight"], bias=state["bias"])
@@ -164,7 +167,8 @@ def test_output(submission, cases):
 def _judge_kept(out: int, what: str, before: Any, after: Any, value: Any, x1: torch.Tensor,
                 x2: torch.Tensor) -> None:
     expect(same_tensor(before, after),
-           lambda: f"MyLazyLinear({out}): the {what} after a second forward (same width) is another tensor than "
+           lambda: f"MyLazyLinear({out}): the {what} after a second forward (same width) is another tensor "
+                   "than "
            "after the first: the layer creates its parameters again on later forwards, so an optimizer "
            "built after the first forward would train tensors the layer no longer uses"
            + on_input(dict(X1=x1, X2=x2)))
@@ -194,12 +198,12 @@ def test_keeps_parameters(submission, cases):
             if isinstance(before, torch.Tensor):
                 judged += 1
                 after = second["parameters"].get(name)
-                expect(after is not None, lambda: f"MyLazyLinear({out}): the parameter {name!r}, registered after the "
+                expect(after is not None, lambda: f"MyLazyLinear({out}): the parameter {name!r}, registered after the "  # noqa: E501
                        "first forward, is no longer among its parameters after a second forward"
                        + on_input(dict(X1=x1, X2=x2)))
                 _judge_kept(out, f"parameter {name!r}", before, after, first["values"][f"parameter {name}"],
                             x1, x2)
-        expect(judged > 0, lambda: f"MyLazyLinear({out}) has no weight after the first forward: nothing to keep"
+        expect(judged > 0, lambda: f"MyLazyLinear({out}) has no weight after the first forward: nothing to keep"  # noqa: E501
                + on_input(dict(X1=x1, X2=x2)))
 
 
@@ -223,9 +227,9 @@ def test_another_width(submission, cases):
         if raised is None:
             y = result.get("output")
             got = f"an output of shape {tuple(y.shape)}" if isinstance(y, torch.Tensor) else show(y, 80)
-            expect(False, lambda: f"{what}: it should raise ValueError, but it returned {got}" + on_input(dict(X1=x1, X2=x2)))
+            expect(False, lambda: f"{what}: it should raise ValueError, but it returned {got}" + on_input(dict(X1=x1, X2=x2)))  # noqa: E501
         expect("ValueError" in raised["mro"],
-               lambda: f"{what}: it should raise ValueError, but it raised {_raised_text(raised)}" + on_input(dict(X1=x1, X2=x2)))
+               lambda: f"{what}: it should raise ValueError, but it raised {_raised_text(raised)}" + on_input(dict(X1=x1, X2=x2)))  # noqa: E501
 
 
 # -- lazy_mlp ----------------------------------------------------------------------------------
@@ -266,7 +270,7 @@ def test_lazy_mlp_layers(submission, cases):
         got = [_describe_child(c) for c in layers]
         expected = [f"LazyLinear({size})" for size in sizes]
         expect(got == expected and all(LAZY_LINEAR in c["classes"] for c in layers),
-               lambda: f"lazy_mlp({sizes}) should hold the layers {expected} (between activations), in order and "
+               lambda: f"lazy_mlp({sizes}) should hold the layers {expected} (between activations), in order and "  # noqa: E501
                f"still lazy, got {got}")
 
 
@@ -327,7 +331,8 @@ def shape_problem(result: dict[str, Any], specs: list[list[Any]], width: int) ->
                         f"shape {tuple(shape)}: materialize must run net(example)")
             if not isinstance(value, torch.Tensor) or list(value.shape) != shape:
                 got = tuple(value.shape) if isinstance(value, torch.Tensor) else show(value, 80)
-                return f"after materialize(net, example), {where}.{name} should have shape {tuple(shape)}, got {got}"
+                return (f"after materialize(net, example), {where}.{name} should have shape {tuple(shape)}, "
+                        f"got {got}")
     return None
 
 
@@ -370,7 +375,8 @@ def returned_problem(result: dict[str, Any]) -> str | None:
     returned = result["returned"]
     if "module" not in returned:
         value = returned.get("value")
-        got = f"a tensor of shape {tuple(value.shape)}" if isinstance(value, torch.Tensor) else show(value, 80)
+        got = (f"a tensor of shape {tuple(value.shape)}" if isinstance(value, torch.Tensor)
+               else show(value, 80))
         return f"materialize(net, example) should return net, got {got}"
     mine, theirs = returned["parameters"], result["parameters"]
     same = sorted(mine) == sorted(theirs) and all(
@@ -397,7 +403,8 @@ def lazy_nets(draw: st.DrawFn) -> tuple[list[list[Any]], torch.Tensor]:
     def chain(w: int, nested: bool, least: int) -> tuple[list[list[Any]], int]:
         parts: list[list[Any]] = []
         for _ in range(draw(st.integers(least, 3))):
-            kind = draw(st.sampled_from(["lazy", "linear", "relu", "seq"] if nested else ["lazy", "linear", "relu"]))
+            kind = draw(st.sampled_from(["lazy", "linear", "relu",
+                                         "seq"] if nested else ["lazy", "linear", "relu"]))
             if kind == "seq":
                 inner, w = chain(w, False, 1)
                 parts.append(["seq", inner])
@@ -430,7 +437,8 @@ def test_materialize_shapes(submission, case):
 def test_materialize_xavier(submission):
     result = _materialized(submission, BIG, BIG_EXAMPLE)
     problem = xavier_problem(result, BIG, BIG_WIDTH)
-    expect(problem is None, lambda: f"after materialize(net, example):\n  {problem}{_net(BIG, BIG_EXAMPLE)}\n  (seed "
+    expect(problem is None,
+           lambda: f"after materialize(net, example):\n  {problem}{_net(BIG, BIG_EXAMPLE)}\n  (seed "
            f"{SEED}; a correct materialize fails this check with probability below {ALPHA:g})")
 
 

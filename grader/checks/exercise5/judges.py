@@ -134,7 +134,7 @@ def test_container_round_trip(submission, objs):
         what = ROUND_TRIP.replace("X", "obj")
         if isinstance(obj, list):
             expect(isinstance(loaded, list) and len(loaded) == len(obj),
-                   lambda: f"{what} should give a list of {len(obj)} tensors, got {show(loaded)}" + on_input({"obj": obj}))
+                   lambda: f"{what} should give a list of {len(obj)} tensors, got {show(loaded)}" + on_input({"obj": obj}))  # noqa: E501
             pairs = [(str(i), i, value) for i, value in enumerate(loaded)]
         else:
             expect(isinstance(loaded, dict) and set(loaded) == set(obj),
@@ -146,7 +146,7 @@ def test_container_round_trip(submission, objs):
             # other check's business; here the container must keep its elements as they are.
             reference = alone.get(name)
             reference = reference if isinstance(reference, torch.Tensor) else obj[key]
-            expect_same_tensor(value, reference, f"element {key!r} of {what}, compared with that tensor saved "
+            expect_same_tensor(value, reference, f"element {key!r} of {what}, compared with that tensor saved "  # noqa: E501
                                "and loaded alone,", obj=obj)
 
 
@@ -159,7 +159,8 @@ def bn_cases(draw: st.DrawFn) -> dict[str, Any]:
     running statistics, and inputs to compare outputs on."""
     d, h, o = draw(st.integers(1, 4)), draw(st.integers(1, 5)), draw(st.integers(1, 3))
     rows = st.integers(2, 4)
-    batches = draw(st.lists(tensors(st.tuples(rows, st.just(d))).map(lambda t: t / 4), min_size=1, max_size=3))
+    batches = draw(st.lists(tensors(st.tuples(rows, st.just(d))).map(lambda t: t / 4), min_size=1,
+                            max_size=3))
     xs = draw(st.lists(tensors(st.tuples(st.integers(1, 3), st.just(d))).map(lambda t: t / 4), min_size=1,
                        max_size=3))
     return {"sizes": [d, h, o], "seed": draw(st.integers(0, 2**16)), "batches": batches, "xs": xs}
@@ -215,7 +216,7 @@ def test_save_params_state_dict(submission, case):
                               "save net.state_dict(), a dict of tensors, not the module")
     expected = dict(expected_bn_net(case).state_dict())
     expect(isinstance(content, dict),
-           lambda: f"the file should hold net.state_dict(), a dict of name -> tensor, got {type(content).__name__} "
+           lambda: f"the file should hold net.state_dict(), a dict of name -> tensor, got {type(content).__name__} "  # noqa: E501
            f"{show(content, 120)}\n  for net = {net}")
     missing = [name for name in expected if name not in content]
     extra = [name for name in content if name not in expected]
@@ -240,8 +241,8 @@ def test_load_params_eval_mode(submission):
     training_on = [name or "net" for name, flag in result["training"].items() if flag]
     expect(not training_on,
            lambda: "after load_params(net, path) the net is still in training mode (.training is True for "
-           f"{', '.join(training_on)}): dropout stays active and batch norm normalizes with batch statistics; "
-           "call net.eval() before returning it"
+           f"{', '.join(training_on)}): dropout stays active and batch norm normalizes with batch "
+           "statistics; call net.eval() before returning it"
            f"\n  for net = {describe_bn(case)}")
 
 
@@ -337,12 +338,14 @@ def trained(kind: str, case: dict[str, Any], steps: int) -> tuple[torch.nn.Modul
 
 
 def describe_training(kind: str, case: dict[str, Any]) -> str:
-    layers = ", Tanh(), ".join(f"Linear({a}, {b})" for a, b in zip(case["sizes"], case["sizes"][1:], strict=False))
+    sizes = case["sizes"]
+    layers = ", Tanh(), ".join(f"Linear({a}, {b})" for a, b in zip(sizes, sizes[1:], strict=False))
     return (f"Sequential({layers}) trained with {kind} for {len(case['batches'])} steps, "
             f"checkpointed after step {case['k']}")
 
 
-OPTIMIZER_STATE = {training.SGD: "the momentum buffers", training.ADAM: "Adam's moment estimates (exp_avg, exp_avg_sq)"}
+OPTIMIZER_STATE = {training.SGD: "the momentum buffers",
+                   training.ADAM: "Adam's moment estimates (exp_avg, exp_avg_sq)"}
 
 
 def expect_checkpoint_holds_state(content: Any, kind: str, case: dict[str, Any]) -> None:
@@ -353,12 +356,14 @@ def expect_checkpoint_holds_state(content: Any, kind: str, case: dict[str, Any])
     where = f"\n  for {describe_training(kind, case)}"
     for name, value in net.state_dict().items():
         expect(saved.holds(found, value),
-               lambda: f"the checkpoint holds no model state: model.state_dict()[{name!r}] after step {case['k']}, "
+               lambda: f"the checkpoint holds no model state: model.state_dict()[{name!r}] after step "
+                       f"{case['k']}, "
                f"{show(value)}, is nowhere in the file (save model.state_dict() in it)" + where)
     states = opt.state_dict()["state"].values()
     for value in [tensor for state in states for key, tensor in state.items() if key != "step"]:
         expect(saved.holds(found, value),
-               lambda: f"the checkpoint holds no optimizer state: {OPTIMIZER_STATE[kind]} after step {case['k']} are not "
+               lambda: f"the checkpoint holds no optimizer state: {OPTIMIZER_STATE[kind]} after step "
+                       f"{case['k']} are not "
                "in the file, so a resumed run starts them afresh (save optimizer.state_dict() in it)" + where)
 
 
@@ -379,7 +384,8 @@ def judge_resume(submission: Any, kind: str, case: dict[str, Any]) -> None:
         if got.shape == value.shape and torch.equal(got, value):
             continue
         raise Fail(f"training resumed from the checkpoint ends with other parameters than uninterrupted "
-                   f"training: {first_difference(name, got, value)}" + resume_diagnosis(kind, case, resumed, held)
+                   f"training: {first_difference(name, got, value)}"
+                   + resume_diagnosis(kind, case, resumed, held)
                    + f"\n  resumed       {show(got)}\n  uninterrupted {show(value)}" + where)
 
 
@@ -388,7 +394,8 @@ def first_difference(name: str, got: torch.Tensor, expected: torch.Tensor) -> st
     if got.shape != expected.shape:
         return f"{name} has shape {tuple(got.shape)}, not {tuple(expected.shape)}"
     index = tuple(int(i) for i in torch.nonzero(got != expected)[0])
-    return f"{name}[{', '.join(map(str, index))}] is {float(got[index]):.9g}, not {float(expected[index]):.9g}"
+    where = ", ".join(map(str, index))
+    return f"{name}[{where}] is {float(got[index]):.9g}, not {float(expected[index]):.9g}"
 
 
 def resume_diagnosis(kind: str, case: dict[str, Any], resumed: dict[str, Any], held: bool) -> str:
@@ -398,8 +405,8 @@ def resume_diagnosis(kind: str, case: dict[str, Any], resumed: dict[str, Any], h
     with one_thread():
         training.train(net, opt, case["batches"][case["k"]:])
     model_only = training.parameters(net)
-    if all(isinstance(resumed.get(n), torch.Tensor) and resumed[n].shape == v.shape and torch.equal(resumed[n], v)
-           for n, v in model_only.items()):
+    if all(isinstance(resumed.get(n), torch.Tensor) and resumed[n].shape == v.shape
+           and torch.equal(resumed[n], v) for n, v in model_only.items()):
         return ("; that is training with the model restored and a fresh optimizer: load_checkpoint must "
                 "also call optimizer.load_state_dict")
     if held:
@@ -434,7 +441,7 @@ def test_checkpoint_epoch(submission, epoch):
         if epoch in set(saved.integers_in(content)):
             detail = f"; the checkpoint holds {epoch}: load_checkpoint must return it"
         else:
-            detail = f"; the checkpoint holds no epoch (nothing in the file equals {epoch}): save it beside the states"
+            detail = f"; the checkpoint holds no epoch (nothing in the file equals {epoch}): save it beside the states"  # noqa: E501
     raise Fail(f"load_checkpoint(path, model, optimizer) returned {show(returned, 120)}, expected the "
                          f"epoch given to save_checkpoint, {epoch}{detail}")
 

@@ -81,7 +81,8 @@ def container_round_trips(sub: Any, objs: list[Any]) -> list[dict[str, Any]]:
 # -- save_params / load_params -------------------------------------------------------------
 
 
-def _trained_bn_net(sizes: list[int], values: dict[str, torch.Tensor], batches: list[torch.Tensor]) -> nn.Module:
+def _trained_bn_net(sizes: list[int], values: dict[str, torch.Tensor],
+                    batches: list[torch.Tensor]) -> nn.Module:
     return training.run_in_train_mode(training.with_parameters(training.bn_net(sizes), values), batches)
 
 

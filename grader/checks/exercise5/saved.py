@@ -31,10 +31,12 @@ def open_file(data: Any, what: str, advice: str, **inputs: Any) -> Any:
     if data is None:
         raise Fail(f"{what}: no file was written at path" + on_input(inputs))
     if not (isinstance(data, torch.Tensor) and data.dtype == torch.uint8 and data.dim() == 1):
-        raise Fail(f"{what}: the file's bytes did not come back from the worker, got {show(data, 80)}" + on_input(inputs))
+        raise Fail(f"{what}: the file's bytes did not come back from the worker, got {show(data, 80)}"
+                   + on_input(inputs))
     opened = load_weights_only(data)
     if isinstance(opened, Unreadable):
-        raise Fail(f"torch.load(path, weights_only=True) cannot read {what}: {opened.why(advice)}" + on_input(inputs))
+        raise Fail(f"torch.load(path, weights_only=True) cannot read {what}: {opened.why(advice)}"
+                   + on_input(inputs))
     return opened
 
 
@@ -94,7 +96,8 @@ def integers_in(obj: Any, _depth: int = 0) -> Iterator[int]:
     if type(obj) is int:
         yield obj
     elif isinstance(obj, torch.Tensor):
-        if obj.numel() == 1 and not obj.is_floating_point() and not obj.is_complex() and obj.dtype != torch.bool:
+        whole = not obj.is_floating_point() and not obj.is_complex() and obj.dtype != torch.bool
+        if obj.numel() == 1 and whole:
             yield int(obj)
     elif isinstance(obj, dict):
         if "param_groups" in obj:

@@ -24,7 +24,8 @@ def test_try_all_gpus_without_gpu(submission):
     results = submission.run(probes.try_all_gpus_results, [0])
     for count, got in paired([0], results):
         expect(_texts(got) == ["cpu"],
-               lambda: f"try_all_gpus() with {_gpus(count)} should be [torch.device('cpu')], got {_listing(got)}")
+               lambda: f"try_all_gpus() with {_gpus(count)} should be [torch.device('cpu')], got "
+                       f"{_listing(got)}")
 
 
 @check("model_device", "raises ValueError for a net split across devices", points=2, hidden=True,

@@ -87,7 +87,8 @@ def test_try_gpu_choice(submission):
         index = 0 if i is None else i
         expected = f"cuda:{index}" if index < count else "cpu"
         expect(got["text"] == expected,
-               lambda: f"{_call(i)} with {_gpus(count)} should be torch.device({expected!r}), got {_shown(got)}")
+               lambda: f"{_call(i)} with {_gpus(count)} should be torch.device({expected!r}), got "
+                       f"{_shown(got)}")
 
 
 @check("try_all_gpus", "returns a list of torch.device", points=1,
@@ -112,7 +113,8 @@ def test_try_all_gpus_lists_every_gpu(submission):
     for count, got in paired(counts, results):
         expected = [f"cuda:{k}" for k in range(count)]
         expect(_texts(got) == expected,
-               lambda: f"try_all_gpus() with {_gpus(count)} should list the devices {expected}, got {_listing(got)}")
+               lambda: f"try_all_gpus() with {_gpus(count)} should list the devices {expected}, got "
+                       f"{_listing(got)}")
 
 
 # -- to_device: specs, their rendering, and what a result must look like ----------------------
@@ -126,7 +128,8 @@ TYPE_NAMES = {"list": "list", "tuple": "tuple", "dict": "dict", "ordereddict": "
               "namedtuple": probes.NAMEDTUPLE}
 
 # What each of probes.MODULES is and holds: name -> (shape, dtype), for parameters and buffers.
-_BN3 = {"running_mean": ([3], "float32"), "running_var": ([3], "float32"), "num_batches_tracked": ([], "int64")}
+_BN3 = {"running_mean": ([3], "float32"), "running_var": ([3], "float32"),
+        "num_batches_tracked": ([], "int64")}
 MODULES: dict[str, dict[str, Any]] = {
     "linear": {"text": "nn.Linear(3, 2)", "type": "Linear",
                "parameters": {"weight": ([2, 3], "float32"), "bias": ([2], "float32")}, "buffers": {}},
@@ -197,7 +200,8 @@ def render(spec: dict[str, Any]) -> str:
         body = "{" + ", ".join(f"{key!r}: {render(item)}" for key, item in items.items()) + "}"
         return body if kind == "dict" else f"OrderedDict({body})"
     if kind == "namedtuple":
-        inner = ", ".join(f"{field}={render(item)}" for field, item in zip(spec["fields"], items, strict=True))
+        inner = ", ".join(f"{field}={render(item)}"
+                          for field, item in zip(spec["fields"], items, strict=True))
         return f"{probes.NAMEDTUPLE}({inner})"
     inner = ", ".join(render(item) for item in items)
     if kind == "tuple":
@@ -280,13 +284,13 @@ def module_problem(got: dict[str, Any] | None, name: str, path: str, device: str
     for group, singular in (("parameters", "parameter"), ("buffers", "buffer")):
         held = got[group]
         if sorted(held) != sorted(expected[group]):
-            return (f"the {group} of {_where(path)} ({expected['text']}) should be {sorted(expected[group])}, "
-                    f"got {sorted(held)}")
+            return (f"the {group} of {_where(path)} ({expected['text']}) should be "
+                    f"{sorted(expected[group])}, got {sorted(held)}")
         for key, (shape, dtype) in expected[group].items():
             tensor = held[key]
             if tensor["device"] != device or tensor["shape"] != shape or tensor["dtype"] != dtype:
-                return (f"the {singular} {key!r} of {_where(path)} ({expected['text']}) should be on {device} "
-                        f"with shape {tuple(shape)} and dtype {dtype}, got {_described(tensor)}")
+                return (f"the {singular} {key!r} of {_where(path)} ({expected['text']}) should be on "
+                        f"{device} with shape {tuple(shape)} and dtype {dtype}, got {_described(tensor)}")
     return None
 
 
@@ -356,7 +360,7 @@ def test_to_device_moves_modules(submission, objs):
         for path, leaf in spec_leaves(spec):
             if leaf["kind"] == "module":
                 problem = module_problem(found.get(path), leaf["name"], path, META)
-                expect(problem is None, lambda: f"{_moved_to(META)}: {problem}\n  on input obj = {render(spec)}")
+                expect(problem is None, lambda: f"{_moved_to(META)}: {problem}\n  on input obj = {render(spec)}")  # noqa: E501
 
 
 GPU_OBJECT = {"kind": "list", "items": [{"kind": "tensor", "shape": [2, 3], "dtype": "float32"},
@@ -375,7 +379,8 @@ def test_to_device_on_gpu(submission):
                 problem = tensor_problem(found.get(path), leaf, path, "cuda:0")
             else:
                 problem = module_problem(found.get(path), leaf["name"], path, "cuda:0")
-            expect(problem is None, lambda: f"{_moved_to('cuda:0')}: {problem}\n  on input obj = {render(spec)}")
+            expect(problem is None,
+                   lambda: f"{_moved_to('cuda:0')}: {problem}\n  on input obj = {render(spec)}")
 
 
 # -- model_device --------------------------------------------------------------------
@@ -415,13 +420,15 @@ def render_net(spec: dict[str, Any]) -> str:
     if len(set(devices)) == 1:
         where = f"every parameter on {devices[0]}"
     else:
-        where = "parameters " + ", ".join(f"{n} on {d}" for n, d in zip(parameter_names(spec), devices, strict=True))
+        where = "parameters " + ", ".join(f"{n} on {d}"
+                                          for n, d in zip(parameter_names(spec), devices, strict=True))
     buffers = f" and buffers on {spec['buffers']}" if spec["norm"] else ""
     return f"nn.Sequential({', '.join(layers)}) with {where}{buffers}"
 
 
 def _mlp(widths: list[int], bias: bool, norm: bool, devices: list[str], buffers: str) -> dict[str, Any]:
-    return {"kind": "mlp", "widths": widths, "bias": bias, "norm": norm, "devices": devices, "buffers": buffers}
+    return {"kind": "mlp", "widths": widths, "bias": bias, "norm": norm, "devices": devices,
+            "buffers": buffers}
 
 
 def parameter_count(widths: list[int], bias: bool, norm: bool) -> int:
@@ -466,8 +473,8 @@ def expect_device(got: dict[str, Any], spec: dict[str, Any], expected: str) -> N
 def expect_value_error(got: dict[str, Any], spec: dict[str, Any], why: str) -> None:
     raised = got.get("raised") or []
     expect("builtins.ValueError" in raised and bool(got.get("message")),
-           lambda: f"model_device(net) should raise a ValueError with a message, since {why}, but {_outcome(got)}"
-           f"\n  on input net = {render_net(spec)}")
+           lambda: f"model_device(net) should raise a ValueError with a message, since {why}, but "
+                   f"{_outcome(got)}\n  on input net = {render_net(spec)}")
 
 
 FIXED_NETS = [_mlp([3, 2], True, False, ["cpu", "cpu"], "cpu"),

@@ -1,0 +1,67 @@
+"""grader/compat.py: the hypothesis and pytest internals the grader relies on are where it
+expects them in the pinned versions, and one that moves stops the grader loudly."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import hypothesis
+import pytest
+
+from grader import compat
+from tests.conftest import ROOT
+
+
+def _pins() -> dict[str, str]:
+    lines = (ROOT / "constraints.txt").read_text(encoding="utf-8").splitlines()
+    return dict(line.split("==", 1) for line in lines if "==" in line and not line.startswith("#"))
+
+
+def test_written_for_the_pinned_versions_and_running_on_them():
+    pins = _pins()
+    assert {name: pins[name] for name in compat.WRITTEN_FOR} == compat.WRITTEN_FOR
+    assert {"hypothesis": hypothesis.__version__, "pytest": pytest.__version__} == compat.WRITTEN_FOR
+
+
+def test_the_local_constants_pool_is_empty_once_judges_are_imported():
+    from hypothesis.internal.conjecture import providers
+
+    import grader.authoring.judging  # noqa: F401 - applies the patch
+
+    assert len(providers._get_local_constants()) == 0
+
+
+def test_the_derandomized_seed_is_hypothesis_own():
+    @hypothesis.given(hypothesis.strategies.integers())
+    @hypothesis.settings(derandomize=True, database=None, max_examples=3)
+    def property_test(x: int) -> None:
+        seen.append(x)
+
+    seen: list[int] = []
+    property_test()
+    first, seen[:] = list(seen), []
+    compat.set_seed(property_test, compat.derandomized_seed(property_test.hypothesis.inner_test))
+    property_test()
+    assert seen == first  # the seed replay sets is the one derandomize uses
+
+
+MOVED = {
+    "local constants": "from hypothesis.internal.conjecture import providers\n"
+                       "del providers._get_local_constants",
+    "function digest": "import hypothesis.internal.reflection as r\ndel r.function_digest",
+    "test seed": "import hypothesis\ngiven = hypothesis.given\n"
+                 "def moved(*a, **k):\n    def wrap(f):\n        w = given(*a, **k)(f)\n"
+                 "        del w._hypothesis_internal_use_seed\n        return w\n    return wrap\n"
+                 "hypothesis.given = moved",
+    "fixture names": "import _pytest.fixtures as f\nf.FuncFixtureInfo = type('FuncFixtureInfo', (), {})",
+}
+
+
+@pytest.mark.parametrize("name", sorted(MOVED))
+def test_an_internal_that_moved_stops_the_grader_loudly(name):
+    code = MOVED[name] + "\nimport grader.compat\n"
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert run.returncode != 0
+    assert "CompatError" in run.stderr and "has moved" in run.stderr
+    assert f"hypothesis {compat.WRITTEN_FOR['hypothesis']}" in run.stderr
