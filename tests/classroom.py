@@ -33,8 +33,8 @@ def templates(weighted: bool = True) -> list[tuple[str, bytes, float]]:
     expected = json.loads((FIXTURES / "expected.json").read_text())
     found = []
     for name, entry in sorted(expected.items()):
-        found += [(name, (FIXTURES / name).read_bytes(),
-                   float(entry["score"]))] * (WEIGHTS.get(name, 1) if weighted else 1)
+        copies = WEIGHTS.get(name, 1) if weighted else 1
+        found += [(name, (FIXTURES / name).read_bytes(), float(entry["score"]))] * copies
     found += [(name, text.encode("utf-8", "surrogateescape"), score) for name, (text, score) in EXTRA.items()]
     return found
 

@@ -68,8 +68,8 @@ def touch(path: Path, text: str = "x = 1\n", age_s: float = 0) -> Path:
 
 
 def found_jobs(root: Path, exercise: str | None = None) -> set[tuple[str, str, str]]:
-    return {(j.student, j.exercise,
-             j.path.relative_to(root).as_posix()) for j in discover(root, KNOWN, exercise).jobs}
+    jobs = discover(root, KNOWN, exercise).jobs
+    return {(j.student, j.exercise, j.path.relative_to(root).as_posix()) for j in jobs}
 
 
 def test_a_folder_per_student(tmp_path):
@@ -96,8 +96,8 @@ def test_the_newer_of_py_and_ipynb_is_graded_and_the_other_named(tmp_path):
 def test_a_file_per_student_needs_the_exercise(tmp_path):
     touch(tmp_path / "alice.py")
     touch(tmp_path / "bob.ipynb", "{}")
-    assert found_jobs(tmp_path,
-                      "exercise4") == {("alice", "exercise4", "alice.py"), ("bob", "exercise4", "bob.ipynb")}
+    expected = {("alice", "exercise4", "alice.py"), ("bob", "exercise4", "bob.ipynb")}
+    assert found_jobs(tmp_path, "exercise4") == expected
     found = discover(tmp_path, KNOWN)
     assert not found.jobs and all("--exercise" in s.why for s in found.skipped)
 
@@ -111,8 +111,8 @@ def test_an_nbgrader_submitted_tree(tmp_path, inside):
     found = discover(root, KNOWN)
     assert found.layout.startswith("nbgrader")
     assert found_jobs(tmp_path / "submitted") == {
-        ("alice", "exercise3",
-         "alice/exercise3/my work.ipynb"), ("bob", "exercise3", "bob/exercise3/exercise3.ipynb"),
+        ("alice", "exercise3", "alice/exercise3/my work.ipynb"),
+        ("bob", "exercise3", "bob/exercise3/exercise3.ipynb"),
         ("bob", "exercise2", "bob/exercise2/answers.py")}
 
 
@@ -123,8 +123,8 @@ def test_github_classroom_clones_keep_the_username(tmp_path):
         touch(repo / "grader" / "checks" / "exercise3" / "judges.py")  # the course's own code
         touch(repo / "solutions" / "exercise3.py")
     found = discover(tmp_path, KNOWN)
-    assert {(j.student,
-             j.exercise) for j in found.jobs} == {("alice", "exercise3"), ("bob-smith", "exercise3")}
+    expected = {("alice", "exercise3"), ("bob-smith", "exercise3")}
+    assert {(j.student, j.exercise) for j in found.jobs} == expected
     assert "GitHub Classroom" in found.layout and not found.skipped
 
 

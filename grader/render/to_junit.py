@@ -84,8 +84,8 @@ def _testcase(report: Report, check: CheckResult) -> ET.Element:
     if check.status == Status.NOT_RUN:
         ET.SubElement(case, "skipped", message=summary)
         return case
-    tag, kind = ("failure",
-                 "property failed") if check.status == Status.FAILED else ("error", _error_kind(check))
+    failed = check.status == Status.FAILED
+    tag, kind = ("failure", "property failed") if failed else ("error", _error_kind(check))
     ET.SubElement(case, tag, message=summary, type=kind).text = _body(check, shown)
     return case
 
