@@ -154,7 +154,7 @@ def test_the_students_code_sees_no_real_gpu(grade_file, tmp_path):
     path = tmp_path / "veiled.py"
     path.write_text(VEILED + (ROOT / "solutions" / "exercise6.py").read_text(), encoding="utf-8")
     report = grade_file(path, "exercise6")
-    assert report.score == 20, report.problem
+    assert report.score == report.max_score, report.problem
 
 
 def test_only_the_real_gpu_probes_lift_the_veil(monkeypatch):
