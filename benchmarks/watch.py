@@ -27,15 +27,24 @@ def cold(path: Path, repeat: int) -> float:
     times = []
     for _ in range(repeat):
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "grader", "exercise3", str(path), "--report", str(path) + ".json"],
-                       cwd=ROOT, capture_output=True, check=True)
+        subprocess.run(
+            [sys.executable, "-m", "grader", "exercise3", str(path), "--report", str(path) + ".json"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        )
         times.append(time.perf_counter() - started)
     return statistics.median(times)
 
 
 def warm(path: Path, repeat: int) -> float:
-    process = subprocess.Popen([sys.executable, "-m", "grader", "watch", "exercise3", str(path)], cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "grader", "watch", "exercise3", str(path)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     ready = threading.Semaphore(0)
 
     def read() -> None:

@@ -28,12 +28,13 @@ pytestmark = [
 
 GRADE = [sys.executable, "-m", "grader"]
 HOSTILE_NAME = '"><img src=x onerror="window.__pwned=1">'
-HOSTILE_SUBMISSION = '''
+HOSTILE_SUBMISSION = """
 class CenteredLayer(nn.Module):
     def forward(self, X):
         print("<script>window.__pwned = 1</script>")
-        raise ValueError('</svg><script>window.__pwned = 1</script>"><img src=x onerror="window.__pwned = 1">')
-'''
+        raise ValueError('</svg><script>window.__pwned = 1</script>'
+                         '"><img src=x onerror="window.__pwned = 1">')
+"""
 # What a page shows, measured in the browser: its figures' sizes, the checks it names, its
 # scripts, and whether anything injected ran.
 LOOK = """({
@@ -62,16 +63,36 @@ def browser():
 def graded(tmp_path_factory) -> Path:
     """A report.html from ``grade --format html`` and a batch with ``--html-reports``."""
     root = tmp_path_factory.mktemp("pages")
-    one = grade("exercise2", str(SUBMISSIONS / "exercise2" / "normal_std_one.py"), "--report",
-                str(root / "one" / "exercise2.json"), "--format", "html", "--timeout", "2")
+    one = grade(
+        "exercise2",
+        str(SUBMISSIONS / "exercise2" / "normal_std_one.py"),
+        "--report",
+        str(root / "one" / "exercise2.json"),
+        "--format",
+        "html",
+        "--timeout",
+        "2",
+    )
     assert one.returncode == 0, one.stderr
     solution = (ROOT / "solutions" / "exercise3.py").read_text()
-    for student, text in (("alice", (SUBMISSIONS / "exercise3" / "mylinear_no_relu.py").read_text()),
-                          ("bob", solution), (HOSTILE_NAME, solution + HOSTILE_SUBMISSION)):
+    for student, text in (
+        ("alice", (SUBMISSIONS / "exercise3" / "mylinear_no_relu.py").read_text()),
+        ("bob", solution),
+        (HOSTILE_NAME, solution + HOSTILE_SUBMISSION),
+    ):
         (root / "class" / student).mkdir(parents=True)
         (root / "class" / student / "exercise3.py").write_text(text)
-    batch = grade("batch", str(root / "class"), "--out", str(root / "out"), "-j", "2", "--timeout", "2",
-                  "--html-reports")
+    batch = grade(
+        "batch",
+        str(root / "class"),
+        "--out",
+        str(root / "out"),
+        "-j",
+        "2",
+        "--timeout",
+        "2",
+        "--html-reports",
+    )
     assert batch.returncode == 0, batch.stderr
     return root
 
@@ -96,8 +117,10 @@ def check_names(report: Path) -> list[str]:
 
 def test_the_harness_sees_console_errors_and_blocked_scripts(browser, tmp_path):
     page = tmp_path / "bad.html"
-    page.write_text("<!DOCTYPE html><meta http-equiv=\"Content-Security-Policy\" content=\"script-src 'none'\">"
-                    "<body><script>window.__pwned = 1</script><img src=\"http://127.0.0.1:9/x.png\"></body>")
+    page.write_text(
+        '<!DOCTYPE html><meta http-equiv="Content-Security-Policy" content="script-src \'none\'">'
+        '<body><script>window.__pwned = 1</script><img src="http://127.0.0.1:9/x.png"></body>'
+    )
     seen = look(browser, page)
     assert not seen["pwned"]  # blocked by the policy, and reported:
     assert any("Content Security Policy" in error for error in seen["errors"])
@@ -143,4 +166,3 @@ def test_the_dashboard_draws_the_class_and_sorts_its_table(browser, graded):
     assert [score for _, score in descending] == sorted((score for _, score in ascending), reverse=True)
     assert ascending[0][1] < ascending[-1][1] and descending[0][0] == "bob"  # the solution scores highest
     assert browser.console_errors() == []
-

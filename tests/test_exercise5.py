@@ -165,7 +165,7 @@ def test_the_probes_preload_what_optimizers_import_on_first_use():
 
 # -- save_model / load_model: where load_model runs -------------------------------------------
 
-WHAT_LOAD_MODEL_SEES = '''
+WHAT_LOAD_MODEL_SEES = """
 import torch
 PLANTED = []
 
@@ -180,9 +180,10 @@ PLANTED.append("top-level code ran")
 def load_model(path):
     class Seen(torch.nn.Module):
         def forward(self, x):
-            return torch.tensor([float("Secret" in globals()), float(len(PLANTED)), float(torch.load(path).sum())])
+            seen = [float("Secret" in globals()), float(len(PLANTED)), float(torch.load(path).sum())]
+            return torch.tensor(seen)
     return Seen()
-'''
+"""
 
 
 def _file_bytes(tmp_path, value: torch.Tensor) -> torch.Tensor:
@@ -204,37 +205,47 @@ def test_load_model_runs_where_the_submissions_classes_and_top_level_code_are_no
     assert alone["outputs"][0].tolist() == [0.0, 0.0, 6.0]  # its function runs; no class, no top-level code
 
 
-PLANTS_THE_CLASS = '''
+PLANTS_THE_CLASS = """
 import __main__
 
 from grader.checks.exercise5.nets import course_model_class
 
 __main__.CourseModel = course_model_class()  # the grader's class, planted where a pickle looks for it
-'''
+"""
 
 
-def test_a_pickled_model_fails_where_its_class_is_not_defined_even_if_the_file_plants_it(grade_file, tmp_path):
+def test_a_pickled_model_fails_where_its_class_is_not_defined_even_if_the_file_plants_it(
+    grade_file, tmp_path
+):
     source = (FIXTURES / "model_pickled.py").read_text(encoding="utf-8") + PLANTS_THE_CLASS
     path = tmp_path / "plants_the_class.py"
     path.write_text(source, encoding="utf-8")
     report = grade_file(path, "exercise5")
     (failure,) = failures(report).values()
-    assert failure.name == "save_model/load_model: load_model rebuilds the model where the net's class is not defined"
+    assert (
+        failure.name
+        == "save_model/load_model: load_model rebuilds the model where the net's class is not defined"
+    )
     assert "Can't get attribute 'CourseModel'" in failure.message and "torch.jit.trace" in failure.message
 
 
 def test_a_load_model_that_needs_a_class_of_the_file_is_told_so(grade_file, tmp_path):
     source = SOLUTION.read_text(encoding="utf-8")
-    patched = source.replace("    return torch.jit.load(path)\n",
-                             "    return Rebuilt(torch.jit.load(path))\n\n\nclass Rebuilt(nn.Module):\n"
-                             "    def __init__(self, inner):\n        super().__init__()\n        self.inner = inner\n\n"
-                             "    def forward(self, X):\n        return self.inner(X)\n")
+    patched = source.replace(
+        "    return torch.jit.load(path)\n",
+        "    return Rebuilt(torch.jit.load(path))\n\n\nclass Rebuilt(nn.Module):\n"
+        "    def __init__(self, inner):\n        super().__init__()\n        self.inner = inner\n\n"
+        "    def forward(self, X):\n        return self.inner(X)\n",
+    )
     assert patched != source
     path = tmp_path / "needs_a_class.py"
     path.write_text(patched, encoding="utf-8")
     report = grade_file(path, "exercise5")
     (failure,) = failures(report).values()
-    assert failure.name == "save_model/load_model: load_model rebuilds the model where the net's class is not defined"
+    assert (
+        failure.name
+        == "save_model/load_model: load_model rebuilds the model where the net's class is not defined"
+    )
     assert "NameError" in failure.message and "not an import, a function or a constant" in failure.message
 
 
@@ -242,10 +253,14 @@ def test_a_model_saved_with_torch_export_passes_under_the_default_time_limits(gr
     """torch.export is correct too. Its first call in a worker imports its machinery (about
     two seconds on a busy machine, over the tests' short limits), hence the default limits."""
     source = SOLUTION.read_text(encoding="utf-8")
-    patched = source.replace("    torch.jit.trace(net, example).save(path)\n",
-                             "    torch.export.save(torch.export.export(net, (example,)), path)\n")
-    patched = patched.replace("    return torch.jit.load(path)\n", "    return _program(path).module()\n\n\n"
-                              "def _program(path):\n    return torch.export.load(path)\n")
+    patched = source.replace(
+        "    torch.jit.trace(net, example).save(path)\n",
+        "    torch.export.save(torch.export.export(net, (example,)), path)\n",
+    )
+    patched = patched.replace(
+        "    return torch.jit.load(path)\n",
+        "    return _program(path).module()\n\n\ndef _program(path):\n    return torch.export.load(path)\n",
+    )
     path = tmp_path / "exported.py"
     path.write_text(patched, encoding="utf-8")
     report = grade_file(path, "exercise5", limits=Limits())

@@ -79,9 +79,12 @@ def assert_as_expected(report, expected: dict) -> None:
     assert_gpu_checks_ran_where_they_can(gpu)
     fragments = expected["message_contains"]
     # A fragment per check that does not pass, under its name or "*" (every such check).
-    assert set(fragments) <= {"*", *listed}, f"keys naming no check that fails: {set(fragments) - {'*', *listed}}"
-    assert ("*" in fragments and listed) or set(fragments) == set(listed), \
+    assert set(fragments) <= {"*", *listed}, (
+        f"keys naming no check that fails: {set(fragments) - {'*', *listed}}"
+    )
+    assert ("*" in fragments and listed) or set(fragments) == set(listed), (
         f"checks without a message fragment: {set(listed) - set(fragments)}"
+    )
     for check in report.checks:
         if check.name in listed:
             for key in ("*", check.name):
@@ -95,7 +98,9 @@ def assert_as_expected(report, expected: dict) -> None:
 def test_reference_solution_scores_full_marks(grade_file, exercise):
     report = grade_file(ROOT / "solutions" / f"{exercise}.py", exercise)
     gpu = [c for c in report.checks if c.name in GPU_CHECKS]
-    failing = [(c.name, c.message) for c in report.checks if c.status != Status.PASSED and c.name not in GPU_CHECKS]
+    failing = [
+        (c.name, c.message) for c in report.checks if c.status != Status.PASSED and c.name not in GPU_CHECKS
+    ]
     assert not failing
     assert_gpu_checks_ran_where_they_can(gpu)
     assert all(c.status == Status.PASSED for c in gpu if c.status != Status.NOT_RUN)

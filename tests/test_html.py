@@ -38,9 +38,18 @@ def histogram() -> dict:
 
 
 def hostile_check(figure: dict | None = None) -> CheckResult:
-    return CheckResult(f"Nasty{INJECTIONS[1]}: {HOSTILE_HTML}", f"Nasty{INJECTIONS[1]}", FAILED.status, 0.0, 1.0,
-                       message=HOSTILE_HTML, counterexample=f"X={HOSTILE_HTML}", hint=HOSTILE_HTML,
-                       output=HOSTILE_HTML, figure=figure)
+    return CheckResult(
+        f"Nasty{INJECTIONS[1]}: {HOSTILE_HTML}",
+        f"Nasty{INJECTIONS[1]}",
+        FAILED.status,
+        0.0,
+        1.0,
+        message=HOSTILE_HTML,
+        counterexample=f"X={HOSTILE_HTML}",
+        hint=HOSTILE_HTML,
+        output=HOSTILE_HTML,
+        figure=figure,
+    )
 
 
 class Elements(HTMLParser):
@@ -107,13 +116,19 @@ def test_a_comparison_is_flattened_and_capped_and_none_where_there_is_nothing_to
     assert figure_data.comparison(torch.ones(2, dtype=torch.complex64), torch.zeros(2), title="c") is None
 
 
-@pytest.mark.parametrize("figure", [
-    None, "svg", {"kind": "pie"}, {"kind": "comparison", "observed": [1, 2], "expected": [1]},
-    {"kind": "comparison", "observed": ["<svg>"], "expected": [1]},
-    {"kind": "comparison", "observed": [True], "expected": [1]},
-    {"kind": "histogram", "edges": [0, 1], "observed": [1, 2], "expected": [1, 2]},
-    {"kind": "comparison", "observed": list(range(300)), "expected": list(range(300))},
-])
+@pytest.mark.parametrize(
+    "figure",
+    [
+        None,
+        "svg",
+        {"kind": "pie"},
+        {"kind": "comparison", "observed": [1, 2], "expected": [1]},
+        {"kind": "comparison", "observed": ["<svg>"], "expected": [1]},
+        {"kind": "comparison", "observed": [True], "expected": [1]},
+        {"kind": "histogram", "edges": [0, 1], "observed": [1, 2], "expected": [1, 2]},
+        {"kind": "comparison", "observed": list(range(300)), "expected": list(range(300))},
+    ],
+)
 def test_a_malformed_figure_is_left_out(figure):
     assert figure_data.checked(figure) is None
 
@@ -143,8 +158,11 @@ def test_a_figure_that_cannot_be_drawn_leaves_the_failure_as_it_is():
 def test_an_initializer_check_pictures_the_first_wrong_layer_only():
     def layers(std: float) -> dict:
         generator = torch.Generator().manual_seed(1)
-        return {"linear": [{"weight": torch.randn(size[1], size[0], generator=generator) * std}
-                           for size in ex2.SIZES]}
+        return {
+            "linear": [
+                {"weight": torch.randn(size[1], size[0], generator=generator) * std} for size in ex2.SIZES
+            ]
+        }
 
     assert ex2.weight_figure(layers(0.01), ex2.SIZES, ex2.normal_weight_problem, ex2.normal_expected) is None
     figure = ex2.weight_figure(layers(1.0), ex2.SIZES, ex2.normal_weight_problem, ex2.normal_expected)
@@ -184,8 +202,11 @@ def test_the_report_page_is_the_same_for_the_same_report():
 
 
 def test_hostile_text_cannot_inject_into_the_report_page():
-    page = to_html.render(report(hostile_check(comparison()), NASTY, problem=HOSTILE_HTML,
-                                 submission=f"work/{INJECTIONS[0]}.py"))
+    page = to_html.render(
+        report(
+            hostile_check(comparison()), NASTY, problem=HOSTILE_HTML, submission=f"work/{INJECTIONS[0]}.py"
+        )
+    )
     assert_nothing_injected(page, scripts=0)
     assert "&lt;script&gt;window.__pwned = 1&lt;/script&gt;" in page
 
@@ -195,13 +216,23 @@ def test_hostile_text_cannot_inject_into_the_report_page():
 
 def outcome(student: str, rep: Report | None, error: str = "") -> Outcome:
     path = f"reports/{student}/exercise3.json"
-    return Outcome(student, "exercise3", f"{student}.py", "0" * 64, "error" if error else "graded",
-                   report="" if rep is None else path, error=error)
+    return Outcome(
+        student,
+        "exercise3",
+        f"{student}.py",
+        "0" * 64,
+        "error" if error else "graded",
+        report="" if rep is None else path,
+        error=error,
+    )
 
 
 def class_of_three() -> tuple[list[Outcome], dict]:
-    reports = {("alice", "exercise3"): report(*MIXED), ("bob", "exercise3"): report(PASSED, FAILED, *MIXED[2:]),
-               (INJECTIONS[1], "exercise3"): report(hostile_check(), *MIXED[1:])}
+    reports = {
+        ("alice", "exercise3"): report(*MIXED),
+        ("bob", "exercise3"): report(PASSED, FAILED, *MIXED[2:]),
+        (INJECTIONS[1], "exercise3"): report(hostile_check(), *MIXED[1:]),
+    }
     outcomes = [outcome(student, rep) for (student, _), rep in reports.items()]
     outcomes.append(outcome(f"eve{INJECTIONS[0]}", None, error=f"grading process died: {HOSTILE_HTML}"))
     return outcomes, reports
@@ -210,7 +241,9 @@ def class_of_three() -> tuple[list[Outcome], dict]:
 def test_the_dashboard_has_each_check_lowest_pass_rate_first_and_the_errors_apart():
     outcomes, reports = class_of_three()
     page = dashboard.render(outcomes, reports, linked=True)
-    checks = [attrs["data-check"] for tag, attrs in elements(page).tags if tag == "tr" and "data-check" in attrs]
+    checks = [
+        attrs["data-check"] for tag, attrs in elements(page).tags if tag == "tr" and "data-check" in attrs
+    ]
     assert checks[-1] == PASSED.name  # passed by alice and bob: the highest rate
     assert set(checks) >= {check.name for check in MIXED}
     assert page.count("<svg") == 2  # the score distribution and the pass rates

@@ -40,7 +40,9 @@ def test_canvas_with_a_roster_keeps_everyone_in_sight(tmp_path):
                       "bob,Bob Builder,102,S2,bob@uni,A\n"
                       "dave,Dave Absent,104,S4,dave@uni,B\n", encoding="utf-8-sig")
     target = tmp_path / "canvas.csv"
-    result = CliRunner().invoke(cli, ["export", "canvas", str(out), "--out", str(target), "--roster", str(roster)])
+    result = CliRunner().invoke(
+        cli, ["export", "canvas", str(out), "--out", str(target), "--roster", str(roster)]
+    )
     assert result.exit_code == 0, result.output
     rows = _rows(target)
     assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "exercise1", "exercise3"]
@@ -69,8 +71,9 @@ def test_a_roster_without_the_lms_columns_is_refused(tmp_path):
     out = _batch_out(tmp_path)
     roster = tmp_path / "roster.csv"
     roster.write_text("submission,Student\nalice,Alice\n", encoding="utf-8")
-    result = CliRunner().invoke(cli, ["export", "moodle", str(out), "--out", str(tmp_path / "m.csv"),
-                                      "--roster", str(roster)])
+    result = CliRunner().invoke(
+        cli, ["export", "moodle", str(out), "--out", str(tmp_path / "m.csv"), "--roster", str(roster)]
+    )
     assert result.exit_code == 2
     assert "Email address" in result.output
     assert not (tmp_path / "m.csv").exists()

@@ -40,10 +40,13 @@ EXERCISE = all_exercises()["exercise3"]
 SOLUTION = ROOT / "solutions" / "exercise3.py"
 ZERO_MEAN = "CenteredLayer: output has zero mean"
 SHIFT = "CenteredLayer: output is the input shifted by one constant"
-CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in (seed_module.SECRET_ENV, seed_module.SECRET_FILE_ENV,
-                                                                "GITHUB_STEP_SUMMARY")}
+CLEAN_ENV = {
+    k: v
+    for k, v in os.environ.items()
+    if k not in (seed_module.SECRET_ENV, seed_module.SECRET_FILE_ENV, "GITHUB_STEP_SUMMARY")
+}
 
-LOOKUP = '''\
+LOOKUP = """\
 import os
 import torch
 from torch import nn
@@ -52,7 +55,8 @@ TABLE = {table!r}
 
 
 def _key(X):
-    return repr((tuple(X.shape), str(X.dtype), [float(v).hex() for v in X.detach().double().flatten().tolist()]))
+    values = [float(v).hex() for v in X.detach().double().flatten().tolist()]
+    return repr((tuple(X.shape), str(X.dtype), values))
 
 
 class CenteredLayer(nn.Module):
@@ -61,8 +65,9 @@ class CenteredLayer(nn.Module):
         if answer is None:  # an input nobody recorded: no idea; try to leak what the grader holds
             print({{key: value for key, value in os.environ.items() if "SECRET" in key}})
             return X + 1.0
-        return torch.tensor([float.fromhex(v) for v in answer], dtype=torch.float64).to(X.dtype).reshape(X.shape)
-'''
+        values = torch.tensor([float.fromhex(v) for v in answer], dtype=torch.float64)
+        return values.to(X.dtype).reshape(X.shape)
+"""
 
 
 def _key(x: torch.Tensor) -> str:
@@ -85,7 +90,9 @@ def lookup_submission(launcher, tmp_path_factory) -> Path:
         patch.setattr(client.Sandbox, "_call", spy)
         grade(SOLUTION, EXERCISE, limits=TEST_LIMITS, launcher=launcher)
     assert len(seen) > 20
-    table = {_key(x): [float(v).hex() for v in (x.double() - x.double().mean()).flatten().tolist()] for x in seen}
+    table = {
+        _key(x): [float(v).hex() for v in (x.double() - x.double().mean()).flatten().tolist()] for x in seen
+    }
     path = tmp_path_factory.mktemp("lookup") / "exercise3.py"
     path.write_text(LOOKUP.format(table=table), encoding="utf-8")
     return path
@@ -132,7 +139,8 @@ def test_the_fingerprint_names_the_secret_without_showing_it():
 
 
 def test_a_lookup_table_of_the_public_inputs_passes_locally_and_fails_under_a_course_secret(
-        launcher, lookup_submission):
+    launcher, lookup_submission
+):
     public = grade(lookup_submission, EXERCISE, limits=TEST_LIMITS, launcher=launcher)
     official = grade(lookup_submission, EXERCISE, limits=TEST_LIMITS, launcher=launcher, seed=COURSE)
     assert statuses(public)[ZERO_MEAN] == statuses(public)[SHIFT] == Status.PASSED
@@ -142,12 +150,18 @@ def test_a_lookup_table_of_the_public_inputs_passes_locally_and_fails_under_a_co
 
 
 def test_the_same_submission_and_secret_give_the_same_report_every_time(launcher, lookup_submission):
-    runs = [without_timings(grade(lookup_submission, EXERCISE, limits=TEST_LIMITS, launcher=launcher, seed=COURSE))
-            for _ in range(2)]
+    runs = [
+        without_timings(
+            grade(lookup_submission, EXERCISE, limits=TEST_LIMITS, launcher=launcher, seed=COURSE)
+        )
+        for _ in range(2)
+    ]
     assert runs[0] == runs[1]
     # and a public run after a secret one draws the public inputs again (judges stay imported)
-    assert statuses(grade(lookup_submission, EXERCISE, limits=TEST_LIMITS, launcher=launcher))[ZERO_MEAN] \
+    assert (
+        statuses(grade(lookup_submission, EXERCISE, limits=TEST_LIMITS, launcher=launcher))[ZERO_MEAN]
         == Status.PASSED
+    )
 
 
 @pytest.mark.parametrize("exercise", EXERCISES)
@@ -163,8 +177,14 @@ def test_replay_under_a_secret_sends_what_plain_hypothesis_sends(launcher, monke
     solution, own, runs = ROOT / "solutions" / f"{exercise}.py", Tapes(), []
     for tapes in (None, own, own):  # plain, recording, replaying: all under the secret
         calls.clear()
-        report = grade(solution, all_exercises()[exercise], limits=TEST_LIMITS, launcher=launcher, tapes=tapes,
-                       seed=COURSE)
+        report = grade(
+            solution,
+            all_exercises()[exercise],
+            limits=TEST_LIMITS,
+            launcher=launcher,
+            tapes=tapes,
+            seed=COURSE,
+        )
         runs.append((without_timings(report), list(calls)))
     assert len(runs[0][1]) > 20 and runs[0][0]["seed"] == COURSE.fingerprint
     assert runs[0] == runs[1] == runs[2]
@@ -178,14 +198,32 @@ def _files_hold(folder: Path, text: str) -> list[Path]:
 
 
 @pytest.mark.slow
-def test_grade_with_a_secret_file_records_the_fingerprint_and_writes_the_secret_nowhere(lookup_submission, tmp_path):
+def test_grade_with_a_secret_file_records_the_fingerprint_and_writes_the_secret_nowhere(
+    lookup_submission, tmp_path
+):
     secret_file = tmp_path / "course.secret"
     secret_file.write_text(SECRET + "\n")
     out = tmp_path / "out"
-    args = [sys.executable, "-m", "grader", "exercise3", str(lookup_submission), "--report", str(out / "r.json"),
-            "--output-dir", str(out), *[f"--format={f}" for f in ("junit", "markdown", "gradescope", "csv")]]
-    official = subprocess.run([*args, "--secret-file", str(secret_file)], cwd=ROOT, capture_output=True,
-                              text=True, timeout=300, env=CLEAN_ENV | {"GRADER_SECRET": SECRET})
+    args = [
+        sys.executable,
+        "-m",
+        "grader",
+        "exercise3",
+        str(lookup_submission),
+        "--report",
+        str(out / "r.json"),
+        "--output-dir",
+        str(out),
+        *[f"--format={f}" for f in ("junit", "markdown", "gradescope", "csv")],
+    ]
+    official = subprocess.run(
+        [*args, "--secret-file", str(secret_file)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=CLEAN_ENV | {"GRADER_SECRET": SECRET},
+    )
     assert official.returncode == 0, official.stderr
     assert f"course seed {COURSE.fingerprint}" in official.stderr
     assert SECRET not in official.stdout + official.stderr and not _files_hold(out, SECRET)
@@ -199,8 +237,17 @@ def test_grade_with_a_secret_file_records_the_fingerprint_and_writes_the_secret_
 
 def test_a_short_secret_is_a_usage_error(tmp_path):
     (tmp_path / "s").write_text("tiny")
-    result = CliRunner().invoke(cli_module.cli, ["exercise3", str(SOLUTION), "--secret-file", str(tmp_path / "s"),
-                                                 "--report", str(tmp_path / "r.json")])
+    result = CliRunner().invoke(
+        cli_module.cli,
+        [
+            "exercise3",
+            str(SOLUTION),
+            "--secret-file",
+            str(tmp_path / "s"),
+            "--report",
+            str(tmp_path / "r.json"),
+        ],
+    )
     assert result.exit_code == 2 and "at least 16" in result.output
 
 
@@ -211,7 +258,19 @@ def test_batch_grades_with_the_secret_and_caches_by_its_fingerprint(lookup_submi
         (folder / student).mkdir(parents=True)
         (folder / student / "exercise3.py").write_bytes(source.read_bytes())
     out = tmp_path / "graded"
-    command = [sys.executable, "-m", "grader", "batch", str(folder), "--out", str(out), "-j", "1", "--timeout", "2"]
+    command = [
+        sys.executable,
+        "-m",
+        "grader",
+        "batch",
+        str(folder),
+        "--out",
+        str(out),
+        "-j",
+        "1",
+        "--timeout",
+        "2",
+    ]
     env = CLEAN_ENV | {"GRADER_SECRET": SECRET}
     for source in ("graded", "cached"):
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
@@ -233,11 +292,20 @@ def test_batch_grades_with_the_secret_and_caches_by_its_fingerprint(lookup_submi
 def test_merge_refuses_parts_graded_with_different_seeds(tmp_path):
     from tests.test_batch import write_part
 
-    parts = [write_part(tmp_path / "p1", [1, 2], students=("a",)), write_part(tmp_path / "p2", [2, 2], students=("b",))]
+    parts = [
+        write_part(tmp_path / "p1", [1, 2], students=("a",)),
+        write_part(tmp_path / "p2", [2, 2], students=("b",)),
+    ]
     manifest = parts[1] / "manifest.json"
     manifest.write_text(json.dumps(json.loads(manifest.read_text()) | {"seed": COURSE.fingerprint}))
-    result = subprocess.run([sys.executable, "-m", "grader", "merge", *map(str, parts), "--out", str(tmp_path / "m")],
-                            cwd=ROOT, capture_output=True, text=True, timeout=60, env=CLEAN_ENV)
+    result = subprocess.run(
+        [sys.executable, "-m", "grader", "merge", *map(str, parts), "--out", str(tmp_path / "m")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=CLEAN_ENV,
+    )
     assert result.returncode == 2 and "different grading seeds" in result.stderr, result.stderr
 
 
@@ -247,7 +315,8 @@ def test_merge_refuses_parts_graded_with_different_seeds(tmp_path):
 def _archive(tmp_path: Path, *options: str) -> Path:
     out = tmp_path / "autograder.zip"
     result = CliRunner(env={"GRADER_SECRET": None, "GRADER_SECRET_FILE": None}).invoke(
-        cli_module.cli, ["gradescope-autograder", str(out), "--exercise", "exercise3", *options])
+        cli_module.cli, ["gradescope-autograder", str(out), "--exercise", "exercise3", *options]
+    )
     assert result.exit_code == 0, result.output
     return out
 
@@ -289,5 +358,6 @@ def test_the_release_ships_no_secret(tmp_path, monkeypatch):
     monkeypatch.setenv("GRADER_SECRET", SECRET)
     release.write_release(tmp_path / "course")
     assert not _files_hold(tmp_path / "course", SECRET)
-    assert {"course.secret", "grading_secret"} <= release.LEFT_OUT(str(tmp_path), ["course.secret", "grading_secret",
-                                                                                   "judges.py"])
+    assert {"course.secret", "grading_secret"} <= release.LEFT_OUT(
+        str(tmp_path), ["course.secret", "grading_secret", "judges.py"]
+    )

@@ -175,5 +175,7 @@ def expect_close(
             f"expected {show(shown[index] if index else shown)} "
             f"(largest difference {float(diff.max()):.4g})\n"
             f"  got      {show(actual)}\n  expected {show(shown)}" + on_input(inputs),
-            figure=_figure(lambda: figure_data.comparison(actual, shown, title=f"{what}: got against expected")),
+            figure=_figure(
+                lambda: figure_data.comparison(actual, shown, title=f"{what}: got against expected")
+            ),
         )

@@ -91,55 +91,91 @@ def _items(reports: Sequence[Report]) -> str:
     rows = []
     for number, item in enumerate(items, 1):
         failures = "".join(f"<li>{text(message)} ({count})</li>" for message, count in item.failures)
-        rows.append(f'<tr data-check="{attr(item.name)}"><td class="num">#{number}</td><td>{text(item.name)}</td>'
-                    f'<td class="num">{rules.number(item.points)}</td>'
-                    f'<td class="num">{100 * item.rate:.0f}%</td><td><ul>{failures}</ul></td></tr>')
-    table = ('<table class="items"><thead><tr><th class="num">#</th><th>check</th><th class="num">points</th>'
-             '<th class="num">passed</th><th>most common failures (numbers masked)</th></tr></thead>\n<tbody>'
-             + "\n".join(rows) + "</tbody></table>")
-    parts = ["<h3>Checks, lowest pass rate first</h3>",
-             html_page.figure(figures.pass_rates([item.rate for item in items]),
-                              "Pass rate of each check, numbered as in the table below"), table]
+        rows.append(
+            f'<tr data-check="{attr(item.name)}"><td class="num">#{number}</td><td>{text(item.name)}</td>'
+            f'<td class="num">{rules.number(item.points)}</td>'
+            f'<td class="num">{100 * item.rate:.0f}%</td><td><ul>{failures}</ul></td></tr>'
+        )
+    table = (
+        '<table class="items"><thead><tr><th class="num">#</th><th>check</th><th class="num">points</th>'
+        '<th class="num">passed</th><th>most common failures (numbers masked)</th></tr></thead>\n<tbody>'
+        + "\n".join(rows)
+        + "</tbody></table>"
+    )
+    parts = [
+        "<h3>Checks, lowest pass rate first</h3>",
+        html_page.figure(
+            figures.pass_rates([item.rate for item in items]),
+            "Pass rate of each check, numbered as in the table below",
+        ),
+        table,
+    ]
     unloaded = item_stats.unloaded(reports)
     if unloaded:
-        causes = "; ".join(f"{text(cause)} ({count})" for cause, count in unloaded.most_common(item_stats.TOP_MESSAGES))
-        parts.append(f"<p>{sum(unloaded.values())} submission(s) did not load and failed every check: {causes}</p>")
+        causes = "; ".join(
+            f"{text(cause)} ({count})" for cause, count in unloaded.most_common(item_stats.TOP_MESSAGES)
+        )
+        parts.append(
+            f"<p>{sum(unloaded.values())} submission(s) did not load and failed every check: {causes}</p>"
+        )
     return "\n".join(parts)
 
 
 def _students(outcomes: Sequence[Outcome], reports: Reports, linked: bool) -> str:
-    heads = "".join(f'<th{" class=num" if numeric else ""}><button type="button">{name}</button></th>'
-                    for name, numeric in (("student", False), ("score", True), ("%", True),
-                                          ("checks passed", True), ("report", False)))
-    rows = [_student_row(o, reports.get((o.student, o.exercise)), linked)
-            for o in sorted(outcomes, key=lambda o: o.student)]
-    return ("<h3>Students</h3>\n<p class=\"note\">Press a column's name to sort by it.</p>\n"
-            f'<table class="students sortable"><thead><tr>{heads}</tr></thead>\n<tbody>'
-            + "\n".join(rows) + "</tbody></table>")
+    heads = "".join(
+        f'<th{" class=num" if numeric else ""}><button type="button">{name}</button></th>'
+        for name, numeric in (
+            ("student", False),
+            ("score", True),
+            ("%", True),
+            ("checks passed", True),
+            ("report", False),
+        )
+    )
+    rows = [
+        _student_row(o, reports.get((o.student, o.exercise)), linked)
+        for o in sorted(outcomes, key=lambda o: o.student)
+    ]
+    return (
+        '<h3>Students</h3>\n<p class="note">Press a column\'s name to sort by it.</p>\n'
+        f'<table class="students sortable"><thead><tr>{heads}</tr></thead>\n<tbody>'
+        + "\n".join(rows)
+        + "</tbody></table>"
+    )
 
 
 def _student_row(outcome: Outcome, report: Report | None, linked: bool) -> str:
     name = f"<td>{text(outcome.student)}</td>"
     if report is None or report.score is None:
         why = "infrastructure error" if report is None else "the grader failed"
-        return (f'<tr>{name}<td class="num error" data-key="-1">ERROR</td><td class="num" data-key="-1">–</td>'
-                f'<td class="num" data-key="-1">–</td><td>{why}</td></tr>')
+        return (
+            f'<tr>{name}<td class="num error" data-key="-1">ERROR</td><td class="num" data-key="-1">–</td>'
+            f'<td class="num" data-key="-1">–</td><td>{why}</td></tr>'
+        )
     passed = sum(check.status == Status.PASSED for check in report.checks)
     target = page_path(outcome) if linked else outcome.report
     link = f'<a href="{attr(quote(target))}">{"report.html" if linked else "JSON"}</a>'
     percent = report.percent or 0.0
-    return (f'<tr>{name}<td class="num" data-key="{report.score:.6g}">{rules.number(report.score)}</td>'
-            f'<td class="num" data-key="{percent:.6g}">{percent:.0f}%</td>'
-            f'<td class="num" data-key="{passed}">{passed}/{len(report.checks)}</td><td>{link}</td></tr>')
+    return (
+        f'<tr>{name}<td class="num" data-key="{report.score:.6g}">{rules.number(report.score)}</td>'
+        f'<td class="num" data-key="{percent:.6g}">{percent:.0f}%</td>'
+        f'<td class="num" data-key="{passed}">{passed}/{len(report.checks)}</td><td>{link}</td></tr>'
+    )
 
 
 def _errors(errors: Sequence[Outcome]) -> str:
     head = '<section id="infrastructure-errors"><h2>Infrastructure errors</h2>'
     if not errors:
         return head + "<p>None: every submission was graded.</p></section>"
-    rows = "\n".join(f"<tr><td>{text(o.student)}</td><td>{text(o.exercise)}</td><td>{text(o.path)}</td>"
-                     f"<td>{text(o.error)}</td></tr>" for o in errors)
-    return (head + f"<p>{len(errors)} submission(s) could not be graded (not the students' fault; no score is "
-            "given). Rerun the same command to retry only these.</p>\n<table class=\"errors\"><thead><tr>"
-            "<th>student</th><th>exercise</th><th>file</th><th>error</th></tr></thead>\n<tbody>"
-            + rows + "</tbody></table></section>")
+    rows = "\n".join(
+        f"<tr><td>{text(o.student)}</td><td>{text(o.exercise)}</td><td>{text(o.path)}</td>"
+        f"<td>{text(o.error)}</td></tr>"
+        for o in errors
+    )
+    return (
+        head + f"<p>{len(errors)} submission(s) could not be graded (not the students' fault; no score is "
+        'given). Rerun the same command to retry only these.</p>\n<table class="errors"><thead><tr>'
+        "<th>student</th><th>exercise</th><th>file</th><th>error</th></tr></thead>\n<tbody>"
+        + rows
+        + "</tbody></table></section>"
+    )

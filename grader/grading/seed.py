@@ -102,6 +102,8 @@ def seed_from_text(text: str, where: str) -> GradingSeed:
     """The seed of a secret's text (surrounding whitespace and newlines dropped)."""
     secret = text.strip()
     if len(secret) < MIN_SECRET_CHARS:
-        raise SecretError(f"{where} holds {len(secret)} characters; a course secret needs at least "
-                          f"{MIN_SECRET_CHARS} (make one: python -c \"import secrets; print(secrets.token_hex(32))\")")
+        raise SecretError(
+            f"{where} holds {len(secret)} characters; a course secret needs at least "
+            f'{MIN_SECRET_CHARS} (make one: python -c "import secrets; print(secrets.token_hex(32))")'
+        )
     return GradingSeed(secret.encode("utf-8"))

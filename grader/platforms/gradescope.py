@@ -55,17 +55,23 @@ def gradescope_autograder(out: Path, exercise_name: str, secret_file: Path | Non
     click.echo(f"Wrote {out} ({len(names)} files) for {exercise_name}: upload it as the "
                "autograder of a Gradescope programming assignment.")
     if seed.secret:
-        click.echo(f"It grades with the course seed {seed.fingerprint}; keep the archive as private as the secret.")
+        click.echo(
+            f"It grades with the course seed {seed.fingerprint}; keep the archive as private as the secret."
+        )
     else:
-        click.echo("Warning: no course secret (--secret-file, GRADER_SECRET): it grades with the public seed, "
-                   "whose inputs students can record from their release.", err=True)
+        click.echo(
+            "Warning: no course secret (--secret-file, GRADER_SECRET): it grades with the public seed, "
+            "whose inputs students can record from their release.",
+            err=True,
+        )
 
 
 def build_archive(out: Path, exercise: Exercise, seed: GradingSeed = PUBLIC_SEED) -> list[str]:
     """Write the autograder archive for ``exercise`` to ``out`` (atomically); its names."""
-    entries = [("setup.sh", template("setup.sh").encode(), EXECUTABLE),
-               ("run_autograder", fill(template("run_autograder"), EXERCISE=exercise.name).encode(),
-                EXECUTABLE)]
+    entries = [
+        ("setup.sh", template("setup.sh").encode(), EXECUTABLE),
+        ("run_autograder", fill(template("run_autograder"), EXERCISE=exercise.name).encode(), EXECUTABLE),
+    ]
     if seed.secret:  # read by gradescope_run; at the top level, so pip never packages it
         entries.append((SECRET_NAME, seed.secret + b"\n", SECRET_MODE))
     entries += [(name, (PROJECT_ROOT / name).read_bytes(), REGULAR) for name in PROJECT_FILES]
@@ -91,6 +97,9 @@ def _package_files() -> Iterator[tuple[str, Path]]:
     hidden files (editor and tool caches)."""
     for path in sorted(GRADER_DIR.rglob("*")):
         parts = path.relative_to(PROJECT_ROOT).parts
-        if path.is_file() and path.suffix != ".pyc" and not any(
-                part in SKIPPED_PARTS or part.startswith(".") for part in parts):
+        if (
+            path.is_file()
+            and path.suffix != ".pyc"
+            and not any(part in SKIPPED_PARTS or part.startswith(".") for part in parts)
+        ):
             yield "/".join(parts), path

@@ -96,7 +96,9 @@ def _axes(data: Any, height: float = HEIGHT) -> Iterator[tuple[Any, Any]]:
     with matplotlib.rc_context({"svg.fonttype": "path", "svg.hashsalt": salt, "font.size": 8}):
         fig = Figure(figsize=(WIDTH, height))
         # Fixed margins, in inches: a constrained layout would draw every figure twice.
-        fig.subplots_adjust(left=0.7 / WIDTH, right=1 - 0.15 / WIDTH, bottom=0.5 / height, top=1 - 0.15 / height)
+        fig.subplots_adjust(
+            left=0.7 / WIDTH, right=1 - 0.15 / WIDTH, bottom=0.5 / height, top=1 - 0.15 / height
+        )
         ax = fig.add_subplot()
         ax.spines[["top", "right"]].set_visible(False)
         yield fig, ax
@@ -107,4 +109,4 @@ def _svg(fig: Any) -> str:
     fig.savefig(out, format="svg", metadata={"Date": None, "Creator": None})
     text = out.getvalue()
     start = _SVG_START.search(text)
-    return _COMMENT.sub("", text[start.start():] if start else "").strip()
+    return _COMMENT.sub("", text[start.start() :] if start else "").strip()

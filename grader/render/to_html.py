@@ -55,17 +55,24 @@ def _table(report: Report) -> str:
         name = text(prop)
         if check.status != Status.PASSED:
             name = f'<a href="#check-{i}">{name}</a>'
-        rows.append(f'<tr data-check="{html_page.attr(check.name)}"><td class="status {status_class(check.status)}">'
-                    f"{MARKS[check.status]}</td><td>{text(check.target)}</td><td>{name}</td>"
-                    f'<td class="num">{rules.points(check)}</td></tr>')
+        rows.append(
+            f'<tr data-check="{html_page.attr(check.name)}"><td class="status {status_class(check.status)}">'
+            f"{MARKS[check.status]}</td><td>{text(check.target)}</td><td>{name}</td>"
+            f'<td class="num">{rules.points(check)}</td></tr>'
+        )
     head = '<tr><th></th><th>target</th><th>property</th><th class="num">points</th></tr>'
-    return f'<h2>Checks</h2>\n<table class="checks">\n<thead>{head}</thead>\n<tbody>\n' + "\n".join(rows) + \
-        "\n</tbody>\n</table>"
+    return (
+        f'<h2>Checks</h2>\n<table class="checks">\n<thead>{head}</thead>\n<tbody>\n'
+        + "\n".join(rows)
+        + "\n</tbody>\n</table>"
+    )
 
 
 def _failure(report: Report, index: int, check: CheckResult) -> str:
-    head = (f'<section class="check" id="check-{index}"><h3 class="{status_class(check.status)}">'
-            f"{MARKS[check.status]}: {text(check.name)} ({rules.points(check)})</h3>")
+    head = (
+        f'<section class="check" id="check-{index}"><h3 class="{status_class(check.status)}">'
+        f"{MARKS[check.status]}: {text(check.name)} ({rules.points(check)})</h3>"
+    )
     if check.hidden:
         return f'{head}<p class="note">{HIDDEN}</p></section>'
     if rules.repeats_problem(report, check):
@@ -87,6 +94,8 @@ def _failure(report: Report, index: int, check: CheckResult) -> str:
 
 
 def _footer(report: Report) -> str:
-    return (f'<p class="note">Isolation: {text(report.isolation.level)}. Graded by d2l-grader '
-            f"{text(report.grader_version)}, checks {text(report.checks_version)}; submission sha256 "
-            f"{text(report.submission_sha256)}.</p>")
+    return (
+        f'<p class="note">Isolation: {text(report.isolation.level)}. Graded by d2l-grader '
+        f"{text(report.grader_version)}, checks {text(report.checks_version)}; submission sha256 "
+        f"{text(report.submission_sha256)}.</p>"
+    )
