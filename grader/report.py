@@ -49,6 +49,22 @@ class Isolation:
 
 
 @dataclass(frozen=True)
+class Note:
+    """Something a notebook did while it ran cell by cell that costs no points by itself: a
+    cell that raised or ran out of time, a missing package, a magic or shell escape not run."""
+
+    cell: int  # the cell's number among all the notebook's cells (markdown included), from 1
+    line: int  # the line within that cell, from 1 (0: the cell as a whole)
+    kind: str  # "raised", "syntax", "timeout", "import", "network" or "skipped"
+    message: str  # one line: the exception ("NameError: name 'x' is not defined") or what was skipped
+
+    @property
+    def text(self) -> str:
+        where = f"cell {self.cell}, line {self.line}" if self.line else f"cell {self.cell}"
+        return f"{where}: {self.message}"
+
+
+@dataclass(frozen=True)
 class HiddenChecks:
     """Hidden checks a student's copy of the grader does not hold: they run on submission."""
 
@@ -72,6 +88,9 @@ class Report:
     # Hidden checks this copy of the grader lacks (a student release), which run when the
     # work is submitted; None where every check ran.
     hidden_checks: HiddenChecks | None = None
+    # What a notebook's cells did besides defining the answers (cells that raised, timed
+    # out or were skipped), in cell order; empty for a .py file.
+    notes: tuple[Note, ...] = ()
 
     @property
     def max_score(self) -> float:
@@ -105,6 +124,7 @@ class Report:
         values["isolation"] = Isolation(**data.get("isolation", {"level": "none"}))
         if data.get("hidden_checks"):
             values["hidden_checks"] = HiddenChecks(**data["hidden_checks"])
+        values["notes"] = tuple(Note(**note) for note in data.get("notes", ()))
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
@@ -113,6 +133,6 @@ class Report:
             check["status"] = Status(check["status"]).value
         data.update(score=self.score, max_score=self.max_score, gradable=self.gradable)
         order = ["exercise", "score", "max_score", "gradable", "submission", "submission_sha256",
-                 "problem", "checks", "isolation", "grader_version", "checks_version", "timings",
+                 "problem", "notes", "checks", "isolation", "grader_version", "checks_version", "timings",
                  "hidden_checks"]
         return {key: data[key] for key in order}

@@ -21,7 +21,7 @@ TEST_LIMITS = Limits(call_s=2.0, load_s=4.0)
 
 @pytest.fixture(scope="session")
 def launcher():
-    started = start_launcher()
+    started = start_launcher(plots=True)  # the notebook fixtures plot
     yield started
     started.close()
 

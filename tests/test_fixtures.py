@@ -4,11 +4,13 @@ For each exercise: the reference solution scores full marks, the student stub (.
 .ipynb) scores 0 with "not implemented" on every check, and every fixture in
 ``tests/submissions/<exercise>/`` scores exactly as its ``expected.json`` entry says:
 the score, every check that does not pass with its status, and message fragments. Checks
-a fixture does not list must pass.
+a fixture does not list must pass. A notebook's entry may list its ``notes`` (each the
+start of one note's text, in order).
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
 
 import pytest
@@ -60,6 +62,11 @@ def assert_as_expected(report, expected: dict) -> None:
         for check in report.checks:
             if check_name in ("*", check.name) and check.status != Status.PASSED:
                 assert fragment in check.message.lower(), (check.name, check.message)
+    if "notes" in expected:  # a notebook's notes: the start of each text, "*" matching anything
+        texts = [note.text for note in report.notes]
+        assert len(texts) == len(expected["notes"]), texts
+        for text, start in zip(texts, expected["notes"], strict=True):
+            assert fnmatch.fnmatchcase(text, start + "*"), (text, start)
     for check in report.checks:
         if check.status != Status.PASSED:
             assert check.message, check.name

@@ -104,6 +104,7 @@ def grade(
         timings={"total_s": round(finished - started, 3), "judging_s": round(finished - judging, 3)},
         problem=problem,
         hidden_checks=exercise.withheld,
+        notes=sandbox.notes,
     )
 
 

@@ -18,8 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from grader.grading import cell_notes
 from grader.grading.errors import GraderFault, StudentCodeProblem, WorkerLost
 from grader.grading.submission import Submission
+from grader.report import Note
 from grader.sandbox import wire
 from grader.sandbox.channel import ChannelClosed, FrameTooLarge
 from grader.sandbox.launchers import Launcher, LauncherError, WorkerHandle
@@ -37,6 +39,13 @@ class Limits:
     file_mb: int = 16
     max_processes: int = 256
     result_mb: int = 64
+    # One notebook cell (stopped in the worker, then the next cell runs); None: call_s.
+    # A notebook's cells together may take load_s plus this per code cell, within budget_s.
+    cell_s: float | None = None
+
+    @property
+    def notebook_cell_s(self) -> float:
+        return self.cell_s if self.cell_s is not None else self.call_s
 
     @classmethod
     def for_timeout(cls, call_s: float) -> Limits:
@@ -67,6 +76,8 @@ class Sandbox:
         self.load_problem: StudentCodeProblem | None = None
         self._sticky: StudentCodeProblem | None = None
         self._spent_s = 0.0  # time spent waiting for this submission's workers
+        self.notes: tuple[Note, ...] = ()  # what a notebook's cells did besides defining answers
+        self._undefined: dict[str, Note] = {}  # name -> the note of the cell that failed to bind it
 
     def __repr__(self) -> str:  # stable: hypothesis prints it in falsifying examples
         return f"<submission {self.submission.filename}>"
@@ -162,8 +173,13 @@ class Sandbox:
         phase = "while importing the submission"
         request = {"op": "load", "source": self.submission.source,
                    "filename": self.submission.filename}
+        timeout = self.limits.load_s
+        if self.submission.kind == "ipynb":
+            request.update(cells=[list(span) for span in self.submission.cells], cell_s=self.limits.notebook_cell_s)
+            timeout += self.limits.notebook_cell_s * len(self.submission.cells)
+            timeout = min(timeout, max(self.limits.budget_s - self._spent_s, 0.1))
         try:
-            loaded = self._exchange(worker, request, self.limits.load_s, phase)
+            loaded = self._exchange(worker, request, timeout, phase)
         except StudentCodeProblem as problem:
             self.load_problem = problem  # importing again would only repeat it
             raise
@@ -173,6 +189,8 @@ class Sandbox:
             self.load_problem.sticky = True
             self._stop_worker()
             raise self.load_problem
+        if not self.notes:  # every worker runs the same cells: the first one's notes stand
+            self.notes, self._undefined = cell_notes.read(loaded.get("notes"), self.submission.cells)
         return worker
 
     def _started_worker(self) -> WorkerHandle:
@@ -275,8 +293,8 @@ class Sandbox:
         status = str(response.get("status"))
         message = str(response.get("message", ""))
         if status == "missing":
-            name = response.get("name")
-            return StudentCodeProblem("missing", f"missing name: the submission defines no `{name}`",
+            name = str(response.get("name"))[:200]
+            return StudentCodeProblem("missing", cell_notes.missing_name(name, self.notes, self._undefined),
                                       sticky=True)
         if status == "not_implemented":
             detail = f": {message}" if message else ""
