@@ -12,6 +12,7 @@ import json
 import subprocess
 import sys
 
+import nbformat
 import pytest
 
 from grader.grading import cell_notes
@@ -182,3 +183,21 @@ def test_a_missing_name_says_which_cell_failed_to_define_it():
     assert cell_notes.missing_name("Other", (note,), {}) == (
         "missing name: the submission defines no `Other` (cells that failed: 7; see the notes)")
     assert cell_notes.missing_name("Other", (), {}) == "missing name: the submission defines no `Other`"
+
+
+def test_a_fresh_worker_skips_the_cells_that_ran_out_of_time_and_may_take_a_limit_per_cell(tmp_path):
+    from grader.grading.submission import read_submission
+    from grader.sandbox.client import Limits, Sandbox
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_markdown_cell("# n"), nbformat.v4.new_code_cell("x = 1"),
+                      nbformat.v4.new_code_cell("while True:\n    pass"), nbformat.v4.new_code_cell("y = 2")]
+    path = tmp_path / "n.ipynb"
+    path.write_text(nbformat.writes(notebook), encoding="utf-8")
+    sandbox = Sandbox(launcher=None, submission=read_submission(path), limits=Limits(call_s=2, load_s=4))
+    request, timeout = sandbox.load_request()
+    assert [span[0] for span in request["cells"]] == [2, 3, 4] and request["cell_s"] == 2
+    assert timeout == 4 + 3 * 2
+    sandbox.notes = (Note(cell=3, line=2, kind="timeout", message="stopped"),)
+    request, timeout = sandbox.load_request()
+    assert [span[0] for span in request["cells"]] == [2, 4] and timeout == 4 + 2 * 2

@@ -171,13 +171,7 @@ class Sandbox:
             raise self.load_problem
         worker = self._started_worker()
         phase = "while importing the submission"
-        request = {"op": "load", "source": self.submission.source,
-                   "filename": self.submission.filename}
-        timeout = self.limits.load_s
-        if self.submission.kind == "ipynb":
-            request.update(cells=[list(span) for span in self.submission.cells], cell_s=self.limits.notebook_cell_s)
-            timeout += self.limits.notebook_cell_s * len(self.submission.cells)
-            timeout = min(timeout, max(self.limits.budget_s - self._spent_s, 0.1))
+        request, timeout = self.load_request()
         try:
             loaded = self._exchange(worker, request, timeout, phase)
         except StudentCodeProblem as problem:
@@ -192,6 +186,20 @@ class Sandbox:
         if not self.notes:  # every worker runs the same cells: the first one's notes stand
             self.notes, self._undefined = cell_notes.read(loaded.get("notes"), self.submission.cells)
         return worker
+
+    def load_request(self) -> tuple[dict[str, Any], float]:
+        """What a fresh worker is asked to load, and how long it may take."""
+        request: dict[str, Any] = {"op": "load", "source": self.submission.source,
+                                   "filename": self.submission.filename}
+        if self.submission.kind != "ipynb":
+            return request, self.limits.load_s
+        # A fresh worker after a crash runs the cells again, but not those that ran out of
+        # time before: each would only spend its limit once more.
+        skip = {note.cell for note in self.notes if note.kind == "timeout"}
+        request.update(cells=[list(span) for span in self.submission.cells if span[0] not in skip],
+                       cell_s=self.limits.notebook_cell_s)
+        timeout = self.limits.load_s + self.limits.notebook_cell_s * len(request["cells"])
+        return request, min(timeout, max(self.limits.budget_s - self._spent_s, 0.1))
 
     def _started_worker(self) -> WorkerHandle:
         """A fresh worker that has said hello (no submission in it yet)."""
