@@ -105,6 +105,11 @@ def test_a_cell_that_does_not_parse_fails_alone():
     assert notes[0]["defines"] == ["broken"]
 
 
+def test_a_cell_with_a_null_byte_fails_alone():
+    notes, names = run_cells("x = 1\x00", "ok = True")
+    assert brief(notes) == [(1, 0, "syntax")] and names["ok"] == "True"
+
+
 def test_a_missing_package_spares_the_rest_of_its_cell_and_fails_only_where_used():
     notes, names = run_cells("import json\nfrom d2l import torch as d2l\nimport os.path\nfrom os import sep",
                              "d2l.plot([1])\nafter = 1", "fine = json.dumps(1)")

@@ -91,8 +91,9 @@ class _Runner:
         self._cell = (number, first)
         try:
             code = compile(text, self.filename, "exec", dont_inherit=True)
-        except SyntaxError as exc:
-            self.note_at(exc.lineno or 0, "syntax", f"{type(exc).__name__}: {exc.msg}", _defines(text, 0))
+        except (SyntaxError, ValueError) as exc:  # ValueError: a null byte in the cell
+            message = f"{type(exc).__name__}: {exc.msg if isinstance(exc, SyntaxError) else exc}"
+            self.note_at(getattr(exc, "lineno", 0) or 0, "syntax", message, _defines(text, 0))
             return
         try:
             with _time_limit(self.cell_s):
@@ -161,7 +162,7 @@ def _defines(text: str, line: int, body: list[ast.stmt] | None = None) -> list[s
     if body is None:
         try:
             body = ast.parse(text).body
-        except SyntaxError:
+        except (SyntaxError, ValueError):
             return _defined_by_syntax_error_cell(text)
     names: list[str] = []
     for statement in body:
