@@ -6,7 +6,7 @@ ratios measured side by side in one run.
 For each notebook fixture whose cells all run (so that the same code imports as a module),
 a .py is made of its code cells; both are graded N times, taking turns to go first, with one
 warm worker server (on a busy machine, use a few rounds: single gradings vary by 20%). Prints the medians of
-  1. the whole grading (read, worker, cells or import, judges): notebook / .py;
+  1. the whole grading (read, worker, cells or import, judges): notebook / .py, per file;
   2. a worker ready to answer (started, cells run or module imported): notebook / .py;
   3. reading a notebook with IPython syntax (translation, IPython's import included once)
      against one without.
@@ -65,8 +65,8 @@ def main() -> None:
     repeat = parser.parse_args().repeat
     launcher = start_launcher(plots=False)
     exercises = all_exercises()
-    grading = {"ipynb": [], "py": []}
-    loading = {"ipynb": [], "py": []}
+    grading: dict[tuple[str, str], list[float]] = {}  # (notebook, kind) -> its times
+    loading: dict[tuple[str, str], list[float]] = {}
     with tempfile.TemporaryDirectory() as folder:
         pairs = [(SUBMISSIONS / name, as_py(SUBMISSIONS / name, Path(folder))) for name in CLEAN]
         ready(launcher, pairs[0][1])  # the server is warm from here on
@@ -75,8 +75,9 @@ def main() -> None:
                 exercise = exercises[notebook.parent.name]
                 order = [("ipynb", notebook), ("py", py)]
                 for kind, path in order[::-1] if round_ % 2 else order:  # neither always goes first
-                    grading[kind].append(timed(lambda p=path, e=exercise: grade(p, e, launcher=launcher)))
-                    loading[kind].append(timed(lambda p=path: ready(launcher, p)))
+                    key = (str(notebook), kind)
+                    grading.setdefault(key, []).append(timed(lambda p=path, e=exercise: grade(p, e, launcher=launcher)))
+                    loading.setdefault(key, []).append(timed(lambda p=path: ready(launcher, p)))
     launcher.close()
     magics = SUBMISSIONS / "exercise3" / "nb_help_and_magics.ipynb"
     plain = SUBMISSIONS / "exercise3" / "solution_notebook.ipynb"
@@ -84,13 +85,19 @@ def main() -> None:
     magic_read = statistics.median(timed(lambda: read_submission(magics)) for _ in range(5))
     plain_read = statistics.median(timed(lambda: read_submission(plain)) for _ in range(5))
 
-    def ratio(times: dict[str, list[float]]) -> str:
-        nb, py = sum(times["ipynb"]), sum(times["py"])
-        return f"{nb / len(times['ipynb']):.3f} s vs {py / len(times['py']):.3f} s: ratio {nb / py:.3f}"
+    def ratio(times: dict[tuple[str, str], list[float]]) -> str:
+        """Medians per file (one slow outlier on a busy machine moves a mean by 10%), then the
+        median of the notebooks' ratios to their .py."""
+        medians = {key: statistics.median(values) for key, values in times.items()}
+        ratios = [medians[(str(nb), "ipynb")] / medians[(str(nb), "py")] for nb, _ in pairs]
+        nb = statistics.median(v for (_, kind), v in medians.items() if kind == "ipynb")
+        py = statistics.median(v for (_, kind), v in medians.items() if kind == "py")
+        return (f"{nb:.3f} s vs {py:.3f} s; ratio per file: median {statistics.median(ratios):.3f} "
+                f"(from {min(ratios):.2f} to {max(ratios):.2f})")
 
     print(f"{len(pairs)} notebooks x {repeat}, notebook (cell by cell) vs .py (one module):")
-    print(f"  whole grading, mean      {ratio(grading)}")
-    print(f"  worker ready, mean       {ratio(loading)}")
+    print(f"  whole grading   {ratio(grading)}")
+    print(f"  worker ready    {ratio(loading)}")
     print(f"  reading with IPython syntax: first {first_magics * 1000:.0f} ms (imports IPython), then "
           f"{magic_read * 1000:.1f} ms vs {plain_read * 1000:.1f} ms without")
 
