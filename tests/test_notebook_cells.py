@@ -206,3 +206,26 @@ def test_a_fresh_worker_skips_the_cells_that_ran_out_of_time_and_may_take_a_limi
     sandbox.notes = (Note(cell=3, line=2, kind="timeout", message="stopped"),)
     request, timeout = sandbox.load_request()
     assert [span[0] for span in request["cells"]] == [2, 4] and timeout == 4 + 2 * 2
+
+
+# -- the notes in the report's renderings -----------------------------------------------------
+
+
+def test_notes_travel_in_the_json_and_show_in_the_terminal_markdown_and_gradescope():
+    from grader.render import to_gradescope, to_json, to_markdown, to_terminal
+    from grader.report import CheckResult, Isolation, Report, Status
+
+    notes = (Note(cell=2, line=3, kind="import", message="ModuleNotFoundError: No module named 'd2l'"),
+             Note(cell=9, line=0, kind="skipped", message="\x1b[2Jcell magic not run"))
+    check = CheckResult("MyLinear: shape", "MyLinear", Status.PASSED, 1.0, 1.0)
+    report = Report("exercise3", "n.ipynb", "0" * 64, (check,), Isolation("full"), "0.1.0", "abc", {}, notes=notes)
+    data = json.loads(to_json.render(report))
+    assert data["notes"][0] == {"cell": 2, "line": 3, "kind": "import",
+                                "message": "ModuleNotFoundError: No module named 'd2l'"}
+    assert Report.from_dict(data) == report
+    assert Report.from_dict({**data, "notes": []}).notes == ()
+    terminal = to_terminal.render(report)
+    assert "cell 2, line 3: ModuleNotFoundError: No module named 'd2l'" in terminal
+    assert "cell 9: ?[2Jcell magic not run" in terminal  # no terminal control codes
+    assert "cell 2, line 3: ModuleNotFoundError" in to_markdown.render(report)
+    assert "cell 2, line 3: ModuleNotFoundError" in json.loads(to_gradescope.render(report))["output"]
