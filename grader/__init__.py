@@ -5,3 +5,10 @@ code runs, and `grade list` should not pay for torch.
 """
 
 __version__ = "0.1.0"
+
+
+def load_ipython_extension(ipython: object) -> None:
+    """``%load_ext grader`` in Jupyter or Colab: adds ``%grade exerciseN`` (``grader.grading.grade_magic``)."""
+    from grader.grading.grade_magic import register
+
+    register(ipython)

@@ -48,6 +48,22 @@ class Isolation:
 
 
 @dataclass(frozen=True)
+class Note:
+    """Something a notebook did while it ran cell by cell that costs no points by itself: a
+    cell that raised or ran out of time, a missing package, a magic or shell escape not run."""
+
+    cell: int  # the cell's number among all the notebook's cells (markdown included), from 1
+    line: int  # the line within that cell, from 1 (0: the cell as a whole)
+    kind: str  # "raised", "syntax", "timeout", "import", "network" or "skipped"
+    message: str  # one line: the exception ("NameError: name 'x' is not defined") or what was skipped
+
+    @property
+    def text(self) -> str:
+        where = f"cell {self.cell}, line {self.line}" if self.line else f"cell {self.cell}"
+        return f"{where}: {self.message}"
+
+
+@dataclass(frozen=True)
 class HiddenChecks:
     """Hidden checks a student's copy of the grader does not hold: they run on submission."""
 
@@ -74,6 +90,9 @@ class Report:
     # Which seed drew the checks' inputs: "public" (the checks' own, which anyone holding
     # them can replay) or the fingerprint of a course secret (grader.grading.seed).
     seed: str = "public"
+    # What a notebook's cells did besides defining the answers (cells that raised, timed
+    # out or were skipped), in cell order; empty for a .py file.
+    notes: tuple[Note, ...] = ()
 
     @property
     def max_score(self) -> float:
@@ -107,6 +126,7 @@ class Report:
         values["isolation"] = Isolation(**data.get("isolation", {"level": "none"}))
         if data.get("hidden_checks"):
             values["hidden_checks"] = HiddenChecks(**data["hidden_checks"])
+        values["notes"] = tuple(Note(**note) for note in data.get("notes", ()))
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
@@ -115,6 +135,6 @@ class Report:
             check["status"] = Status(check["status"]).value
         data.update(score=self.score, max_score=self.max_score, gradable=self.gradable)
         order = ["exercise", "score", "max_score", "gradable", "submission", "submission_sha256",
-                 "problem", "checks", "isolation", "grader_version", "checks_version", "timings",
+                 "problem", "notes", "checks", "isolation", "grader_version", "checks_version", "timings",
                  "hidden_checks", "seed"]
         return {key: data[key] for key in order}

@@ -9,10 +9,12 @@ worth no points that need a real GPU: where there is none they are exactly the c
 run, saying "no GPU"; where there is one they run (their outcome is the GPU's business).
 The rest of a report is the same on a machine with a GPU and without: the student's code
 never sees a real GPU, only simulated counts.
+A notebook's entry may list its ``notes`` (each the start of one note's text, in order).
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
 
 import pytest
@@ -85,6 +87,11 @@ def assert_as_expected(report, expected: dict) -> None:
     assert ("*" in fragments and listed) or set(fragments) == set(listed), (
         f"checks without a message fragment: {set(listed) - set(fragments)}"
     )
+    if "notes" in expected:  # a notebook's notes: the start of each text, "*" matching anything
+        texts = [note.text for note in report.notes]
+        assert len(texts) == len(expected["notes"]), texts
+        for text, start in zip(texts, expected["notes"], strict=True):
+            assert fnmatch.fnmatchcase(text, start + "*"), (text, start)
     for check in report.checks:
         if check.name in listed:
             for key in ("*", check.name):

@@ -1,4 +1,4 @@
-"""Reading submissions: notebooks become one module, IPython syntax is made inert."""
+"""Reading submissions: a notebook's cells are translated to Python and located in its source."""
 
 from __future__ import annotations
 
@@ -6,25 +6,20 @@ from pathlib import Path
 
 import nbformat
 
-from grader.grading.submission import Submission, functions_only, neutralise_magics, read_submission
+from grader.grading.submission import Submission, functions_only, read_submission
 
 
-def test_line_magics_and_shell_escapes_become_inert_keeping_lines():
-    cell = "%matplotlib inline\n!nvidia-smi\nfiles = !ls\n    %time f()\nx = 1 % 2"
-    out = neutralise_magics(cell)
-    assert len(out) == 5
-    assert out[0].startswith("pass  #") and out[1].startswith("pass  #")
-    assert out[2].startswith("files = None  #")
-    assert out[3].startswith("    pass  #")
-    assert out[4] == "x = 1 % 2"  # the modulo operator is Python, not a magic
-
-
-def test_python_cell_magics_keep_their_body_and_others_are_commented_out():
-    kept = neutralise_magics("%%capture\n!pip install d2l==1.0.3\nx = 1")
-    assert kept[1].startswith("pass  #") and kept[2] == "x = 1"
-    for magic in ("%%bash", "%%writefile f.py", "%%html"):
-        out = neutralise_magics(f"{magic}\nimport os\necho hi")
-        assert all(line.startswith("#") for line in out)
+def test_ipython_syntax_becomes_python_keeping_lines(tmp_path):
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell("%matplotlib inline\n!nvidia-smi\nfiles = !ls\nx = 1 % 2\ntorch?")]
+    path = tmp_path / "n.ipynb"
+    path.write_text(nbformat.writes(notebook), encoding="utf-8")
+    submission = read_submission(path)
+    lines = submission.source.splitlines()
+    assert lines[:5] == ["get_ipython().run_line_magic('matplotlib', 'inline')", "get_ipython().system('nvidia-smi')",
+                         "files = get_ipython().getoutput('ls')", "x = 1 % 2",
+                         "get_ipython().run_line_magic('pinfo', 'torch')"]
+    assert submission.cells == ((1, 1, 5),)
 
 
 def test_notebook_lines_map_back_to_cells(tmp_path):

@@ -56,6 +56,12 @@ make grade EX={first}                      # the same, through make
 The terminal shows each check (the API name and the property it tests), every failure with
 the input that broke it, and your score; the JSON report goes to `reports/`.
 
+In a notebook (Jupyter, with the kernel running in `.venv`), run `%load_ext grader` once,
+then `%grade {first}` in a cell: it grades the cells you have run so far, in the order you
+ran them, and shows the same report below the cell. A notebook is graded as Jupyter runs
+it: a cell that raises, a magic or shell command, or a missing package such as `d2l` is
+noted under the table and costs no points by itself.
+
 ## Hidden checks
 
 Some checks are kept back: they are not in this copy of the grader and run only when your

@@ -109,6 +109,7 @@ def grade(
         problem=problem,
         hidden_checks=exercise.withheld,
         seed=seed.fingerprint,
+        notes=sandbox.notes,
     )
 
 

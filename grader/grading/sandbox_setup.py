@@ -44,9 +44,27 @@ def _session_sockets() -> list[Path]:
 
 def start_launcher(
     submissions: Iterable[Path] = (), exercises: Iterable[Exercise] | None = None,
-    extra_hidden: Iterable[Path] = (),
+    extra_hidden: Iterable[Path] = (), plots: bool | None = None,
 ) -> Launcher:
     """Start the worker server now, hiding what it must (and ``extra_hidden``), with the
     probes of ``exercises`` (default: all; one exercise's probes start faster when that is
-    all a run grades)."""
-    return default_launcher(probes_modules(exercises), hidden_paths(submissions, extra_hidden))
+    all a run grades), and with matplotlib when ``plots`` (default: when a submission is a
+    notebook that mentions it)."""
+    submissions = list(submissions)
+    preload = probes_modules(exercises)
+    if plots or (plots is None and any(map(_plots, submissions))):
+        preload.append(PLOTTING)
+    return default_launcher(preload, hidden_paths(submissions, extra_hidden))
+
+
+# Importing pyplot costs 2-3 s in a worker (its font list built afresh each time), more than a
+# cell should wait; forked from a server that imported it, nothing. Not worth it for files
+# that never plot, so the server imports it only for notebooks that mention it.
+PLOTTING = "matplotlib.pyplot"
+
+
+def _plots(path: Path) -> bool:
+    try:
+        return path.suffix == ".ipynb" and b"matplotlib" in path.read_bytes()
+    except OSError:
+        return False

@@ -1,8 +1,9 @@
 """Reading a submission file into module source, without running any of it.
 
-A ``.py`` file is taken as is. A notebook's code cells are joined into one module; IPython
-magics and shell escapes are neutralised (kept as comments, never executed) and each line
-remembers its cell, so that errors point at "cell 4, line 2" rather than a joined line.
+A ``.py`` file is taken as is: a module. A notebook's code cells are translated from
+IPython's syntax to Python (``ipython_syntax``) and joined, each line remembering its cell
+(so that errors point at "cell 4, line 2"), and ``cells`` says where each cell lies: the
+worker runs them one by one, as Jupyter does.
 """
 
 from __future__ import annotations
@@ -10,13 +11,8 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
-import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-
-# `x = !ls` and `x = %time f()` assign a magic's result; plain `%magic` / `!cmd` lines.
-_ASSIGNED_MAGIC = re.compile(r"^(\s*)([\w.]+(?:\s*,\s*[\w.]+)*)\s*=\s*[!%]")
-_MAGIC = re.compile(r"^(\s*)[!%]")
 
 
 @dataclass(frozen=True)
@@ -30,6 +26,8 @@ class Submission:
     load_error: str | None = None  # set when the file could not be read as a submission
     # For notebooks: module line number (1-based) -> (cell number, line within cell).
     cell_lines: dict[int, tuple[int, int]] = field(default_factory=dict, repr=False)
+    # For notebooks: (cell number, first line, last line) of each non-empty code cell in source.
+    cells: tuple[tuple[int, int, int], ...] = ()
 
     @property
     def filename(self) -> str:
@@ -89,45 +87,23 @@ def _read_notebook(path: Path, data: bytes, digest: str) -> Submission:
         notebook = nbformat.reads(text, as_version=4)
     except Exception as exc:  # noqa: BLE001 - nbformat raises several unrelated types
         return unreadable(f"{type(exc).__name__}: {str(exc)[:300]}")
+    from grader.grading.ipython_syntax import translate_cell
+
     lines: list[str] = []
     cell_lines: dict[int, tuple[int, int]] = {}
-    cells = notebook.get("cells", [])
-    for number, cell in enumerate(cells, start=1):
+    spans: list[tuple[int, int, int]] = []
+    for number, cell in enumerate(notebook.get("cells", []), start=1):
         if cell.get("cell_type") != "code":
             continue
-        for offset, line in enumerate(neutralise_magics(str(cell.get("source", ""))), start=1):
+        first = len(lines) + 1
+        text = str(cell.get("source", "")).replace("\r\n", "\n").replace("\r", "\n")
+        for offset, line in enumerate(translate_cell(text).split("\n"), start=1):
             lines.append(line)
             cell_lines[len(lines)] = (number, offset)
+        spans.append((number, first, len(lines)))
         lines.append("")
-    return Submission(path, "ipynb", digest, source="\n".join(lines) + "\n", cell_lines=cell_lines)
-
-
-# Cell magics whose body is Python (kept, with its own magics made inert); any other cell
-# magic (%%bash, %%writefile, %%html, …) has a body that is not Python and is commented out.
-PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "debug"}
-
-
-def neutralise_magics(cell: str) -> list[str]:
-    """The cell's lines, with IPython syntax made inert and line count kept."""
-    lines = cell.splitlines()
-    if lines and lines[0].lstrip().startswith("%%"):
-        magic = lines[0].strip()
-        name = magic[2:].split(maxsplit=1)[0] if len(magic) > 2 else ""
-        head = f"# (cell magic neutralised) {magic}"
-        if name in PYTHON_CELL_MAGICS:
-            return [head, *neutralise_magics("\n".join(lines[1:]))]
-        return [head, *(f"# {line}" for line in lines[1:])]
-    out = []
-    for line in lines:
-        assigned = _ASSIGNED_MAGIC.match(line)
-        if assigned:
-            out.append(f"{assigned.group(1)}{assigned.group(2)} = None  # (neutralised) {line.strip()}")
-        elif _MAGIC.match(line):
-            indent = _MAGIC.match(line).group(1)  # type: ignore[union-attr]
-            out.append(f"{indent}pass  # (neutralised) {line.strip()}")
-        else:
-            out.append(line)
-    return out
+    return Submission(path, "ipynb", digest, source="\n".join(lines) + "\n", cell_lines=cell_lines,
+                      cells=tuple(spans))
 
 
 def functions_only(submission: Submission) -> Submission:

@@ -54,6 +54,9 @@ def _output(report: Report) -> str:
              f"graded by d2l-grader {report.grader_version}"]
     if report.problem:
         lines.append(f"Problem with the submission: {text.problem(report)}")
+    if report.notes:
+        lines += ["Notebook notes (cells run one by one; these cost no points):",
+                  *(f"  {text.clean(note.text)}" for note in report.notes)]
     return "\n".join(lines)
 
 

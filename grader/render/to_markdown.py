@@ -25,6 +25,9 @@ def render(report: Report) -> str:
              _table(report)]
     if report.problem:
         parts.append("**Problem with the submission:**\n\n" + code_block(text.problem(report)))
+    if report.notes:
+        parts.append("**Notebook notes** (cells run one by one; these cost no points):\n\n"
+                     + code_block("\n".join(note.text for note in report.notes)))
     parts += [_failure(report, check) for check in report.checks if check.status != Status.PASSED]
     return "\n\n".join(parts) + "\n"
 

@@ -40,6 +40,8 @@ def render(report: Report, *, color: bool = False, width: int = 100) -> str:
     console.print(table)
     if report.problem:
         console.print(f"\n[bold red]Problem with the submission:[/] {escape(text.problem(report))}")
+    if report.notes:
+        console.print(_notes(report))
     for check in report.checks:
         if check.status != Status.PASSED:
             console.print(_failure(report, check))
@@ -47,6 +49,14 @@ def render(report: Report, *, color: bool = False, width: int = 100) -> str:
     if report.hidden_checks and report.hidden_checks.count:
         console.print(_hidden_line(report))
     return out.getvalue()
+
+
+def _notes(report: Report) -> str:
+    """What the notebook's cells did besides defining the answers: no points, but the reason
+    behind many a missing name."""
+    lines = ["\n[bold]Notebook notes[/] [dim](cells run one by one; these cost no points)[/]"]
+    lines += [f"  {escape(note.text)}" for note in report.notes]
+    return "\n".join(lines)
 
 
 def _points(check: CheckResult) -> str:

@@ -18,8 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from grader.grading import cell_notes
 from grader.grading.errors import GraderFault, StudentCodeProblem, WorkerLost
 from grader.grading.submission import Submission, functions_only
+from grader.report import Note
 from grader.sandbox import wire
 from grader.sandbox.channel import ChannelClosed, FrameTooLarge
 from grader.sandbox.launchers import Launcher, LauncherError, WorkerHandle
@@ -38,6 +40,13 @@ class Limits:
     file_mb: int = 16
     max_processes: int = 256
     result_mb: int = 64
+    # One notebook cell (stopped in the worker, then the next cell runs); None: call_s.
+    # A notebook's cells together may take load_s plus this per code cell, within budget_s.
+    cell_s: float | None = None
+
+    @property
+    def notebook_cell_s(self) -> float:
+        return self.cell_s if self.cell_s is not None else self.call_s
 
     @classmethod
     def for_timeout(cls, call_s: float) -> Limits:
@@ -69,6 +78,8 @@ class Sandbox:
         self._sticky: StudentCodeProblem | None = None
         self._spent_s = 0.0  # time spent waiting for this submission's workers
         self._functions_only: Sandbox | None = None
+        self.notes: tuple[Note, ...] = ()  # what a notebook's cells did besides defining answers
+        self._undefined: dict[str, Note] = {}  # name -> the note of the cell that failed to bind it
 
     def __repr__(self) -> str:  # stable: hypothesis prints it in falsifying examples
         return f"<submission {self.submission.filename}>"
@@ -179,10 +190,9 @@ class Sandbox:
             raise self.load_problem
         worker = self._started_worker()
         phase = "while importing the submission"
-        request = {"op": "load", "source": self.submission.source,
-                   "filename": self.submission.filename}
+        request, timeout = self.load_request()
         try:
-            loaded = self._exchange(worker, request, self.limits.load_s, phase)
+            loaded = self._exchange(worker, request, timeout, phase)
         except StudentCodeProblem as problem:
             self.load_problem = problem  # importing again would only repeat it
             raise
@@ -192,7 +202,23 @@ class Sandbox:
             self.load_problem.sticky = True
             self._stop_worker()
             raise self.load_problem
+        if not self.notes:  # every worker runs the same cells: the first one's notes stand
+            self.notes, self._undefined = cell_notes.read(loaded.get("notes"), self.submission.cells)
         return worker
+
+    def load_request(self) -> tuple[dict[str, Any], float]:
+        """What a fresh worker is asked to load, and how long it may take."""
+        request: dict[str, Any] = {"op": "load", "source": self.submission.source,
+                                   "filename": self.submission.filename}
+        if self.submission.kind != "ipynb":
+            return request, self.limits.load_s
+        # A fresh worker after a crash runs the cells again, but not those that ran out of
+        # time before: each would only spend its limit once more.
+        skip = {note.cell for note in self.notes if note.kind == "timeout"}
+        request.update(cells=[list(span) for span in self.submission.cells if span[0] not in skip],
+                       cell_s=self.limits.notebook_cell_s)
+        timeout = self.limits.load_s + self.limits.notebook_cell_s * len(request["cells"])
+        return request, min(timeout, max(self.limits.budget_s - self._spent_s, 0.1))
 
     def _started_worker(self) -> WorkerHandle:
         """A fresh worker that has said hello (no submission in it yet)."""
@@ -296,9 +322,8 @@ class Sandbox:
         status = str(response.get("status"))
         message = str(response.get("message", ""))
         if status == Reply.MISSING:
-            name = response.get("name")
-            return StudentCodeProblem(ProblemKind.MISSING,
-                                      f"missing name: the submission defines no `{name}`",
+            name = str(response.get("name"))[:200]
+            return StudentCodeProblem(ProblemKind.MISSING, cell_notes.missing_name(name, self.notes, self._undefined),
                                       sticky=True)
         if status == Reply.NOT_IMPLEMENTED:
             detail = f": {message}" if message else ""

@@ -5,8 +5,8 @@ Data flow (one worker serves one submission until it dies or is told to stop):
     trusted side                     worker (this module, untrusted once loaded)
     ------------                     -------------------------------------------
                        <- hello      {isolation in force}   (sent before student code)
-    load {source}      ->            exec the source as module ``submission``
-                       <- loaded     {names} or {syntax | raised | exit | ...}
+    load {source}      ->            exec the source as module ``submission`` (a notebook: cell by cell, ``cells``)
+                       <- loaded     {names, notes} or {syntax | raised | exit | ...}
     call {probe, args} ->            probe(namespace, *args), stdout captured
                        <- result     {ok, value} or the failure, with student frames
 
@@ -28,7 +28,7 @@ import types
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from grader.sandbox import confine, wire
+from grader.sandbox import cells, confine, wire
 from grader.sandbox.channel import Channel, ChannelClosed
 from grader.statuses import Reply
 
@@ -265,8 +265,9 @@ def _load(request: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
     filename, source = request["filename"], request["source"]
     state["filename"] = filename
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    notebook = "cells" in request  # cell by cell, each cell's failure noted; else a module
     try:
-        code = compile(source, filename, "exec", dont_inherit=True)
+        code = None if notebook else compile(source, filename, "exec", dont_inherit=True)
     except SyntaxError as exc:
         return {
             "status": Reply.SYNTAX,
@@ -280,11 +281,15 @@ def _load(request: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
     module.__file__ = filename
     sys.modules["submission"] = module
     state["namespace"] = Namespace(module)
+    notes: list[dict[str, Any]] = []
     try:
-        exec(code, module.__dict__)
+        if notebook:
+            notes = cells.run_cells(source, filename, request["cells"], module.__dict__, request["cell_s"])
+        else:
+            exec(code, module.__dict__)
     except BaseException as exc:  # noqa: BLE001 - every way out of student code is reported
         return _failure(exc, filename)
-    return {"status": Reply.LOADED, "names": sorted(k for k in module.__dict__ if k[:1] != "_")}
+    return {"status": Reply.LOADED, "names": sorted(k for k in module.__dict__ if k[:1] != "_"), "notes": notes}
 
 
 def _call(request: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
@@ -366,6 +371,7 @@ def spawned_main() -> NoReturn:
     import torch
 
     torch.set_num_threads(1)
+    os.environ["MPLBACKEND"] = "Agg"  # where matplotlib is preloaded: plots draw off-screen
     for name in config.get("preload", []):
         __import__(name)
     # The channel moves off stdin/stdout, which then go to /dev/null like any worker's.

@@ -29,6 +29,7 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)  # workers share the machine; one thread each is also deterministic
+    os.environ["MPLBACKEND"] = "Agg"  # where matplotlib is preloaded: plots draw off-screen
     from grader.sandbox import confine, worker
 
     for name in options["preload"]:
