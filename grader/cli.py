@@ -31,6 +31,7 @@ LAZY_COMMANDS = {
     "release": "grader.course.release:release",
     "gradescope-autograder": "grader.platforms.gradescope:gradescope_autograder",
     "init-ci": "grader.platforms.github:init_ci",
+    "audit": "grader.course.audit:audit",
 }
 
 

@@ -50,6 +50,10 @@ class Settings:
     use_cache: bool = True
     hide: tuple[Path, ...] = ()  # folders no worker may see besides OUT (the batch's DIR)
     shard: tuple[int, int] | None = None  # (k, N): this run grades the k-th of N parts
+    # ``grade audit``: (path, exercise) each grading process grades first, unreported, so that
+    # its replay tapes come from a correct answer; and a failing replay ends its check at once.
+    prime: tuple[tuple[Path, str], ...] = ()
+    fail_fast: bool = False
 
 
 def report_path(job: Job) -> str:
@@ -89,7 +93,8 @@ def grade_batch(jobs: Sequence[Job], settings: Settings, checks_version: str,
         if todo:
             limits = Limits.for_timeout(settings.timeout_s)
             options = {"hide": [str(p) for p in (*settings.hide, settings.out)],
-                       "timeout_s": settings.timeout_s, "exercises": sorted({job.exercise for job in todo})}
+                       "timeout_s": settings.timeout_s, "exercises": sorted({job.exercise for job in todo}),
+                       "prime": [[str(path), name] for path, name in settings.prime], "fail_fast": settings.fail_fast}
             pool = Pool(settings.parallel, options, settings.out / "logs",
                         limits.budget_s + limits.load_s + MARGIN_S)
             pool.run(todo, finish)

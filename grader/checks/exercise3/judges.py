@@ -44,6 +44,17 @@ def test_centered_no_parameters(submission):
     expect(names == {}, lambda: f"CenteredLayer() should have no parameters, but has {sorted(names)}")
 
 
+def centered_along_some_dim(x: torch.Tensor, y: torch.Tensor) -> bool:
+    """Whether ``y - x`` is constant along at least one dimension of size > 1 (an input of
+    one entry has nothing to center by: zero mean alone decides)."""
+    shift = y.double() - x.double()
+    dims = [d for d in range(x.dim()) if x.shape[d] > 1]
+    if not dims:
+        return True
+    room = 2 * tolerance(x)
+    return any(float((shift - shift.mean(d, keepdim=True)).abs().max()) <= room for d in dims)
+
+
 @check("CenteredLayer", "output has zero mean", points=2, hint="subtract X.mean(), the mean of all entries")
 @budget(20)
 @given(xs=st.lists(float_inputs(), min_size=1, max_size=8))
@@ -55,6 +66,11 @@ def test_centered_zero_mean(submission, xs):
         mean = float(y.double().mean()) if y.numel() else 0.0
         expect(abs(mean) <= tolerance(x),
                lambda: f"the output's mean should be 0, got {mean:.6g}\n  on input X = {x!r}\n  output {y!r}")
+        # All zeros (or any constant of mean 0) has zero mean by itself: the output must also
+        # be the input minus what a centering subtracts, constant along some dimension.
+        expect(centered_along_some_dim(x, y),
+               lambda: "the output has zero mean but is not the input centered: output - input should be "
+               f"constant (along at least one dimension of X)\n  on input X = {x!r}\n  output {y!r}")
 
 
 @check("CenteredLayer", "output is the input shifted by one constant", points=2,
@@ -67,10 +83,17 @@ def test_centered_shift(submission, xs):
         y = expect_tensor(y, "CenteredLayer()(X)", X=x)
         expect_shape(y, tuple(x.shape), "CenteredLayer()(X)", X=x)
         shift = y.double() - x.double()
-        spread = float(shift.max() - shift.min())
+        spread = float(shift.max() - shift.min()) if shift.numel() else 0.0
         expect(spread <= 2 * tolerance(x),
                lambda: f"output - input should be the same number everywhere, but ranges over {spread:.6g}"
                f"\n  on input X = {x!r}\n  output {y!r}")
+        # The input unchanged is shifted by 0 by itself: a centering shifts by 0 only an input
+        # whose mean is already 0.
+        mean = float(x.double().mean()) if x.numel() else 0.0
+        unchanged = shift.numel() > 0 and float(shift.abs().max()) <= 2 * tolerance(x)
+        expect(not (unchanged and abs(mean) > 2 * tolerance(x)),
+               lambda: f"the output is the input unchanged, but X's mean is {mean:.6g}: the constant to "
+               f"subtract depends on X\n  on input X = {x!r}\n  output {y!r}")
 
 
 @check("CenteredLayer", "gradients flow to the input", points=1,
@@ -83,7 +106,12 @@ def test_centered_gradients(submission, pairs):
     if not pairs:
         return
     grads = submission.run(probes.centered_input_gradients, pairs)
-    for (x, g), grad in paired(pairs, grads, "gradients"):
+    # Gradients that flow are those of what the layer computes: a centering is linear, so
+    # (layer(X + G) - layer(X)) · G must equal X.grad · G. (X - X.detach() is all zeros, yet
+    # its gradient flows: that one fails here.)
+    inputs = [t for x, g in pairs for t in (x, x + g)]
+    ys = [y for _, y in paired(inputs, submission.run(probes.centered_outputs, inputs))]
+    for k, ((x, g), grad) in enumerate(paired(pairs, grads, "gradients")):
         expect(grad is not None,
                lambda: f"no gradient reaches X: the output does not require grad\n  on input X = {x!r}")
         grad = expect_tensor(grad, "X.grad", X=x)
@@ -91,6 +119,15 @@ def test_centered_gradients(submission, pairs):
         expect(bool(grad.isfinite().all()) and bool(grad.abs().sum() > 0),
                lambda: f"X.grad should carry the gradient of (layer(X) * G).sum(), got {grad!r}\n"
                f"  on input X = {x!r}, G = {g!r}")
+        y0 = expect_tensor(ys[2 * k], "CenteredLayer()(X)", X=x)
+        y1 = expect_tensor(ys[2 * k + 1], "CenteredLayer()(X + G)", X=x)
+        expect_shape(y0, tuple(x.shape), "CenteredLayer()(X)", X=x)
+        expect_shape(y1, tuple(x.shape), "CenteredLayer()(X + G)", X=x)
+        change, slope = float(((y1.double() - y0.double()) * g).sum()), float((grad.double() * g).sum())
+        room = 1e-3 * (1.0 + float(g.abs().sum()) * (1.0 + float(x.abs().max() + g.abs().max())))
+        expect(abs(change - slope) <= room,
+               lambda: f"X.grad is not the gradient of what the layer computes: X.grad · G = {slope:.6g}, but "
+               f"(layer(X + G) - layer(X)) · G = {change:.6g}\n  on input X = {x!r}, G = {g!r}")
 
 
 # -- MyLinear ------------------------------------------------------------------------

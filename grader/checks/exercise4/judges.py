@@ -141,14 +141,21 @@ def output_tolerance(x: torch.Tensor, state: dict[str, Any]) -> float:
     return 1e-5 * (1.0 + float((x.double().abs() @ m + b).max()))
 
 
+def nonzero_biases(out: int) -> st.SearchStrategy[tuple[int, torch.Tensor]]:
+    """(out, a bias of that many entries, none of them 0)."""
+    return st.tuples(st.just(out), tensors((out,)).map(lambda b: torch.where(b == 0, torch.ones_like(b), b)))
+
+
 @check("MyLazyLinear", "output is X @ weight.T + bias", points=2)
 @budget(10)
-@given(cases=st.lists(st.tuples(outs, widths.flatmap(lambda d: st.lists(inputs(d), min_size=1, max_size=3))),
+@given(cases=st.lists(st.tuples(outs.flatmap(nonzero_biases),
+                                widths.flatmap(lambda d: st.lists(inputs(d), min_size=1, max_size=3))),
                       min_size=1, max_size=4))
 def test_output(submission, cases):
-    cases = [[out, xs] for out, xs in cases]
+    # The probe sets the judge's nonzero bias after the first forward (a fresh bias is 0).
+    cases = [[out, xs, bias] for (out, bias), xs in cases]
     results = submission.run(probes.outputs, cases)
-    for (out, xs), result in paired(cases, results, "layers"):
+    for (out, xs, _), result in paired(cases, results, "layers"):
         states = result["states"]
         for i, (x, y) in enumerate(paired(xs, result["outputs"])):
             y = expect_tensor(y, f"MyLazyLinear({out})(X)", X=x)
