@@ -29,24 +29,27 @@ BOOL_SWAPS: dict[type, type] = {ast.And: ast.Or, ast.Or: ast.And}
 # original as ``_audit_original_<name>`` and returns a trivial transform of what it gives.
 HELPERS = '''
 
-def _audit_zeros(value, args):
+def _audit_zeros(value):
     import torch
     if isinstance(value, torch.Tensor):
         return torch.zeros_like(value)
     if isinstance(value, torch.nn.Module):
-        with torch.no_grad():
-            for p in value.parameters():
-                p.zero_()
-        return value
-    if isinstance(value, bool) or value is None:
-        return _audit_zeros(args[0], ()) if value is None and args and isinstance(args[0], torch.nn.Module) else None
-    if isinstance(value, (int, float)):
+        return torch.nn.Sequential()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
         return type(value)(0)
     if isinstance(value, (list, tuple)):
-        return type(value)(_audit_zeros(v, ()) for v in value)
+        return type(value)(_audit_zeros(v) for v in value)
     if isinstance(value, dict):
-        return type(value)((k, _audit_zeros(v, ())) for k, v in value.items())
+        return type(value)((k, _audit_zeros(v)) for k, v in value.items())
     return None
+
+
+def _audit_write_zeros(args):
+    import torch
+    if args and isinstance(args[0], torch.nn.Module):
+        with torch.no_grad():
+            for p in args[0].parameters():
+                p.zero_()
 
 
 _audit_first = {}
@@ -73,11 +76,13 @@ FORWARD_DEGENERATES = {
     "returns the input unchanged": "args[0]",
     "returns a detached copy": "out.detach().clone()",
 }
-# kind -> the body of a degenerate function (``original``: the function as written).
+# kind -> the body of a degenerate function (``original``: the function as written). Which
+# apply depends on the function: see ``_function_degenerates``.
 FUNCTION_DEGENERATES = {
     "returns None": "return None",
     "returns the input unchanged": "return args[0]",
-    "returns zeros": "return _audit_zeros(original(*args, **kwargs), args)",
+    "returns zeros (an empty module for a module)": "return _audit_zeros(original(*args, **kwargs))",
+    "writes zeros into its module": "return _audit_write_zeros(args)",
     "returns a constant (its first answer)": "return _audit_constant({name!r}, lambda: original(*args, **kwargs))",
 }
 
@@ -270,9 +275,8 @@ def _degenerates(tree: ast.Module, targets: list[str]) -> Iterator[Mutant]:
         if not (isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name in targets):
             continue
         if isinstance(node, ast.FunctionDef):
-            for kind, body in FUNCTION_DEGENERATES.items():
-                if kind == "returns the input unchanged" and not node.args.args:
-                    continue
+            for kind in _function_degenerates(node):
+                body = FUNCTION_DEGENERATES[kind]
                 yield _degenerate(tree, node.name, kind, lambda t, i=i, body=body: _wrap_function(t, i, body))
             continue
         methods = {m.name: m for m in node.body if isinstance(m, ast.FunctionDef)}
@@ -282,6 +286,19 @@ def _degenerates(tree: ast.Module, targets: list[str]) -> Iterator[Mutant]:
         if "__init__" in methods:
             yield _degenerate(tree, node.name, "parameters and submodules not registered",
                               lambda t, i=i: _unregister(t, i))
+
+
+def _function_degenerates(function: ast.FunctionDef) -> list[str]:
+    """A function that returns a value gets zeros instead; one that returns nothing (it
+    changes or writes what it is given) writes zeros into its module argument instead.
+    Only a function of arguments has an input to return, or a constant answer to give."""
+    returns = any(isinstance(n, ast.Return) and n.value is not None
+                  and not (isinstance(n.value, ast.Constant) and n.value.value is None) for n in ast.walk(function))
+    kinds = ["returns None"]
+    kinds += ["returns zeros (an empty module for a module)"] if returns else ["writes zeros into its module"]
+    if function.args.args:
+        kinds += ["returns the input unchanged", "returns a constant (its first answer)"]
+    return kinds
 
 
 def _degenerate(tree: ast.Module, target: str, kind: str, change: Callable[[ast.Module], None]) -> Mutant:
