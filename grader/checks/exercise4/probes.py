@@ -114,7 +114,8 @@ def outputs(sub: Any, cases: list[list[Any]]) -> list[dict[str, Any]]:
         ys, states = [], []
         for x in xs:
             ys.append(layer(x))
-            states.append({name: _copy(getattr(layer, name, None)) for name in ("weight", "bias")})
+            states.append({name: _copy(getattr(layer, name, None)) for name in ("weight", "bias")}
+                          | {"registered": [name for name, _ in layer.named_parameters()]})
         results.append({"outputs": ys, "states": states})
     return results
 
