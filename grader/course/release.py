@@ -17,6 +17,7 @@ from pathlib import Path
 
 import click
 
+from grader.course.audit import EQUIVALENTS
 from grader.grading import file_choice
 from grader.grading.exercises import HIDDEN_MANIFEST, HIDDEN_PREFIX, Exercise, all_exercises
 from grader.paths import GRADER_DIR, PROJECT_ROOT
@@ -27,10 +28,12 @@ COPIED_FILES = ("pyproject.toml", "constraints.txt")
 # (a student-facing repository's .git, say, stays).
 WRITTEN = ("exercises", "grader", *COPIED_FILES, "README.md", "Makefile", "MANIFEST.in", ".gitignore")
 # Build and cache litter; everything hidden (hidden_judges.py, and hidden_probes.py or any
-# other hidden_* file or folder holding what only hidden checks use); and any manifest a
-# source tree may hold, since the release writes its own.
+# other hidden_* file or folder holding what only hidden checks use); any manifest a source
+# tree may hold, since the release writes its own; and the audit's list of equivalent
+# mutants, whose names quote the reference solution.
 LEFT_OUT = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", ".pytest_cache", ".hypothesis",
-                                  ".ruff_cache", f"{HIDDEN_PREFIX}*", HIDDEN_MANIFEST, file_choice.STUBS_MANIFEST)
+                                  ".ruff_cache", f"{HIDDEN_PREFIX}*", HIDDEN_MANIFEST, file_choice.STUBS_MANIFEST,
+                                  EQUIVALENTS)
 
 
 class ReleaseError(Exception):
