@@ -73,20 +73,22 @@ class Audit:
                 and not any(v.error for v in self.verdicts))
 
 
-def marks(exercise: Any) -> tuple[dict[str, str], set[str]]:
+def marks(exercise: Any, path: Path | None = None) -> tuple[dict[str, str], set[str]]:
     """For ``exercise``: the mutants marked equivalent (name -> reason), and the names of its
-    structural checks."""
-    path = exercise.folder / EQUIVALENTS
+    structural checks, from ``path`` (default: the file beside its checks)."""
+    path = path or exercise.folder / EQUIVALENTS
     if not path.exists():
         return {}, set()
     data = json.loads(path.read_text(encoding="utf-8"))
     return {item["name"]: item["reason"] for item in data.get("mutants", [])}, set(data.get("structural", []))
 
 
-def prepare(exercise: Any, solution: Path, folder: Path) -> list[tuple[Path, Mutant]]:
-    """Write each mutant of ``solution`` to ``folder/<exercise>/<n>/<exercise>.py``."""
+def prepare(exercise: Any, solution: Path, folder: Path, only: Sequence[str] = ()) -> list[tuple[Path, Mutant]]:
+    """Write each mutant of ``solution`` (of the API names ``only``, or all) to
+    ``folder/<exercise>/<n>/<exercise>.py``."""
     sources = [path.read_text(encoding="utf-8") for path in exercise.judge_files]
-    found = mutants(solution.read_text(encoding="utf-8"), api_names(sources))
+    names = [name for name in api_names(sources) if not only or name in only]
+    found = mutants(solution.read_text(encoding="utf-8"), names)
     written = []
     for n, mutant in enumerate(found):
         path = folder / exercise.name / f"{n:04d}" / f"{exercise.name}.py"
@@ -96,9 +98,10 @@ def prepare(exercise: Any, solution: Path, folder: Path) -> list[tuple[Path, Mut
     return written
 
 
-def run_audits(names: Sequence[str], solution: Path | None, out: Path, parallel: int,
-               timeout_s: float, use_cache: bool) -> list[Audit]:
-    """Grade every mutant of every exercise in ``names`` in one batch."""
+def run_audits(names: Sequence[str], solution: Path | None, out: Path, parallel: int, timeout_s: float,
+               use_cache: bool, only: Sequence[str] = (), marked: Path | None = None) -> list[Audit]:
+    """Grade every mutant of every exercise in ``names`` (of the API names ``only``, or all)
+    in one batch; ``marked``: the equivalent mutants' file, instead of each exercise's."""
     from grader.batch.discover import Job
     from grader.batch.progress import Progress
     from grader.batch.scheduler import Settings, grade_batch
@@ -106,7 +109,7 @@ def run_audits(names: Sequence[str], solution: Path | None, out: Path, parallel:
 
     exercises = all_exercises()
     solutions = {name: solution or PROJECT_ROOT / "solutions" / f"{name}.py" for name in names}
-    prepared = {name: prepare(exercises[name], solutions[name], out / "mutants") for name in names}
+    prepared = {name: prepare(exercises[name], solutions[name], out / "mutants", only) for name in names}
     jobs = [Job("solution", name, solutions[name]) for name in names]
     jobs += [Job(f"{name}-{path.parent.name}", name, path, mutant.affected)
              for name in names for path, mutant in prepared[name]]
@@ -115,7 +118,7 @@ def run_audits(names: Sequence[str], solution: Path | None, out: Path, parallel:
     with Progress(len(jobs)) as progress:
         outcomes = grade_batch(jobs, settings, checks_version(), progress.advance)
     reports = {(o.student, o.exercise): (o, _load(out / o.report) if o.report else None) for o in outcomes}
-    return [_judge(exercises[name], solutions[name], prepared[name], reports) for name in names]
+    return [_judge(exercises[name], solutions[name], prepared[name], reports, marked) for name in names]
 
 
 def _load(path: Path) -> dict[str, Any] | None:
@@ -126,8 +129,8 @@ def _load(path: Path) -> dict[str, Any] | None:
 
 
 def _judge(exercise: Any, solution: Path, prepared: list[tuple[Path, Mutant]],
-           reports: dict[tuple[str, str], Any]) -> Audit:
-    marked, structural = marks(exercise)
+           reports: dict[tuple[str, str], Any], path: Path | None = None) -> Audit:
+    marked, structural = marks(exercise, path)
     outcome, baseline = reports.get(("solution", exercise.name), (None, None))
     problem = _baseline_problem(outcome, baseline)
     verdicts = []
@@ -236,10 +239,14 @@ def _diff(original: str, mutated: str) -> list[str]:
               help="Mutants graded at once (default: the number of cores).")
 @click.option("--timeout", type=click.FloatRange(0.1, 600), default=3.0, show_default=True,
               help="Seconds one call into a mutant may take (a mutant can loop forever).")
+@click.option("--target", "only", multiple=True, metavar="API_NAME",
+              help="Mutate only this API name's code (repeatable; default: every API name).")
+@click.option("--equivalents", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help=f"The equivalent mutants and structural checks (default: {EQUIVALENTS} beside the checks).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the figures per exercise as JSON here.")
 def audit(names: tuple[str, ...], solution: Path | None, out: Path | None, parallel: int | None,
-          timeout: float, json_path: Path | None) -> None:
+          timeout: float, only: tuple[str, ...], equivalents: Path | None, json_path: Path | None) -> None:
     """Grade one-edit mutants and degenerate answers of the reference solution of each
     EXERCISE (default: all) and show those that no check catches. Exit status: 0 every
     survivor is marked equivalent, 1 some are not, 3 some could not be graded."""
@@ -256,7 +263,7 @@ def audit(names: tuple[str, ...], solution: Path | None, out: Path | None, paral
     folder = out or Path(tempfile.mkdtemp(prefix="grade-audit-"))
     try:
         audits = run_audits(list(names or known), solution, folder, parallel or default_parallel(),
-                            timeout, use_cache=out is not None)
+                            timeout, use_cache=out is not None, only=only, marked=equivalents)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         sys.exit(EXIT_INTERRUPTED)
