@@ -9,9 +9,11 @@
 A survivor is a mutant that no check fails. Those known to be correct answers all the same
 are listed in ``grader/checks/<exercise>/equivalent_mutants.json`` as
 ``{"mutants": [{"name": ..., "reason": ...}], "structural": [check names]}``; the audit
-exits 1 while another survives. A degenerate answer (zeros, the input unchanged, ...) may
-pass only the structural checks of its API name (no parameters, shapes, dtypes): one that
-passes another of them is over-credited, and also makes the audit exit 1.
+exits 1 while another survives. A degenerate answer (zeros, the input unchanged, a
+constant, ...) may pass only the structural checks of its API name (no parameters, shapes,
+dtypes): one that passes another of them is over-credited, and also makes the audit exit 1
+unless it is marked. (A detached copy, or parameters not registered, keeps the right values:
+it must be caught, but may keep the points of checks on values, as a forward reading .data.)
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ from grader.paths import PROJECT_ROOT
 EQUIVALENTS = "equivalent_mutants.json"
 EXIT_CLEAN, EXIT_SURVIVORS, EXIT_USAGE, EXIT_NO_GRADE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 CAUGHT = ("failed", "error")  # a check's statuses that catch a mutant ("not run" does not)
+# Degenerate answers whose values are right (only training them fails): like a forward that
+# reads .data, they must be caught, but may keep the points of the checks on values.
+VALUES_KEPT = ("returns a detached copy", "parameters and submodules not registered")
 
 
 @dataclass
@@ -145,7 +150,8 @@ def _judge(exercise: Any, solution: Path, prepared: list[tuple[Path, Mutant]],
                     verdict.caught_by.append(check["name"])
                 elif check["status"] == "passed":
                     verdict.passed.append(check["name"])
-                    if (mutant.kind == "degenerate" and check["name"] not in structural
+                    if (mutant.kind == "degenerate" and not mutant.name.endswith(VALUES_KEPT)
+                            and check["name"] not in structural
                             and mutant.target in check.get("target", "").split("/")):
                         verdict.overcredited.append(check["name"])
             verdict.equivalent = marked.get(mutant.name, "")

@@ -105,7 +105,12 @@ def test_centered_gradients(submission, pairs):
     if not pairs:
         return
     grads = submission.run(probes.centered_input_gradients, pairs)
-    for (x, g), grad in paired(pairs, grads, "gradients"):
+    # Gradients that flow from a wrong output (zeros that carry gradients) are no answer.
+    ys = submission.run(probes.centered_outputs, [x for x, _ in pairs])
+    for ((x, g), grad), y in zip(paired(pairs, grads, "gradients"), paired(pairs, ys), strict=True):
+        y = expect_tensor(y[1], "CenteredLayer()(X)", X=x)
+        expect_close(y, x.double() - x.double().mean(), "CenteredLayer()(X), whose gradient this is,",
+                     rtol=1e-4, atol=2 * tolerance(x), X=x)
         expect(grad is not None,
                lambda: f"no gradient reaches X: the output does not require grad\n  on input X = {x!r}")
         grad = expect_tensor(grad, "X.grad", X=x)
