@@ -12,8 +12,11 @@ from grader.cli import cli
 from grader.course.audit import EQUIVALENTS, marks
 from grader.course.mutants import api_names, mutants
 from grader.course.release import LEFT_OUT
+from grader.grading.engine import grade
 from grader.grading.exercises import all_exercises
-from tests.conftest import ROOT
+from grader.grading.replay import Tapes
+from grader.report import Status
+from tests.conftest import ROOT, SUBMISSIONS, TEST_LIMITS
 
 TINY = '''
 import torch
@@ -115,3 +118,26 @@ def test_a_survivor_fails_the_audit_until_it_is_marked(tmp_path):
     second = CliRunner().invoke(cli, [*args, "--equivalents", str(equivalents)])  # cached: no grading
     assert second.exit_code == 0, second.output
     assert "SURVIVOR" not in second.output and "marked equivalent" in second.output
+
+
+WRONG = ["centered_sum.py", "centered_per_column.py", "mylinear_no_relu.py", "fourier_off_by_one.py",
+         "cheater.py", "mylinear_zeros_with_grad.py", "centered_detach_zeros.py"]
+
+
+def test_failing_fast_on_a_replay_reaches_hypothesis_verdicts(launcher):
+    """The audit's tapes end a check at its first failing recorded input: the statuses and
+    the score are those of plain grading (only the counterexample is not shrunk)."""
+    exercise = all_exercises()["exercise3"]
+    tapes = Tapes(fail_fast=True)
+    grade(ROOT / "solutions" / "exercise3.py", exercise, limits=TEST_LIMITS, launcher=launcher, tapes=tapes)
+    expected = json.loads((SUBMISSIONS / "exercise3" / "expected.json").read_text(encoding="utf-8"))
+    for name in WRONG:
+        report = grade(SUBMISSIONS / "exercise3" / name, exercise, limits=TEST_LIMITS, launcher=launcher, tapes=tapes)
+        not_passed = {c.name: c.status.value for c in report.checks if c.status != Status.PASSED}
+        assert (not_passed, report.score) == (expected[name]["not_passed"], expected[name]["score"]), name
+
+
+def test_only_the_checks_of_the_given_targets_run(launcher):
+    report = grade(ROOT / "solutions" / "exercise3.py", all_exercises()["exercise3"], limits=TEST_LIMITS,
+                   launcher=launcher, targets=["FourierHalf"])
+    assert {c.target for c in report.checks} == {"FourierHalf"} and len(report.checks) == 2
