@@ -156,8 +156,23 @@ def _judge(exercise: Any, solution: Path, prepared: list[tuple[Path, Mutant]],
                         verdict.overcredited.append(check["name"])
             verdict.equivalent = marked.get(mutant.name, "")
         verdicts.append(verdict)
-    names = {v.mutant.name for v in verdicts if (not v.caught_by or v.overcredited) and not v.error}
-    return Audit(exercise.name, solution, verdicts, problem, sorted(set(marked) - names))
+    return Audit(exercise.name, solution, verdicts, problem, _stale(marked, verdicts))
+
+
+def _stale(marked: dict[str, str], verdicts: list[Verdict]) -> list[str]:
+    """Marks that name no mutant left to excuse: a mutant now caught (and not over-credited),
+    or one no longer made of an API name this audit mutated (the solution changed)."""
+    made = {v.mutant.name: v for v in verdicts}
+    audited = {v.mutant.target for v in verdicts}
+    stale = []
+    for name in marked:
+        verdict = made.get(name)
+        if verdict is None:
+            if name.split(":")[0].split(".")[0] in audited:
+                stale.append(name)
+        elif verdict.caught_by and not verdict.overcredited and not verdict.error:
+            stale.append(name)
+    return sorted(stale)
 
 
 def _baseline_problem(outcome: Any, report: dict[str, Any] | None) -> str:

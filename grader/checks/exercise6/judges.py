@@ -359,9 +359,9 @@ def test_to_device_keeps_containers(submission, objs):
         expect(problem is None, lambda: f"{_moved_to(META)}: {problem}\n  on input obj = {render(spec)}")
         # The input itself, unmoved, has every container right: the tensors must move too.
         found = found_leaves(got)
-        unmoved = [path for path, leaf in spec_leaves(spec) if found.get(path, {}).get("device") != META]
-        expect(not unmoved, lambda: f"{_moved_to(META)}: the containers are right, but {_where(unmoved[0])} was "
-               f"not moved to {META}\n  on input obj = {render(spec)}")
+        unmoved = [path for path, leaf in spec_leaves(spec) if (found.get(path) or {}).get("device") != META]
+        expect(not unmoved, lambda: f"{_moved_to(META)}: the containers are right, but {_where(unmoved[0])} is "
+               f"{_described(found.get(unmoved[0]))}, not moved to {META}\n  on input obj = {render(spec)}")
 
 
 @check("to_device", "moves a module's parameters and buffers", points=2,
