@@ -150,12 +150,14 @@ def nonzero_biases(out: int) -> st.SearchStrategy[tuple[int, torch.Tensor]]:
 @budget(10)
 @given(cases=st.lists(st.tuples(outs.flatmap(nonzero_biases),
                                 widths.flatmap(lambda d: st.lists(inputs(d), min_size=1, max_size=3))),
-                      min_size=1, max_size=4))
-def test_output(submission, cases):
-    # The probe sets the judge's nonzero bias after the first forward (a fresh bias is 0).
-    cases = [[out, xs, bias] for (out, bias), xs in cases]
+                      min_size=1, max_size=4), data=st.data())
+def test_output(submission, cases, data):
+    # The probe sets the judge's nonzero bias and a weight after the first forward (a fresh
+    # bias is 0, a fresh weight whatever the layer chose: the initial values are not judged).
+    cases = [[out, xs, bias, data.draw(tensors((out, xs[0].shape[-1])), label="weight") / 8]
+             for (out, bias), xs in cases]
     results = submission.run(probes.outputs, cases)
-    for (out, xs, _), result in paired(cases, results, "layers"):
+    for (out, xs, _, _), result in paired(cases, results, "layers"):
         states = result["states"]
         for i, (x, y) in enumerate(paired(xs, result["outputs"])):
             y = expect_tensor(y, f"MyLazyLinear({out})(X)", X=x)

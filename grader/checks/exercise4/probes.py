@@ -101,16 +101,17 @@ def shapes_after_forward(sub: Any, cases: list[list[Any]]) -> list[dict[str, Any
 
 @probe
 def outputs(sub: Any, cases: list[list[Any]]) -> list[dict[str, Any]]:
-    """For each (out_features, xs, bias): one layer run once on xs[0] to get its shapes,
-    then given the judge's (nonzero) ``bias`` values, then run on each x in turn, with its
+    """For each (out_features, xs, bias, weight): one layer run once on xs[0] to get its
+    shapes, then given the judge's (nonzero) ``bias`` and ``weight`` values (where it has
+    that many entries: its initial values are not judged), then run on each x in turn, with its
     ``weight`` and ``bias`` as they were right after each forward (each output is judged
     against the state it was computed from; whether the state stays the same is another
     check's business). A bias left at its initial zeros would hide a wrong sign."""
     results = []
-    for out_features, xs, bias in cases:
+    for out_features, xs, bias, weight in cases:
         layer = sub.MyLazyLinear(out_features)
         layer(xs[0])
-        _set_bias(layer, bias)
+        _set_values(layer, {"bias": bias, "weight": weight})
         ys, states = [], []
         for x in xs:
             ys.append(layer(x))
@@ -120,12 +121,13 @@ def outputs(sub: Any, cases: list[list[Any]]) -> list[dict[str, Any]]:
     return results
 
 
-def _set_bias(layer: nn.Module, bias: torch.Tensor) -> None:
-    """Copy ``bias`` into the layer's ``bias`` where it has that many entries."""
-    target = getattr(layer, "bias", None)
-    if isinstance(target, torch.Tensor) and not is_lazy(target) and target.numel() == bias.numel():
-        with torch.no_grad():
-            target.copy_(bias.reshape(target.shape).to(target.dtype))
+def _set_values(layer: nn.Module, values: dict[str, torch.Tensor]) -> None:
+    """Copy each value into the layer's tensor of that name where it has that many entries."""
+    for name, value in values.items():
+        target = getattr(layer, name, None)
+        if isinstance(target, torch.Tensor) and not is_lazy(target) and target.numel() == value.numel():
+            with torch.no_grad():
+                target.copy_(value.reshape(target.shape).to(target.dtype))
 
 
 def _snapshot(layer: nn.Module) -> dict[str, Any]:
