@@ -38,6 +38,7 @@ LAZY_COMMANDS = {
     "gradescope-autograder": "grader.platforms.gradescope:gradescope_autograder",
     "init-ci": "grader.platforms.github:init_ci",
     "export": "grader.platforms.lms:export_command",
+    "audit": "grader.course.audit:audit",
 }
 
 

@@ -36,6 +36,7 @@ class Job:
     student: str
     exercise: str
     path: Path
+    targets: tuple[str, ...] | None = None  # grade only these API names' checks (grade audit)
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ def main() -> None:
     seed = _seed(options)
     launcher = start_launcher((), chosen, extra_hidden=[Path(p) for p in options["hide"]])
     try:
-        _serve(protocol, exercises, launcher, float(options["timeout_s"]), seed)
+        _serve(protocol, exercises, launcher, options, seed)
     finally:
         launcher.close()
 
@@ -63,19 +63,26 @@ def _pin(slot: int) -> None:
         os.sched_setaffinity(0, {cores[slot % len(cores)]})
 
 
-def _serve(protocol: TextIO, exercises: dict[str, Any], launcher: Any, timeout_s: float, seed: GradingSeed) -> None:
+def _serve(protocol: TextIO, exercises: dict[str, Any], launcher: Any, options: dict[str, Any],
+           seed: GradingSeed) -> None:
     from grader.grading.engine import grade
     from grader.grading.replay import Tapes
     from grader.sandbox.client import Limits
 
-    limits = Limits.for_timeout(timeout_s)
-    tapes = Tapes()  # the inputs of checks passed so far, replayed for the next submissions
+    limits = Limits.for_timeout(float(options["timeout_s"]))
+    # The inputs of checks passed so far, replayed for the next submissions. ``grade audit``
+    # records them from the solutions first and has a failing replay end its check.
+    tapes = Tapes(fail_fast=bool(options.get("fail_fast")))
+    unprimed = {name: Path(path) for path, name in options.get("prime", [])}
     _send(protocol, {"ready": True})
     for line in sys.stdin:
         job = json.loads(line)
         try:
+            if job["exercise"] in unprimed:  # before its exercise's first job: record the tapes
+                grade(unprimed.pop(job["exercise"]), exercises[job["exercise"]], limits=limits,
+                      launcher=launcher, tapes=tapes, seed=seed)
             report = grade(Path(job["path"]), exercises[job["exercise"]], limits=limits, launcher=launcher,
-                           tapes=tapes, seed=seed)
+                           tapes=tapes, seed=seed, targets=job.get("targets"))
             _send(protocol, {"id": job["id"], "report": report.to_dict()})
         except Exception as exc:  # noqa: BLE001 - the grader's own failure: an infrastructure error
             detail = traceback.format_exception_only(exc)[-1].strip()

@@ -50,6 +50,8 @@ class _Runner:
     def assign(self, job_id: int, job: Job, seconds: float) -> None:
         self.job, self.deadline = job, time.monotonic() + seconds
         line = {"id": job_id, "path": str(job.path), "exercise": job.exercise}
+        if job.targets is not None:
+            line["targets"] = list(job.targets)
         self.process.stdin.write((json.dumps(line) + "\n").encode())
         self.process.stdin.flush()
 

@@ -53,6 +53,10 @@ class Settings:
     shard: tuple[int, int] | None = None  # (k, N): this run grades the k-th of N parts
     seed: GradingSeed = PUBLIC_SEED  # which inputs the checks draw (grader.grading.seed)
     secret_file: Path | None = None  # where the grading processes read the secret (else: the environment)
+    # ``grade audit``: (path, exercise) each grading process grades first, unreported, so that
+    # its replay tapes come from a correct answer; and a failing replay ends its check at once.
+    prime: tuple[tuple[Path, str], ...] = ()
+    fail_fast: bool = False
 
 
 def report_path(job: Job) -> str:
@@ -95,7 +99,8 @@ def grade_batch(jobs: Sequence[Job], settings: Settings, checks_version: str,
                        "timeout_s": settings.timeout_s, "exercises": sorted({job.exercise for job in todo}),
                        # the secret's path (never the secret) and the fingerprint it must give
                        "secret_file": str(settings.secret_file) if settings.secret_file else None,
-                       "seed": settings.seed.fingerprint}
+                       "seed": settings.seed.fingerprint,
+                       "prime": [[str(path), name] for path, name in settings.prime], "fail_fast": settings.fail_fast}
             pool = Pool(settings.parallel, options, settings.out / "logs",
                         limits.budget_s + limits.load_s + MARGIN_S)
             pool.run(todo, finish)

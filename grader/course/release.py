@@ -18,6 +18,7 @@ from pathlib import Path
 
 import click
 
+from grader.course.audit import EQUIVALENTS
 from grader.grading import file_choice
 from grader.grading.exercises import HIDDEN_MANIFEST, HIDDEN_PREFIX, Exercise, all_exercises
 from grader.paths import GRADER_DIR, PROJECT_ROOT
@@ -30,11 +31,12 @@ WRITTEN = ("exercises", "grader", *COPIED_FILES, "README.md", "Makefile", "MANIF
 # A course secret kept beside the grader by mistake (grader.grading.seed) never ships.
 SECRET_PATTERNS = ("*.secret", "grading_secret")
 # Build and cache litter; everything hidden (hidden_judges.py, and hidden_probes.py or any
-# other hidden_* file or folder holding what only hidden checks use); and any manifest a
-# source tree may hold, since the release writes its own.
+# other hidden_* file or folder holding what only hidden checks use); any manifest a source
+# tree may hold, since the release writes its own; and the audit's list of equivalent
+# mutants, whose names quote the reference solution.
 LEFT_OUT = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", ".pytest_cache", ".hypothesis",
                                   ".ruff_cache", f"{HIDDEN_PREFIX}*", HIDDEN_MANIFEST,
-                                  file_choice.STUBS_MANIFEST, *SECRET_PATTERNS)
+                                  file_choice.STUBS_MANIFEST, EQUIVALENTS, *SECRET_PATTERNS)
 
 
 class ReleaseError(Exception):

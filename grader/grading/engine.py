@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import io
 import time
+from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,13 +49,15 @@ def grade(
     cell_s: float = 60.0,
     tapes: Tapes | None = None,
     seed: GradingSeed = PUBLIC_SEED,
+    targets: Collection[str] | None = None,
 ) -> Report:
     """Grade the submission at ``path`` as ``exercise``.
 
     ``execute`` first runs a notebook top to bottom with nbclient (``cell_s`` per cell), in
     a worker like any other, and reports that as a check worth no points. ``tapes`` (batch
     grading) replays the inputs of checks that passed for earlier submissions. ``seed``
-    chooses the inputs hypothesis draws (public, or a course secret's).
+    chooses the inputs hypothesis draws (public, or a course secret's). ``targets``
+    (``grade audit``) runs only the checks of those API names.
     """
     started = time.perf_counter()
     own_launcher = launcher is None
@@ -68,7 +71,7 @@ def grade(
 
     submission = read_submission(path)
     sandbox = Sandbox(launcher, submission, limits)
-    session = GradingSession(sandbox, tapes, seed)
+    session = GradingSession(sandbox, tapes, seed, targets)
     executed = _execution_check(sandbox, cell_s) if execute else []
     judging = time.perf_counter()
     # Public judges, then hidden ones where this copy of the grader has them (given by path,

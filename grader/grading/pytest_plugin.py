@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 import pytest
@@ -31,16 +31,22 @@ from grader.statuses import ProblemKind
 class GradingSession:
     """Registered by the engine: supplies the sandbox and collects results."""
 
-    def __init__(self, sandbox: Sandbox, tapes: Tapes | None = None, seed: GradingSeed = PUBLIC_SEED) -> None:
+    def __init__(self, sandbox: Sandbox, tapes: Tapes | None = None, seed: GradingSeed = PUBLIC_SEED,
+                 targets: Collection[str] | None = None) -> None:
         self.sandbox = sandbox
         self.tapes = tapes  # batch grading: inputs of checks that passed before (grader.grading.replay)
         self.seed = seed  # which inputs each check draws (grader.grading.seed)
+        self.targets = targets  # only the checks of these API names (grade audit), or all
         self.results: list[CheckResult] = []
         self.collect_errors: list[str] = []
         self._started: dict[str, float] = {}
         # target -> its time-limit problem: later checks of that target are not run again,
         # so an infinite loop costs one time limit per API name, not one per check.
         self._timed_out: dict[str, StudentCodeProblem] = {}
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        if self.targets is not None:
+            items[:] = [item for item in items if set(_target(item).split("/")) & set(self.targets)]
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         """Import the submission once, before the first check (its failure is reused)."""

@@ -70,10 +70,15 @@ class _ReplayData:
 
 
 class Tapes:
-    """Recorded inputs of passing property checks, by pytest node id."""
+    """Recorded inputs of passing property checks, by pytest node id.
 
-    def __init__(self) -> None:
+    ``fail_fast`` (``grade audit``): a replay that fails ends the check with that failure
+    at once, the verdict hypothesis would reach, but unshrunk and without generating again.
+    """
+
+    def __init__(self, fail_fast: bool = False) -> None:
         self._tapes: dict[str, list[_Example]] = {}
+        self.fail_fast = fail_fast
 
     def run(self, item: pytest.Function) -> bool | None:
         """The ``pytest_pyfunc_call`` of a hypothesis test: replay it, or run and record it.
@@ -83,14 +88,18 @@ class Tapes:
             return None
         fixtures = {name: item.funcargs[name] for name in compat.fixture_names(item)}
         tape = self._tapes.get(item.nodeid)
-        if tape is not None and _replays(hypothesis.inner_test, fixtures, tape):
-            return True
+        if tape is not None:
+            failure = _replay(hypothesis.inner_test, fixtures, tape)
+            if failure is None:
+                return True
+            if self.fail_fast and not isinstance(failure, _OffTape):
+                raise failure
         self._tapes[item.nodeid] = _record(item.obj, fixtures)
         return True
 
 
-def _replays(test: Callable[..., Any], fixtures: dict[str, Any], tape: list[_Example]) -> bool:
-    """Whether the test passes on every recorded example."""
+def _replay(test: Callable[..., Any], fixtures: dict[str, Any], tape: list[_Example]) -> Exception | None:
+    """None if the test passes on every recorded example, else the first failure."""
     for example in tape:
         kwargs = {name: _ReplayData(example) if isinstance(value, _Example) else copy.deepcopy(value)
                   for name, value in example.kwargs.items()}
@@ -98,9 +107,9 @@ def _replays(test: Callable[..., Any], fixtures: dict[str, Any], tape: list[_Exa
             test(**fixtures, **kwargs)
         except UnsatisfiedAssumption:
             continue  # hypothesis discarded this example too
-        except Exception:  # noqa: BLE001 - any failure: let hypothesis judge, and shrink
-            return False
-    return True
+        except Exception as failure:  # noqa: BLE001 - any failure: let hypothesis judge, and shrink
+            return failure
+    return None
 
 
 def _record(wrapped: Any, fixtures: dict[str, Any]) -> list[_Example]:

@@ -171,6 +171,11 @@ def test_fixed_constant(submission):
     for name, parameter in result["parameters"].items():
         expect(not same_tensor(weight, parameter),
                lambda: f"FixedHiddenMLP().rand_weight is the parameter {name!r}: an optimizer would train it")
+    # No parameters at all keeps rand_weight out of them by itself: linear's must be there.
+    names = sorted(result["parameters"])
+    expect({"linear.weight", "linear.bias"} <= set(names),
+           lambda: f"FixedHiddenMLP()'s parameters should include linear.weight and linear.bias, got {names}: "
+           "assign self.linear = nn.Linear(20, 20) in __init__ so that it is registered")
     expect(result["grad"] is None,
            lambda: f"FixedHiddenMLP().rand_weight received a gradient after backward, "
                    f"{show(result['grad'], 120)}: a constant must not require grad")
@@ -192,6 +197,14 @@ def test_fixed_linear_twice(submission, x):
     for i, call in enumerate(calls):
         expect(call["grad"] is not None,
                lambda: f"no gradient reaches the output of linear's {('first', 'second')[i]} use" + on_input({"X": x}))  # noqa: E501
+    # Gradients that flow out of a wrong output (zeros that carry gradients) are no answer:
+    # X.sum() halved k times has the gradient 2^-k everywhere, and is 2^-k times the sum.
+    second = expect_tensor(calls[1].get("output"), "the output of linear's second use", X=x).double()
+    halving = float(expect_tensor(calls[1]["grad"], "its gradient", X=x).double().flatten()[0])
+    y = expect_tensor(result.get("output"), "FixedHiddenMLP()(X)", X=x)
+    expect_close(y, torch.tensor(halving * float(second.sum()), dtype=torch.float64),
+                 "FixedHiddenMLP()(X), the sum of linear's second output halved as its gradient says,",
+                 rtol=1e-4, atol=1e-5 * (1 + float(second.abs().sum())), X=x)
     weight = sum(c["grad"].double().T @ c["input"].double() for c in calls)
     bias = sum(c["grad"].double().sum(0) for c in calls)
     scale = float(sum(c["grad"].double().abs().T @ c["input"].double().abs() for c in calls).max())

@@ -142,8 +142,8 @@ def fixed_hidden_linear_calls(sub: Any, x: torch.Tensor) -> dict[str, Any]:
     requires_grad = isinstance(y, torch.Tensor) and y.requires_grad
     if requires_grad:
         y.sum().backward()
-    return {"calls": [{"input": c["input"], "grad": c.get("grad")} for c in calls],
-            "requires_grad": requires_grad,
+    return {"calls": [{"input": c["input"], "output": c["output"], "grad": c.get("grad")} for c in calls],
+            "requires_grad": requires_grad, "output": _copy(y),
             "weight_grad": linear.weight.grad, "bias_grad": linear.bias.grad}
 
 

@@ -291,7 +291,12 @@ def constant_layers_problem(result: dict[str, Any], sizes: list[list[int]], part
 
 
 def untouched_problem(result: dict[str, Any]) -> str | None:
-    """The modules other than nn.Linear hold what they held before."""
+    """The modules other than nn.Linear hold what they held before, and the nn.Linear ones
+    do not (an initializer that does nothing leaves everything untouched by itself)."""
+    before = result.get("linear_before") or []
+    if before and all(isinstance(layer["weight"], torch.Tensor) and layer["weight"].shape == old.shape
+                      and torch.equal(layer["weight"], old) for layer, old in zip(result["linear"], before, strict=False)):
+        return "the nn.Linear weights are unchanged too: it initializes nothing"
     for label, states in result["others"].items():
         before, after = states["before"], states["after"]
         if sorted(before) != sorted(after):
@@ -373,6 +378,11 @@ def _judge_untouched(submission: Any, name: str) -> None:
 def _judge_constant(submission: Any, name: str, part: str, value: float) -> None:
     result = _initialized(submission, name, SMALL)
     problem = constant_layers_problem(result, SMALL, part, value)
+    if problem is None and part == "bias":  # zeros everywhere make the bias 0 by themselves
+        problem = next((f"{linear_name(size)}.bias is 0, but so is every entry of its weight: the weight was "
+                        "not initialized" for size, layer in zip(SMALL, result["linear"], strict=True)
+                        if isinstance(layer["weight"], torch.Tensor) and not bool((layer["weight"] != 0).any())),
+                       None)
     expect(problem is None, lambda: f"after net.apply({name}) on a network of {_layers(SMALL)}:\n  {problem}")
 
 

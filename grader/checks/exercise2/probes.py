@@ -124,11 +124,12 @@ def initialized(sub: Any, name: str, seed: int, sizes: list[list[int]], others: 
     to a default shows), nest them in one network, apply ``sub.<name>`` with ``net.apply``
     and return what is there now.
 
-    ``linear``: each layer's weight and bias after; ``others``: each other module's state
-    before and after.
+    ``linear``: each layer's weight and bias after; ``linear_before``: each layer's weight
+    before; ``others``: each other module's state before and after.
     """
     torch.manual_seed(seed)
     linears = [nn.Linear(i, o) for i, o in sizes]
+    linear_before = [m.weight.detach().clone() for m in linears]
     extra = _others() if others else {}
     with torch.no_grad():
         for module in extra.values():
@@ -140,6 +141,7 @@ def initialized(sub: Any, name: str, seed: int, sizes: list[list[int]], others: 
     net.apply(getattr(sub, name))
     return {
         "linear": [{"weight": m.weight, "bias": m.bias} for m in linears],
+        "linear_before": linear_before,
         "others": {label: {"before": before[label], "after": _state(module)}
                    for label, module in extra.items()},
     }

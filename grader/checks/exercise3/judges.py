@@ -44,6 +44,16 @@ def test_centered_no_parameters(submission):
     expect(names == {}, lambda: f"CenteredLayer() should have no parameters, but has {sorted(names)}")
 
 
+def centered_along_some_dim(x: torch.Tensor, y: torch.Tensor) -> bool:
+    """Whether ``y - x`` is constant along at least one dimension, as centering along it
+    makes it (a 0-d input has none: zero mean alone decides)."""
+    shift = y.double() - x.double()
+    if x.dim() == 0 or shift.numel() == 0:
+        return True
+    room = 2 * tolerance(x)
+    return any(float((shift - shift.mean(d, keepdim=True)).abs().max()) <= room for d in range(x.dim()))
+
+
 @check("CenteredLayer", "output has zero mean", points=2, hint="subtract X.mean(), the mean of all entries")
 @budget(20)
 @given(xs=st.lists(float_inputs(), min_size=1, max_size=8))
@@ -55,6 +65,11 @@ def test_centered_zero_mean(submission, xs):
         mean = float(y.double().mean()) if y.numel() else 0.0
         expect(abs(mean) <= tolerance(x),
                lambda: f"the output's mean should be 0, got {mean:.6g}\n  on input X = {x!r}\n  output {y!r}")
+        # All zeros (or any constant of mean 0) has zero mean by itself: the output must also
+        # be the input minus what a centering subtracts, constant along some dimension.
+        expect(centered_along_some_dim(x, y),
+               lambda: "the output has zero mean but is not the input centered: output - input should be "
+               f"constant (along at least one dimension of X)\n  on input X = {x!r}\n  output {y!r}")
 
 
 @check("CenteredLayer", "output is the input shifted by one constant", points=2,
@@ -67,14 +82,21 @@ def test_centered_shift(submission, xs):
         y = expect_tensor(y, "CenteredLayer()(X)", X=x)
         expect_shape(y, tuple(x.shape), "CenteredLayer()(X)", X=x)
         shift = y.double() - x.double()
-        spread = float(shift.max() - shift.min())
+        spread = float(shift.max() - shift.min()) if shift.numel() else 0.0
         expect(spread <= 2 * tolerance(x),
                lambda: f"output - input should be the same number everywhere, but ranges over {spread:.6g}"
                f"\n  on input X = {x!r}\n  output {y!r}")
+        # The input unchanged is shifted by 0 by itself: a centering shifts by 0 only an input
+        # whose mean is already 0.
+        mean = float(x.double().mean()) if x.numel() else 0.0
+        unchanged = shift.numel() > 0 and float(shift.abs().max()) <= 2 * tolerance(x)
+        expect(not (unchanged and abs(mean) > 2 * tolerance(x)),
+               lambda: f"the output is the input unchanged, but X's mean is {mean:.6g}: the constant to "
+               f"subtract depends on X\n  on input X = {x!r}\n  output {y!r}")
 
 
 @check("CenteredLayer", "gradients flow to the input", points=1,
-       hint="use differentiable tensor operations; no .data, .detach() or .item()")
+       hint="use differentiable tensor operations; no .data, .detach() or .item(); X.grad is then G - G.mean()")
 @budget(8)
 @given(pairs=st.lists(shapes(1, 3, min_side=2).flatmap(lambda s: st.tuples(tensors(s), tensors(s))),
                       min_size=1, max_size=4))
@@ -83,14 +105,20 @@ def test_centered_gradients(submission, pairs):
     if not pairs:
         return
     grads = submission.run(probes.centered_input_gradients, pairs)
-    for (x, g), grad in paired(pairs, grads, "gradients"):
+    # Gradients that flow from a wrong output (zeros that carry gradients) are no answer.
+    ys = submission.run(probes.centered_outputs, [x for x, _ in pairs])
+    for ((x, g), grad), y in zip(paired(pairs, grads, "gradients"), paired(pairs, ys), strict=True):
+        y = expect_tensor(y[1], "CenteredLayer()(X)", X=x)
+        expect_close(y, x.double() - x.double().mean(), "CenteredLayer()(X), whose gradient this is,",
+                     rtol=1e-4, atol=2 * tolerance(x), X=x)
         expect(grad is not None,
                lambda: f"no gradient reaches X: the output does not require grad\n  on input X = {x!r}")
         grad = expect_tensor(grad, "X.grad", X=x)
         expect_shape(grad, tuple(x.shape), "X.grad", X=x)
-        expect(bool(grad.isfinite().all()) and bool(grad.abs().sum() > 0),
-               lambda: f"X.grad should carry the gradient of (layer(X) * G).sum(), got {grad!r}\n"
-               f"  on input X = {x!r}, G = {g!r}")
+        # Judged against the gradient of X - X.mean(), G - G.mean(): a gradient that merely
+        # flows (X - X.detach() passes G through and outputs zeros) is not enough.
+        expect_close(grad, g.double() - g.double().mean(), "X.grad after (layer(X) * G).sum().backward()",
+                     rtol=1e-4, atol=1e-4, X=x, G=g)
 
 
 # -- MyLinear ------------------------------------------------------------------------
@@ -153,7 +181,13 @@ def test_mylinear_gradients(submission, case, data):
     values = {"weight": data.draw(tensors((in_units, units)), label="weight") / 16,
               "bias": torch.full((units,), 128.0)}
     result = submission.run(probes.mylinear_gradients, in_units, units, values, x, g)
-    expect_parameters(result["shapes"], values, f"MyLinear({in_units}, {units})")
+    what = f"MyLinear({in_units}, {units})"
+    expect_parameters(result["shapes"], values, what)
+    # Gradients that flow from a wrong output (zeros that carry gradients) are no answer: the
+    # output the gradients came from must be the layer's (all units active, so relu or not).
+    y = expect_tensor(result.get("output"), f"{what}(X)", X=x)
+    expect_close(y, x.double() @ values["weight"].double() + values["bias"].double(), f"{what}(X)",
+                 rtol=1e-4, atol=1e-3, X=x, weight=values["weight"], bias=values["bias"])
     expect(result["output_requires_grad"],
            lambda: "the output does not require grad, so no gradient can reach weight or bias "
            f"(was .data or .detach() used?)\n  on input X = {x!r}")

@@ -73,12 +73,13 @@ def mylinear_gradients(
     shapes = _load_parameters(layer, values)
     y = layer(x)
     if not _requires_grad(y):
-        return {"shapes": shapes, "output_requires_grad": False, "grads": {}}
+        return {"shapes": shapes, "output_requires_grad": False, "grads": {}, "output": y}
     (y * g).sum().backward()
     return {
         "shapes": shapes,
         "output_requires_grad": True,
         "grads": {name: p.grad for name, p in layer.named_parameters()},
+        "output": y.detach(),
     }
 
 

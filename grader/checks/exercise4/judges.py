@@ -144,18 +144,34 @@ def output_tolerance(x: torch.Tensor, state: dict[str, Any]) -> float:
     return 1e-5 * (1.0 + float((x.double().abs() @ m + b).max()))
 
 
+def nonzero_biases(out: int) -> st.SearchStrategy[tuple[int, torch.Tensor]]:
+    """(out, a bias of that many entries, none of them 0)."""
+    return st.tuples(st.just(out), tensors((out,)).map(lambda b: torch.where(b == 0, torch.ones_like(b), b)))
+
+
 @check("MyLazyLinear", "output is X @ weight.T + bias", points=2)
 @budget(10)
-@given(cases=st.lists(st.tuples(outs, widths.flatmap(lambda d: st.lists(inputs(d), min_size=1, max_size=3))),
-                      min_size=1, max_size=4))
-def test_output(submission, cases):
-    cases = [[out, xs] for out, xs in cases]
+@given(cases=st.lists(st.tuples(outs.flatmap(nonzero_biases),
+                                widths.flatmap(lambda d: st.lists(inputs(d), min_size=1, max_size=3))),
+                      min_size=1, max_size=4), data=st.data())
+def test_output(submission, cases, data):
+    # The probe sets the judge's nonzero bias and a weight after the first forward (a fresh
+    # bias is 0, a fresh weight whatever the layer chose: the initial values are not judged).
+    cases = [[out, xs, bias, data.draw(tensors((out, xs[0].shape[-1])), label="weight") / 8]
+             for (out, bias), xs in cases]
     results = submission.run(probes.outputs, cases)
-    for (out, xs), result in paired(cases, results, "layers"):
+    for (out, xs, _, _), result in paired(cases, results, "layers"):
         states = result["states"]
         for i, (x, y) in enumerate(paired(xs, result["outputs"])):
             y = expect_tensor(y, f"MyLazyLinear({out})(X)", X=x)
             state = states[i]
+            # An output from tensors the layer does not register (no optimizer would train
+            # them) is no layer's output.
+            registered = state.get("registered") or []
+            expect({"weight", "bias"} <= set(registered),
+                   lambda: f"MyLazyLinear({out}) computes with weight and bias, but its registered parameters "
+                   f"are {registered}: assign nn.Parameter objects (or materialize uninitialized ones)"
+                   + on_input(dict(X=x)))
             candidates = expected_output(x, state, out)
             atol = output_tolerance(x, state)
             if any(y.shape == e.shape and torch.allclose(y.double(), e, rtol=1e-4, atol=atol) for e in candidates):  # noqa: E501
@@ -368,10 +384,15 @@ def bias_problem(result: dict[str, Any], specs: list[list[Any]], width: int) -> 
         if bool(nonzero.any()):
             return (f"{where}.bias should be 0 everywhere: {int(nonzero.sum())} of {out} entries are not, "
                     f"e.g. {float(bias[nonzero][0]):.5g}")
+        # Zeros everywhere make every bias 0 by themselves: the weight must be initialized too.
+        weight = layer["weight"]
+        if isinstance(weight, torch.Tensor) and weight.numel() and not bool((weight != 0).any()):
+            return f"{where}.bias is 0, but so is every entry of {where}.weight: the weights were not initialized"
     return None
 
 
-def returned_problem(result: dict[str, Any]) -> str | None:
+def returned_problem(result: dict[str, Any], specs: list[list[Any]] | None = None, width: int = 0) -> str | None:
+    """Why materialize did not return net, materialized (``specs``: the net it was given)."""
     returned = result["returned"]
     if "module" not in returned:
         value = returned.get("value")
@@ -384,6 +405,10 @@ def returned_problem(result: dict[str, Any]) -> str | None:
     if not same:
         return (f"materialize(net, example) should return net itself, but it returned another "
                 f"{returned['module']} (a copy?) whose parameters are not net's")
+    # Giving net back untouched returns net by itself: it must come back materialized.
+    problem = shape_problem(result, specs, width) if specs is not None else None
+    if problem:
+        return f"materialize(net, example) returned net, but not materialized: {problem}"
     return None
 
 
@@ -452,7 +477,7 @@ def test_materialize_bias(submission):
 @check("materialize", "returns net", points=1, hint="end with return net")
 def test_materialize_returns(submission):
     result = _materialized(submission, BIG, BIG_EXAMPLE)
-    problem = returned_problem(result)
+    problem = returned_problem(result, BIG, BIG_WIDTH)
     expect(problem is None, lambda: f"{problem}{_net(BIG, BIG_EXAMPLE)}")
 
 

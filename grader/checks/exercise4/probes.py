@@ -101,18 +101,33 @@ def shapes_after_forward(sub: Any, cases: list[list[Any]]) -> list[dict[str, Any
 
 @probe
 def outputs(sub: Any, cases: list[list[Any]]) -> list[dict[str, Any]]:
-    """For each (out_features, xs): one layer run on each x in turn, with its ``weight`` and
-    ``bias`` as they were right after each forward (each output is judged against the state
-    it was computed from; whether the state stays the same is another check's business)."""
+    """For each (out_features, xs, bias, weight): one layer run once on xs[0] to get its
+    shapes, then given the judge's (nonzero) ``bias`` and ``weight`` values (where it has
+    that many entries: its initial values are not judged), then run on each x in turn, with its
+    ``weight`` and ``bias`` as they were right after each forward (each output is judged
+    against the state it was computed from; whether the state stays the same is another
+    check's business). A bias left at its initial zeros would hide a wrong sign."""
     results = []
-    for out_features, xs in cases:
+    for out_features, xs, bias, weight in cases:
         layer = sub.MyLazyLinear(out_features)
+        layer(xs[0])
+        _set_values(layer, {"bias": bias, "weight": weight})
         ys, states = [], []
         for x in xs:
             ys.append(layer(x))
-            states.append({name: _copy(getattr(layer, name, None)) for name in ("weight", "bias")})
+            states.append({name: _copy(getattr(layer, name, None)) for name in ("weight", "bias")}
+                          | {"registered": [name for name, _ in layer.named_parameters()]})
         results.append({"outputs": ys, "states": states})
     return results
+
+
+def _set_values(layer: nn.Module, values: dict[str, torch.Tensor]) -> None:
+    """Copy each value into the layer's tensor of that name where it has that many entries."""
+    for name, value in values.items():
+        target = getattr(layer, name, None)
+        if isinstance(target, torch.Tensor) and not is_lazy(target) and target.numel() == value.numel():
+            with torch.no_grad():
+                target.copy_(value.reshape(target.shape).to(target.dtype))
 
 
 def _snapshot(layer: nn.Module) -> dict[str, Any]:

@@ -21,11 +21,15 @@ from grader.checks.exercise6.judges import _gpus, _listing, _texts, expect_value
 @check("try_all_gpus", "is [cpu] when there is no GPU", points=1, hidden=True,
        hint="when torch.cuda.device_count() is 0, return [torch.device('cpu')], not an empty list")
 def test_try_all_gpus_without_gpu(submission):
-    results = submission.run(probes.try_all_gpus_results, [0])
-    for count, got in paired([0], results):
+    results = submission.run(probes.try_all_gpus_results, [0, 2])
+    for count, got in paired([0], results[:1]):
         expect(_texts(got) == ["cpu"],
                lambda: f"try_all_gpus() with {_gpus(count)} should be [torch.device('cpu')], got "
                        f"{_listing(got)}")
+    # A function that always answers [cpu] is right here by itself: only when it asks.
+    expect(_texts(results[1]) != ["cpu"],
+           lambda: f"try_all_gpus() with {_gpus(2)} should list the GPUs, got {_listing(results[1])}: "
+           "it answers [cpu] whatever the machine has")
 
 
 @check("model_device", "raises ValueError for a net split across devices", points=2, hidden=True,

@@ -149,6 +149,8 @@ MODULES: dict[str, dict[str, Any]] = {
 tensor_specs = st.builds(lambda shape, dtype: {"kind": "tensor", "shape": list(shape), "dtype": dtype},
                          shapes(0, 3, max_side=3), st.sampled_from(DTYPES))
 module_specs = st.sampled_from(sorted(MODULES)).map(lambda name: {"kind": "module", "name": name})
+# Neither tensors nor modules: to_device gives them back unchanged.
+value_specs = st.sampled_from([3, 0.5, "label", None, True]).map(lambda value: {"kind": "value", "value": value})
 
 
 def _containers(children: st.SearchStrategy, kinds: tuple[str, ...]) -> st.SearchStrategy:
@@ -166,14 +168,17 @@ def _containers(children: st.SearchStrategy, kinds: tuple[str, ...]) -> st.Searc
     return st.one_of(*(makers[kind] for kind in kinds))
 
 
-def structures(kinds: tuple[str, ...]) -> st.SearchStrategy[dict[str, Any]]:
-    """Tensors nested in containers of the given kinds; shrinks towards one tensor."""
-    return st.recursive(tensor_specs, lambda children: _containers(children, kinds), max_leaves=6)
+def structures(kinds: tuple[str, ...], values: bool = False) -> st.SearchStrategy[dict[str, Any]]:
+    """Tensors (and other ``values``) nested in containers of the given kinds; shrinks
+    towards one tensor."""
+    leaves = st.one_of(tensor_specs, value_specs) if values else tensor_specs
+    return st.recursive(leaves, lambda children: _containers(children, kinds), max_leaves=6)
 
 
 def containers(kinds: tuple[str, ...]) -> st.SearchStrategy[dict[str, Any]]:
-    """Like ``structures``, with a container at the top; shrinks towards an empty one."""
-    return _containers(structures(kinds), kinds)
+    """Like ``structures`` with other values among the tensors, and a container at the top;
+    shrinks towards an empty one."""
+    return _containers(structures(kinds, values=True), kinds)
 
 
 def module_structures() -> st.SearchStrategy[dict[str, Any]]:
@@ -189,6 +194,8 @@ def module_structures() -> st.SearchStrategy[dict[str, Any]]:
 def render(spec: dict[str, Any]) -> str:
     """Python that builds the object of ``spec`` (``Batch`` is a namedtuple of its fields)."""
     kind = spec["kind"]
+    if kind == "value":
+        return repr(spec["value"])
     if kind == "tensor":
         shape = ", ".join(str(side) for side in spec["shape"]) or "()"
         dtype = "" if spec["dtype"] == "float32" else f", dtype=torch.{spec['dtype']}"
@@ -233,6 +240,8 @@ def _expected_container(spec: dict[str, Any]) -> str:
 
 def spec_leaves(spec: dict[str, Any], path: str = "obj") -> Iterator[tuple[str, dict[str, Any]]]:
     """(path, spec) of every tensor and module, such as ``obj[0]['x']``."""
+    if spec["kind"] == "value":
+        return
     if spec["kind"] in ("tensor", "module"):
         yield path, spec
         return
@@ -298,6 +307,12 @@ def container_problem(spec: dict[str, Any], got: dict[str, Any], path: str = "ob
     """Why the containers of a result are not those of ``spec`` (types, keys, lengths).
     What became of the tensors and modules inside is the other checks' business."""
     kind = spec["kind"]
+    if kind == "value":
+        value = spec["value"]
+        if got.get("kind") == "other" and got.get("type") == type(value).__name__ and got.get("text") == (
+                value if isinstance(value, str) else repr(value)):
+            return None
+        return f"{_where(path)} should be {value!r}, unchanged (only tensors and modules move), got {_described(got)}"
     if kind in ("tensor", "module"):
         return None
     fields_ok = kind != "namedtuple" or got.get("fields") == spec["fields"]
@@ -347,6 +362,11 @@ def test_to_device_keeps_containers(submission, objs):
     for spec, got in paired(objs, results):
         problem = container_problem(spec, got)
         expect(problem is None, lambda: f"{_moved_to(META)}: {problem}\n  on input obj = {render(spec)}")
+        # The input itself, unmoved, has every container right: the tensors must move too.
+        found = found_leaves(got)
+        unmoved = [path for path, leaf in spec_leaves(spec) if (found.get(path) or {}).get("device") != META]
+        expect(not unmoved, lambda: f"{_moved_to(META)}: the containers are right, but {_where(unmoved[0])} is "
+               f"{_described(found.get(unmoved[0]))}, not moved to {META}\n  on input obj = {render(spec)}")
 
 
 @check("to_device", "moves a module's parameters and buffers", points=2,

@@ -180,6 +180,8 @@ def build(spec: dict[str, Any]) -> Any:
     kind = spec["kind"]
     if kind == "tensor":
         return torch.zeros(spec["shape"], dtype=DTYPES[spec["dtype"]])
+    if kind == "value":  # a number, a string, a bool or None: it comes back unchanged
+        return spec["value"]
     if kind == "module":
         return MODULES[spec["name"]]()
     items = spec["items"]

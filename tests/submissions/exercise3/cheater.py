@@ -1,8 +1,8 @@
 """Cheater: patches every comparison helper it can reach, then returns wrong values.
 
 The patches must earn nothing: the score is what the wrong values honestly earn.
-CenteredLayer returns X unchanged (no parameters, shape and dtype kept, y - x constant:
-those checks pass), MyLinear and TensorReduction have the right parameters but return
+CenteredLayer returns X unchanged (no parameters, shape and dtype kept: those checks pass;
+the input unchanged earns nothing else), MyLinear and TensorReduction have the right parameters but return
 zeros, FourierHalf returns all n coefficients (the leading ones are right).
 """
 
