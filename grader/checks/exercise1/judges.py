@@ -174,7 +174,7 @@ def test_fixed_constant(submission):
     # No parameters at all keeps rand_weight out of them by itself: linear's must be there.
     names = sorted(result["parameters"])
     expect({"linear.weight", "linear.bias"} <= set(names),
-           lambda: f"FixedHiddenMLP()'s parameters should include linear.weight and linear.bias, got {names}: "
+           lambda: f"FixedHiddenMLP()'s parameters should include linear.weight and linear.bias, got {names}: "  # noqa: E501
            "assign self.linear = nn.Linear(20, 20) in __init__ so that it is registered")
     expect(result["grad"] is None,
            lambda: f"FixedHiddenMLP().rand_weight received a gradient after backward, "

@@ -295,7 +295,7 @@ def untouched_problem(result: dict[str, Any]) -> str | None:
     do not (an initializer that does nothing leaves everything untouched by itself)."""
     before = result.get("linear_before") or []
     if before and all(isinstance(layer["weight"], torch.Tensor) and layer["weight"].shape == old.shape
-                      and torch.equal(layer["weight"], old) for layer, old in zip(result["linear"], before, strict=False)):
+                      and torch.equal(layer["weight"], old) for layer, old in zip(result["linear"], before, strict=False)):  # noqa: E501
         return "the nn.Linear weights are unchanged too: it initializes nothing"
     for label, states in result["others"].items():
         before, after = states["before"], states["after"]
@@ -381,7 +381,7 @@ def _judge_constant(submission: Any, name: str, part: str, value: float) -> None
     if problem is None and part == "bias":  # zeros everywhere make the bias 0 by themselves
         problem = next((f"{linear_name(size)}.bias is 0, but so is every entry of its weight: the weight was "
                         "not initialized" for size, layer in zip(SMALL, result["linear"], strict=True)
-                        if isinstance(layer["weight"], torch.Tensor) and not bool((layer["weight"] != 0).any())),
+                        if isinstance(layer["weight"], torch.Tensor) and not bool((layer["weight"] != 0).any())),  # noqa: E501
                        None)
     expect(problem is None, lambda: f"after net.apply({name}) on a network of {_layers(SMALL)}:\n  {problem}")
 

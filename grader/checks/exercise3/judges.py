@@ -96,7 +96,7 @@ def test_centered_shift(submission, xs):
 
 
 @check("CenteredLayer", "gradients flow to the input", points=1,
-       hint="use differentiable tensor operations; no .data, .detach() or .item(); X.grad is then G - G.mean()")
+       hint="use differentiable tensor operations; no .data, .detach() or .item(); X.grad is then G - G.mean()")  # noqa: E501
 @budget(8)
 @given(pairs=st.lists(shapes(1, 3, min_side=2).flatmap(lambda s: st.tuples(tensors(s), tensors(s))),
                       min_size=1, max_size=4))

@@ -169,7 +169,7 @@ def test_output(submission, cases, data):
             # them) is no layer's output.
             registered = state.get("registered") or []
             expect({"weight", "bias"} <= set(registered),
-                   lambda: f"MyLazyLinear({out}) computes with weight and bias, but its registered parameters "
+                   lambda: f"MyLazyLinear({out}) computes with weight and bias, but its registered parameters "  # noqa: E501
                    f"are {registered}: assign nn.Parameter objects (or materialize uninitialized ones)"
                    + on_input(dict(X=x)))
             candidates = expected_output(x, state, out)
@@ -387,11 +387,11 @@ def bias_problem(result: dict[str, Any], specs: list[list[Any]], width: int) -> 
         # Zeros everywhere make every bias 0 by themselves: the weight must be initialized too.
         weight = layer["weight"]
         if isinstance(weight, torch.Tensor) and weight.numel() and not bool((weight != 0).any()):
-            return f"{where}.bias is 0, but so is every entry of {where}.weight: the weights were not initialized"
+            return f"{where}.bias is 0, but so is every entry of {where}.weight: the weights were not initialized"  # noqa: E501
     return None
 
 
-def returned_problem(result: dict[str, Any], specs: list[list[Any]] | None = None, width: int = 0) -> str | None:
+def returned_problem(result: dict[str, Any], specs: list[list[Any]] | None = None, width: int = 0) -> str | None:  # noqa: E501
     """Why materialize did not return net, materialized (``specs``: the net it was given)."""
     returned = result["returned"]
     if "module" not in returned:
@@ -512,7 +512,7 @@ def _partly_layers(case: list[Any], result: dict[str, Any], when: str) -> list[d
 
 
 def _shapes_text(layer: dict[str, Any]) -> str:
-    shapes_ = {name: "uninitialized" if shape is None else tuple(shape) for name, shape in layer["parameters"].items()}
+    shapes_ = {name: "uninitialized" if shape is None else tuple(shape) for name, shape in layer["parameters"].items()}  # noqa: E501
     return f"{_describe_child(layer)} with parameters {shapes_ or 'none'}"
 
 
@@ -528,7 +528,7 @@ def test_partly_lazy_first_layer(submission, cases):
         expect(bool(layers), lambda: f"{_call_partly(in_features, sizes)} holds no layers")
         first = layers[0]
         expected = {"weight": [sizes[0], in_features], "bias": [sizes[0]]}
-        expect(LINEAR in first["classes"] and LAZY_LINEAR not in first["classes"] and first["parameters"] == expected,
+        expect(LINEAR in first["classes"] and LAZY_LINEAR not in first["classes"] and first["parameters"] == expected,  # noqa: E501
                lambda: f"before any forward, the first layer of {_call_partly(in_features, sizes)} should be "
                f"Linear({in_features}, {sizes[0]}) with weight {tuple(expected['weight'])} and bias "
                f"({sizes[0]},), got {_shapes_text(first)}: the input size is given, so this layer need not "
@@ -546,10 +546,10 @@ def test_partly_lazy_later_layers(submission, cases):
         later = _partly_layers(case, result, "before")[1:]
         got = [_describe_child(layer) for layer in later]
         expected = [f"LazyLinear({size})" for size in sizes[1:]]
-        still_lazy = all(LAZY_LINEAR in layer["classes"] and all(shape is None for shape in layer["parameters"].values())
+        still_lazy = all(LAZY_LINEAR in layer["classes"] and all(shape is None for shape in layer["parameters"].values())  # noqa: E501
                          for layer in later)
         expect(got == expected and still_lazy,
-               lambda: f"before any forward, the layers after the first of {_call_partly(in_features, sizes)} "
+               lambda: f"before any forward, the layers after the first of {_call_partly(in_features, sizes)} "  # noqa: E501
                f"should be {expected}, in order and still lazy (no weight shapes yet), got "
                f"{[_shapes_text(layer) for layer in later]}")
 
@@ -565,12 +565,12 @@ def partly_lazy_expected(case: list[Any], result: dict[str, Any]) -> torch.Tenso
         where = f"{_call_partly(in_features, sizes)}: layer {layer['name']!r} after the forward"
         weight = expect_tensor(state.get(f"{layer['name']}.weight"), f"{where}, its weight", X=x)
         bias = expect_tensor(state.get(f"{layer['name']}.bias"), f"{where}, its bias", X=x)
-        expect(weight.dim() == 2 and weight.shape[1] == y.shape[-1] and tuple(bias.shape) == (weight.shape[0],),
-               lambda: f"{where} has weight {tuple(weight.shape)} and bias {tuple(bias.shape)}, expected weight "
+        expect(weight.dim() == 2 and weight.shape[1] == y.shape[-1] and tuple(bias.shape) == (weight.shape[0],),  # noqa: E501
+               lambda: f"{where} has weight {tuple(weight.shape)} and bias {tuple(bias.shape)}, expected weight "  # noqa: E501
                f"({sizes[i] if i < len(sizes) else '?'}, {y.shape[-1]})" + on_input(dict(X=x)))
         y = y @ weight.double().T + bias.double()
         y = torch.relu(y) if i < len(layers) - 1 else y
-    expect(y.shape[-1] == sizes[-1], lambda: f"{_call_partly(in_features, sizes)} ends with {y.shape[-1]} outputs, "
+    expect(y.shape[-1] == sizes[-1], lambda: f"{_call_partly(in_features, sizes)} ends with {y.shape[-1]} outputs, "  # noqa: E501
            f"expected sizes[-1] = {sizes[-1]}" + on_input(dict(X=x)))
     return y
 
@@ -588,5 +588,5 @@ def test_partly_lazy_output(submission, cases):
                + on_input(dict(X=x)))
         expected = partly_lazy_expected(case, result)
         y = expect_tensor(result["output"], f"{_call_partly(in_features, sizes)}(X)", X=x)
-        expect_close(y, expected, f"{_call_partly(in_features, sizes)}(X), recomputed from its layers' parameters "
+        expect_close(y, expected, f"{_call_partly(in_features, sizes)}(X), recomputed from its layers' parameters "  # noqa: E501
                      "with ReLU between them,", rtol=1e-4, atol=1e-5, X=x)

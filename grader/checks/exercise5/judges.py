@@ -518,7 +518,7 @@ def describe_spec(specs: list[list[Any]]) -> str:
 
 
 def reuse_call(case: dict[str, Any]) -> str:
-    return "reuse_layers(path, new_net)" if case["n"] is None else f"reuse_layers(path, new_net, n={case['n']})"
+    return "reuse_layers(path, new_net)" if case["n"] is None else f"reuse_layers(path, new_net, n={case['n']})"  # noqa: E501
 
 
 def reuse_where(case: dict[str, Any]) -> str:
@@ -528,7 +528,7 @@ def reuse_where(case: dict[str, Any]) -> str:
 def reused_pairs(case: dict[str, Any]) -> list[tuple[str, str]]:
     """(the new net's layer, the saved net's layer) for each of the first n nn.Linear layers."""
     n = 2 if case["n"] is None else case["n"]
-    return list(zip(nets.linear_names(nets.build(case["new"]))[:n], nets.linear_names(nets.build(case["old"]))[:n],
+    return list(zip(nets.linear_names(nets.build(case["new"]))[:n], nets.linear_names(nets.build(case["old"]))[:n],  # noqa: E501
                     strict=True))
 
 
@@ -537,7 +537,7 @@ def _same(got: Any, expected: torch.Tensor) -> bool:
 
 
 @check("reuse_layers", "the first n nn.Linear layers get the saved parameters", points=3,
-       hint="the saved layers are the entries whose weight is 2-D; copy weight and bias of the first n, in order")
+       hint="the saved layers are the entries whose weight is 2-D; copy weight and bias of the first n, in order")  # noqa: E501
 @budget(8)
 @given(case=reuse_cases())
 def test_reuse_layers_copies(submission, case):
@@ -548,7 +548,7 @@ def test_reuse_layers_copies(submission, case):
         for part in ("weight", "bias"):
             got, expected = state.get(f"{new_name}.{part}"), old_state[f"{old_name}.{part}"]
             expect(_same(got, expected),
-                   lambda: f"after {reuse_call(case)}, nn.Linear number {i + 1} of new_net ({new_name!r}) should hold "
+                   lambda: f"after {reuse_call(case)}, nn.Linear number {i + 1} of new_net ({new_name!r}) should hold "  # noqa: E501
                    f"the saved net's {old_name}.{part}: got {show(got)}, expected {show(expected)}"
                    + reuse_where(case))
 
@@ -563,7 +563,7 @@ def test_reuse_layers_leaves_the_rest(submission, case):
     state = result["state"]
     pairs = reused_pairs(case)
     expect(any(_same(state.get(f"{new}.weight"), old_state[f"{old}.weight"]) for new, old in pairs),
-           lambda: f"after {reuse_call(case)}, none of new_net's first layers holds a saved weight: nothing was "
+           lambda: f"after {reuse_call(case)}, none of new_net's first layers holds a saved weight: nothing was "  # noqa: E501
            "reused" + reuse_where(case))
     reused = {f"{new}.{part}" for new, _ in pairs for part in ("weight", "bias")}
     for name, before in new_state.items():
@@ -572,7 +572,7 @@ def test_reuse_layers_leaves_the_rest(submission, case):
         got = state.get(name)
         expect(_same(got, before),
                lambda: f"after {reuse_call(case)}, new_net's {name!r} changed: it is not among its first "
-               f"{len(pairs)} nn.Linear layers, so it should keep its value; got {show(got)}, expected {show(before)}"
+               f"{len(pairs)} nn.Linear layers, so it should keep its value; got {show(got)}, expected {show(before)}"  # noqa: E501
                + reuse_where(case))
 
 
@@ -580,7 +580,7 @@ def test_reuse_layers_leaves_the_rest(submission, case):
 def test_reuse_layers_returns(submission):
     result = run_reuse(submission, FIXED_REUSE_CASE)
     expect(result["is_given"],
-           lambda: f"{reuse_call(FIXED_REUSE_CASE)} should return the new_net it was given, got {result['returned']}"
+           lambda: f"{reuse_call(FIXED_REUSE_CASE)} should return the new_net it was given, got {result['returned']}"  # noqa: E501
            + reuse_where(FIXED_REUSE_CASE))
 
 
@@ -631,26 +631,26 @@ def judge_loaded_outputs(result: dict[str, Any], case: dict[str, Any], where: st
 @budget(4)
 @given(case=model_cases())
 def test_model_round_trip(submission, case):
-    result = submission.run(probes.model_round_trip, case["config"], model_state(case), case["example"], case["xs"])
+    result = submission.run(probes.model_round_trip, case["config"], model_state(case), case["example"], case["xs"])  # noqa: E501
     judge_loaded_outputs(result, case, "after save_model(net, path, example), in the same process,")
 
 
 def load_failure_advice(raised: str) -> str:
     """Why load_model failed where the net's class is not defined, in the student's terms."""
     if "CourseModel" in raised or "Can't get attribute" in raised:
-        return ("the file holds a reference to the net's class (torch.save(net, path) pickles it by name), not "
+        return ("the file holds a reference to the net's class (torch.save(net, path) pickles it by name), not "  # noqa: E501
                 "the computation, so it loads only where that class is defined; save with torch.jit.trace / "
                 "torch.jit.script or torch.export")
     if "NameError" in raised:
         return ("load_model uses a name that is not an import, a function or a constant of your file: the "
                 "file itself must carry the architecture")
     if "weights_only" in raised or "Weights only" in raised:
-        return ("torch.load(path) with weights_only=True refuses a pickled module; and a pickled module would "
+        return ("torch.load(path) with weights_only=True refuses a pickled module; and a pickled module would "  # noqa: E501
                 "still need its class: save the computation with TorchScript or torch.export")
     return "load_model must rebuild the model from the file alone"
 
 
-@check("save_model/load_model", "load_model rebuilds the model where the net's class is not defined", points=3,
+@check("save_model/load_model", "load_model rebuilds the model where the net's class is not defined", points=3,  # noqa: E501
        hint="save the computation, not a reference to the class: torch.jit.trace(net, example).save(path) "
        "and torch.jit.load(path), or torch.export")
 @budget(4)
@@ -658,8 +658,8 @@ def load_failure_advice(raised: str) -> str:
 def test_model_without_its_class(submission, case):
     data = submission.run(probes.saved_model_file, case["config"], model_state(case), case["example"])
     net = describe_model(case)
-    expect(data is not None, lambda: f"save_model(net, path, example) wrote no file at path\n  for net = {net}")
-    result = submission.functions_only().run(probes.loaded_model, expect_tensor(data, "the file's bytes"), case["xs"])
+    expect(data is not None, lambda: f"save_model(net, path, example) wrote no file at path\n  for net = {net}")  # noqa: E501
+    result = submission.functions_only().run(probes.loaded_model, expect_tensor(data, "the file's bytes"), case["xs"])  # noqa: E501
     raised = result["load_raised"]
     expect(raised is None,
            lambda: f"in a fresh process, where the net's class CourseModel and your classes are not defined, "

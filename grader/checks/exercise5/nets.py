@@ -99,11 +99,11 @@ def course_model(config: dict[str, Any], module: str = "__main__") -> nn.Module:
     return course_model_class(module)(config["d"], config["h"], config["o"], config["act"])
 
 
-def course_model_output(config: dict[str, Any], state: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+def course_model_output(config: dict[str, Any], state: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:  # noqa: E501
     """What ``CourseModel`` in eval mode gives on ``x``, recomputed in float64 from its state."""
     s = {name: value.double() for name, value in state.items()}
     x = x.double()
     h = x @ s["hidden.weight"].T + s["hidden.bias"]
-    h = (h - s["norm.running_mean"]) / torch.sqrt(s["norm.running_var"] + 1e-5) * s["norm.weight"] + s["norm.bias"]
+    h = (h - s["norm.running_mean"]) / torch.sqrt(s["norm.running_var"] + 1e-5) * s["norm.weight"] + s["norm.bias"]  # noqa: E501
     h = torch.tanh(h) if config["act"] == "tanh" else torch.relu(h)
     return h @ s["out.weight"].T + s["out.bias"] + x @ s["skip.weight"].T

@@ -235,13 +235,13 @@ def _run_model(model: Any, xs: list[torch.Tensor]) -> dict[str, Any]:
     except NotImplementedError:
         raise
     except Exception as exc:  # noqa: BLE001 - the judge explains it
-        return {"returned": type(model).__name__, "outputs": None, "raised": f"{type(exc).__name__}: {str(exc)[:300]}"}
+        return {"returned": type(model).__name__, "outputs": None, "raised": f"{type(exc).__name__}: {str(exc)[:300]}"}  # noqa: E501
     return {"returned": type(model).__name__, "outputs": outputs, "raised": None}
 
 
 @probe
 def model_round_trip(
-    sub: Any, config: dict[str, Any], state: dict[str, torch.Tensor], example: torch.Tensor, xs: list[torch.Tensor]
+    sub: Any, config: dict[str, Any], state: dict[str, torch.Tensor], example: torch.Tensor, xs: list[torch.Tensor]  # noqa: E501
 ) -> dict[str, Any]:
     """``save_model(net, path, example)``, then the net's parameters are changed (a loaded
     model must come from the file, not from the net), then ``load_model(path)`` in this

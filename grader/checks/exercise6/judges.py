@@ -150,7 +150,7 @@ tensor_specs = st.builds(lambda shape, dtype: {"kind": "tensor", "shape": list(s
                          shapes(0, 3, max_side=3), st.sampled_from(DTYPES))
 module_specs = st.sampled_from(sorted(MODULES)).map(lambda name: {"kind": "module", "name": name})
 # Neither tensors nor modules: to_device gives them back unchanged.
-value_specs = st.sampled_from([3, 0.5, "label", None, True]).map(lambda value: {"kind": "value", "value": value})
+value_specs = st.sampled_from([3, 0.5, "label", None, True]).map(lambda value: {"kind": "value", "value": value})  # noqa: E501
 
 
 def _containers(children: st.SearchStrategy, kinds: tuple[str, ...]) -> st.SearchStrategy:
@@ -312,7 +312,7 @@ def container_problem(spec: dict[str, Any], got: dict[str, Any], path: str = "ob
         if got.get("kind") == "other" and got.get("type") == type(value).__name__ and got.get("text") == (
                 value if isinstance(value, str) else repr(value)):
             return None
-        return f"{_where(path)} should be {value!r}, unchanged (only tensors and modules move), got {_described(got)}"
+        return f"{_where(path)} should be {value!r}, unchanged (only tensors and modules move), got {_described(got)}"  # noqa: E501
     if kind in ("tensor", "module"):
         return None
     fields_ok = kind != "namedtuple" or got.get("fields") == spec["fields"]
@@ -365,7 +365,7 @@ def test_to_device_keeps_containers(submission, objs):
         # The input itself, unmoved, has every container right: the tensors must move too.
         found = found_leaves(got)
         unmoved = [path for path, leaf in spec_leaves(spec) if (found.get(path) or {}).get("device") != META]
-        expect(not unmoved, lambda: f"{_moved_to(META)}: the containers are right, but {_where(unmoved[0])} is "
+        expect(not unmoved, lambda: f"{_moved_to(META)}: the containers are right, but {_where(unmoved[0])} is "  # noqa: E501
                f"{_described(found.get(unmoved[0]))}, not moved to {META}\n  on input obj = {render(spec)}")
 
 
@@ -584,14 +584,14 @@ def saved_state(name: str, seed: int) -> dict[str, Any]:
     return state
 
 
-def run_load_params_to(submission: Any, cases: list[tuple[str, int]], device: str, gpu_file: bool) -> list[Any]:
+def run_load_params_to(submission: Any, cases: list[tuple[str, int]], device: str, gpu_file: bool) -> list[Any]:  # noqa: E501
     sent = [[name, saved_state(name, seed)] for name, seed in cases]
     return submission.run(probes.params_loaded_to, sent, device, gpu_file)
 
 
 def _load_call(name: str, device: str, gpu_file: bool) -> str:
     saved = "saved on cuda:0" if gpu_file else "saved on the CPU"
-    return f"load_params_to(path, {LOAD_DESCRIPTIONS[name]}, torch.device({device!r})) with a state dict {saved}"
+    return f"load_params_to(path, {LOAD_DESCRIPTIONS[name]}, torch.device({device!r})) with a state dict {saved}"  # noqa: E501
 
 
 def load_raised_problem(raised: str | None, device: str, gpu_file: bool) -> str | None:
@@ -600,10 +600,10 @@ def load_raised_problem(raised: str | None, device: str, gpu_file: bool) -> str 
         return None
     raised = " ".join(raised.split())
     if gpu_file and "CUDA device" in raised:
-        return (f"raised {raised[:160]}: torch.load(path) puts the tensors back on the GPU they were saved on; "
+        return (f"raised {raised[:160]}: torch.load(path) puts the tensors back on the GPU they were saved on; "  # noqa: E501
                 "pass map_location=device")
     if device == META and "meta" in raised:
-        return (f"raised {raised[:120]}… (Cannot copy out of meta tensor): the state was loaded onto meta and "
+        return (f"raised {raised[:120]}… (Cannot copy out of meta tensor): the state was loaded onto meta and "  # noqa: E501
                 "copied into a net still on the CPU (on a GPU, a round trip through the CPU); move net to "
                 "device before load_state_dict")
     return f"raised {raised[:300]}"
@@ -611,7 +611,7 @@ def load_raised_problem(raised: str | None, device: str, gpu_file: bool) -> str 
 
 def wrong_devices(result: dict[str, Any], device: str) -> list[str]:
     net = result["net"]
-    found = [("parameter", k, v) for k, v in net["parameters"].items()] + [("buffer", k, v) for k, v in net["buffers"].items()]
+    found = [("parameter", k, v) for k, v in net["parameters"].items()] + [("buffer", k, v) for k, v in net["buffers"].items()]  # noqa: E501
     return [f"{kind} {key!r} on {leaf['device']}" for kind, key, leaf in found if leaf["device"] != device]
 
 
@@ -625,7 +625,7 @@ def test_load_params_to_placement(submission, cases):
         problem = load_raised_problem(result["raised"], META, False)
         expect(problem is None, lambda: f"{_load_call(name, META, False)} {problem}")
         wrong = wrong_devices(result, META)
-        expect(not wrong, lambda: f"after {_load_call(name, META, False)}, every parameter and buffer should be on "
+        expect(not wrong, lambda: f"after {_load_call(name, META, False)}, every parameter and buffer should be on "  # noqa: E501
                f"meta, got {', '.join(wrong)}")
 
 
@@ -636,11 +636,11 @@ def judge_loaded_values(submission: Any, cases: list[tuple[str, int]], gpu_file:
         problem = load_raised_problem(result["raised"], "cpu", gpu_file)
         expect(problem is None, lambda: f"{call} {problem}")
         wrong = wrong_devices(result, "cpu")
-        expect(not wrong, lambda: f"after {call}, every parameter and buffer should be on cpu, got {', '.join(wrong)}")
+        expect(not wrong, lambda: f"after {call}, every parameter and buffer should be on cpu, got {', '.join(wrong)}")  # noqa: E501
         for key, expected in saved_state(name, seed).items():
             got = result["state"].get(key)
-            same = isinstance(got, torch.Tensor) and got.dtype == expected.dtype and got.shape == expected.shape \
-                and torch.equal(got, expected)
+            same = (isinstance(got, torch.Tensor) and got.dtype == expected.dtype
+                    and got.shape == expected.shape and torch.equal(got, expected))
             expect(same, lambda: f"after {call}, net.state_dict()[{key!r}] should hold the saved value: got "
                    f"{show(got)}, expected {show(expected)}")
 
@@ -667,8 +667,8 @@ def test_load_params_to_returns(submission):
     results = run_load_params_to(submission, cases, "cpu", False)
     for (name, _), result in paired(cases, results, "nets"):
         expect(result["raised"] is None or result.get("is_given"),
-               lambda: f"{_load_call(name, 'cpu', False)} {load_raised_problem(result['raised'], 'cpu', False)}")
-        expect(result["is_given"], lambda: f"{_load_call(name, 'cpu', False)} should return the net it was given, "
+               lambda: f"{_load_call(name, 'cpu', False)} {load_raised_problem(result['raised'], 'cpu', False)}")  # noqa: E501
+        expect(result["is_given"], lambda: f"{_load_call(name, 'cpu', False)} should return the net it was given, "  # noqa: E501
                f"got {result['returned']}")
 
 
@@ -679,11 +679,11 @@ def test_load_params_to_on_gpu(submission):
     if not result["cuda"]:
         pytest.skip("no GPU")
     for (name, seed), got in paired(cases, result["results"], "nets"):
-        call = f"load_params_to(path, {LOAD_DESCRIPTIONS[name]}, torch.device('cuda:0')) with a state dict saved on cuda:0"
+        call = f"load_params_to(path, {LOAD_DESCRIPTIONS[name]}, torch.device('cuda:0')) with a state dict saved on cuda:0"  # noqa: E501
         wrong = wrong_devices(got, "cuda:0")
-        expect(not wrong, lambda: f"after {call}, every parameter and buffer should be on cuda:0, got {', '.join(wrong)}")
+        expect(not wrong, lambda: f"after {call}, every parameter and buffer should be on cuda:0, got {', '.join(wrong)}")  # noqa: E501
         for key, expected in saved_state(name, seed).items():
             value = got["state"].get(key)
             expect(isinstance(value, torch.Tensor) and torch.equal(value, expected),
-                   lambda: f"after {call}, net.state_dict()[{key!r}] should hold the saved value: got {show(value)}, "
+                   lambda: f"after {call}, net.state_dict()[{key!r}] should hold the saved value: got {show(value)}, "  # noqa: E501
                    f"expected {show(expected)}")

@@ -375,5 +375,5 @@ def params_loaded_to_gpu(sub: Any, cases: list[list[Any]]) -> dict[str, Any]:
             returned = sub.load_params_to(path, net, torch.device("cuda:0"))
             results.append({"returned": type(returned).__name__, "is_given": returned is net,
                             "net": describe(net),
-                            "state": {key: value.detach().to("cpu") for key, value in net.state_dict().items()}})
+                            "state": {key: value.detach().to("cpu") for key, value in net.state_dict().items()}})  # noqa: E501
         return {"cuda": True, "results": results}
