@@ -49,8 +49,10 @@ def audit_once(jobs: int) -> float:
               f"load {load:.1f} -> {os.getloadavg()[0]:.1f}")
         if figures.exists():
             for name, row in json.loads(figures.read_text())["exercises"].items():
-                print(f"  {name}: {row['mutants']} mutants, {row['caught']} caught, {row['equivalent']} marked "
-                      f"equivalent, {row['survivors']} survivors, {row['overcredited']} over-credited")
+                print(
+                    f"  {name}: {row['mutants']} mutants, {row['caught']} caught, {row['equivalent']} marked "
+                    f"equivalent, {row['survivors']} survivors, {row['overcredited']} over-credited"
+                )
     return wall
 
 
@@ -65,7 +67,9 @@ def main() -> None:
         for name in EXERCISES:
             wall, _, _ = timed([*GRADE, name, f"solutions/{name}.py", "--report", f"{folder}/{name}.json"])
             single += wall
-    print(f"six solutions graded one by one: {single:.1f} s; the audit costs {min(walls) / single:.1f} of that")
+    print(
+        f"six solutions graded one by one: {single:.1f} s; the audit costs {min(walls) / single:.1f} of that"
+    )
 
 
 if __name__ == "__main__":

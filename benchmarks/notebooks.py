@@ -76,7 +76,9 @@ def main() -> None:
                 order = [("ipynb", notebook), ("py", py)]
                 for kind, path in order[::-1] if round_ % 2 else order:  # neither always goes first
                     key = (str(notebook), kind)
-                    grading.setdefault(key, []).append(timed(lambda p=path, e=exercise: grade(p, e, launcher=launcher)))
+                    grading.setdefault(key, []).append(
+                        timed(lambda p=path, e=exercise: grade(p, e, launcher=launcher))
+                    )
                     loading.setdefault(key, []).append(timed(lambda p=path: ready(launcher, p)))
     launcher.close()
     magics = SUBMISSIONS / "exercise3" / "nb_help_and_magics.ipynb"
@@ -92,14 +94,18 @@ def main() -> None:
         ratios = [medians[(str(nb), "ipynb")] / medians[(str(nb), "py")] for nb, _ in pairs]
         nb = statistics.median(v for (_, kind), v in medians.items() if kind == "ipynb")
         py = statistics.median(v for (_, kind), v in medians.items() if kind == "py")
-        return (f"{nb:.3f} s vs {py:.3f} s; ratio per file: median {statistics.median(ratios):.3f} "
-                f"(from {min(ratios):.2f} to {max(ratios):.2f})")
+        return (
+            f"{nb:.3f} s vs {py:.3f} s; ratio per file: median {statistics.median(ratios):.3f} "
+            f"(from {min(ratios):.2f} to {max(ratios):.2f})"
+        )
 
     print(f"{len(pairs)} notebooks x {repeat}, notebook (cell by cell) vs .py (one module):")
     print(f"  whole grading   {ratio(grading)}")
     print(f"  worker ready    {ratio(loading)}")
-    print(f"  reading with IPython syntax: first {first_magics * 1000:.0f} ms (imports IPython), then "
-          f"{magic_read * 1000:.1f} ms vs {plain_read * 1000:.1f} ms without")
+    print(
+        f"  reading with IPython syntax: first {first_magics * 1000:.0f} ms (imports IPython), then "
+        f"{magic_read * 1000:.1f} ms vs {plain_read * 1000:.1f} ms without"
+    )
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ __version__ = "0.1.0"
 
 
 def load_ipython_extension(ipython: object) -> None:
-    """``%load_ext grader`` in Jupyter or Colab: adds ``%grade exerciseN`` (``grader.grading.grade_magic``)."""
+    """``%load_ext grader`` in Jupyter or Colab: adds ``%grade exerciseN`` (``grader.grading.grade_magic``)."""  # noqa: E501
     from grader.grading.grade_magic import register
 
     register(ipython)

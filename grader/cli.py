@@ -140,7 +140,8 @@ def _grade_command(exercise: Exercise) -> click.Command:
 
 def _grade(exercise: Exercise, path: Path | None, report_path: Path | None,
            fail_under: float | None, timeout: float, execute: bool = False, cell_timeout: float = 60.0,
-           formats: tuple[str, ...] = (), output_dir: Path | None = None, secret_file: Path | None = None) -> int:
+           formats: tuple[str, ...] = (), output_dir: Path | None = None,
+           secret_file: Path | None = None) -> int:
     from grader.grading.sandbox_setup import start_launcher
     from grader.grading.seed import secret_path
 

@@ -59,7 +59,7 @@ def test_a_keyword_argument_is_dropped():
 
 
 def test_a_change_reaches_the_api_names_that_use_it():
-    source = "class A:\n    def forward(self, x):\n        return x * 2\n\n\ndef b():\n    return A()\n\n\ndef c():\n    return 1\n"
+    source = "class A:\n    def forward(self, x):\n        return x * 2\n\n\ndef b():\n    return A()\n\n\ndef c():\n    return 1\n"  # noqa: E501
     affected = {m.target: m.affected for m in mutants(source, ["A", "b", "c"])}
     assert affected["c"] == ("c",)
     assert set(affected["A"]) == {"A", "b"}
@@ -71,18 +71,28 @@ def test_marks_name_real_mutants_and_checks():
     for name, exercise in all_exercises().items():
         marked, structural = marks(exercise)
         sources = [p.read_text(encoding="utf-8") for p in exercise.judge_files]
-        made = {m.name for m in mutants((ROOT / "solutions" / f"{name}.py").read_text(encoding="utf-8"),
-                                        api_names(sources))}
+        made = {
+            m.name
+            for m in mutants(
+                (ROOT / "solutions" / f"{name}.py").read_text(encoding="utf-8"), api_names(sources)
+            )
+        }
         assert set(marked) <= made, f"{name}: stale marks {set(marked) - made}"
         assert all(reason.strip() for reason in marked.values())
-        assert structural <= _check_names(sources), f"{name}: unknown checks {structural - _check_names(sources)}"
+        assert structural <= _check_names(sources), (
+            f"{name}: unknown checks {structural - _check_names(sources)}"
+        )
 
 
 def _check_names(sources: list[str]) -> set[str]:
     names = set()
     for text in sources:
         for node in ast.walk(ast.parse(text)):
-            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "check" and len(node.args) >= 2:
+            if (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "id", None) == "check"
+                and len(node.args) >= 2
+            ):
                 names.add(f"{node.args[0].value}: {node.args[1].value}")
     return names
 
@@ -97,14 +107,27 @@ def test_a_survivor_fails_the_audit_until_it_is_marked(tmp_path):
     survives every check, so the audit exits 1 and shows it; marked equivalent, exit 0."""
     source = (ROOT / "solutions" / "exercise3.py").read_text(encoding="utf-8")
     solution = tmp_path / "exercise3.py"
-    solution.write_text(source.replace("torch.fft.fft(X, dim=-1)", "torch.fft.fft(X, dim=-1, norm=None)"),
-                        encoding="utf-8")
-    args = ["audit", "exercise3", "--solution", str(solution), "--target", "FourierHalf", "--out",
-            str(tmp_path / "out"), "-j", "1"]
+    solution.write_text(
+        source.replace("torch.fft.fft(X, dim=-1)", "torch.fft.fft(X, dim=-1, norm=None)"), encoding="utf-8"
+    )
+    args = [
+        "audit",
+        "exercise3",
+        "--solution",
+        str(solution),
+        "--target",
+        "FourierHalf",
+        "--out",
+        str(tmp_path / "out"),
+        "-j",
+        "1",
+    ]
     first = CliRunner().invoke(cli, args)
     assert first.exit_code == 1, first.output
-    survivor = "FourierHalf.forward: return torch.fft.fft(X, dim=-1, norm=None)[..., :(n + 1) // 2] -> " \
-               "return torch.fft.fft(X, dim=-1)[..., :(n + 1) // 2]"
+    survivor = (
+        "FourierHalf.forward: return torch.fft.fft(X, dim=-1, norm=None)[..., :(n + 1) // 2] -> "
+        "return torch.fft.fft(X, dim=-1)[..., :(n + 1) // 2]"
+    )
     assert f"SURVIVOR {survivor}" in first.output
     assert "-        return torch.fft.fft(X, dim=-1, norm=None)" in first.output  # the diff
     assert "passed: FourierHalf: coefficients equal fft(X)" in first.output
@@ -115,14 +138,23 @@ def test_a_survivor_fails_the_audit_until_it_is_marked(tmp_path):
     survivors = [line.removeprefix("  SURVIVOR ") for line in first.output.splitlines() if "SURVIVOR" in line]
     entries += [{"name": name, "reason": "norm=None and dim=-1 are fft's defaults"} for name in survivors]
     equivalents = tmp_path / EQUIVALENTS
-    equivalents.write_text(json.dumps({"structural": sorted(structural), "mutants": entries}), encoding="utf-8")
+    equivalents.write_text(
+        json.dumps({"structural": sorted(structural), "mutants": entries}), encoding="utf-8"
+    )
     second = CliRunner().invoke(cli, [*args, "--equivalents", str(equivalents)])  # cached: no grading
     assert second.exit_code == 0, second.output
     assert "SURVIVOR" not in second.output and "marked equivalent" in second.output
 
 
-WRONG = ["centered_sum.py", "centered_per_column.py", "mylinear_no_relu.py", "fourier_off_by_one.py",
-         "cheater.py", "mylinear_zeros_with_grad.py", "centered_detach_zeros.py"]
+WRONG = [
+    "centered_sum.py",
+    "centered_per_column.py",
+    "mylinear_no_relu.py",
+    "fourier_off_by_one.py",
+    "cheater.py",
+    "mylinear_zeros_with_grad.py",
+    "centered_detach_zeros.py",
+]
 
 
 def test_failing_fast_on_a_replay_reaches_hypothesis_verdicts(launcher):
@@ -133,12 +165,19 @@ def test_failing_fast_on_a_replay_reaches_hypothesis_verdicts(launcher):
     grade(ROOT / "solutions" / "exercise3.py", exercise, limits=TEST_LIMITS, launcher=launcher, tapes=tapes)
     expected = json.loads((SUBMISSIONS / "exercise3" / "expected.json").read_text(encoding="utf-8"))
     for name in WRONG:
-        report = grade(SUBMISSIONS / "exercise3" / name, exercise, limits=TEST_LIMITS, launcher=launcher, tapes=tapes)
+        report = grade(
+            SUBMISSIONS / "exercise3" / name, exercise, limits=TEST_LIMITS, launcher=launcher, tapes=tapes
+        )
         not_passed = {c.name: c.status.value for c in report.checks if c.status != Status.PASSED}
         assert (not_passed, report.score) == (expected[name]["not_passed"], expected[name]["score"]), name
 
 
 def test_only_the_checks_of_the_given_targets_run(launcher):
-    report = grade(ROOT / "solutions" / "exercise3.py", all_exercises()["exercise3"], limits=TEST_LIMITS,
-                   launcher=launcher, targets=["FourierHalf"])
+    report = grade(
+        ROOT / "solutions" / "exercise3.py",
+        all_exercises()["exercise3"],
+        limits=TEST_LIMITS,
+        launcher=launcher,
+        targets=["FourierHalf"],
+    )
     assert {c.target for c in report.checks} == {"FourierHalf"} and len(report.checks) == 2

@@ -37,11 +37,11 @@ def test_grading_a_file_prints_the_table_and_writes_the_json_report(tmp_path):
     result = run("exercise3", "tests/submissions/exercise3/centered_sum.py", "--report", str(report_path))
     assert result.returncode == 0, result.stderr
     assert "CenteredLayer" in result.stdout and "output has zero mean" in result.stdout
-    assert "✗" in result.stdout and "Score: 18/20 (90%)" in result.stdout
+    assert "✗" in result.stdout and "Score: 17/20 (85%)" in result.stdout
     assert f"Report written to {report_path}" in result.stderr
     data = json.loads(report_path.read_text())
     assert set(data) >= REQUIRED_KEYS
-    assert data["score"] == 18 and data["max_score"] == 20 and data["exercise"] == "exercise3"
+    assert data["score"] == 17 and data["max_score"] == 20 and data["exercise"] == "exercise3"
     for check in data["checks"]:
         assert set(check) >= CHECK_KEYS
         assert check["status"] in {"passed", "failed", "error", "not run"}

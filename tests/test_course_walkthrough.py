@@ -30,8 +30,8 @@ from tests.conftest import ROOT
 from tests.course_env import fresh_environment, gradescope_root, run, run_autograder, searchable_folder
 
 EXERCISE = "exercise3"
-ANSWER = ROOT / "tests" / "submissions" / EXERCISE / "centered_sum.py"
-FAILED = "CenteredLayer: output has zero mean"  # the answer's one failing check, a public one
+ANSWER = ROOT / "tests" / "submissions" / EXERCISE / "mylinear_data.py"
+FAILED = "MyLinear: gradients reach weight and bias"  # the answer's one failing check, a public one
 INSTRUCTOR_GRADE = str(Path(sys.executable).parent / "grade")  # the full grader, hidden checks included
 PASS_MARK = "80"
 

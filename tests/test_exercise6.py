@@ -201,7 +201,7 @@ def test_rendered_inputs_build_what_the_probes_build(spec):
     assert judges.container_problem(spec, desc) is None
     found = judges.found_leaves(desc)
     leaves = list(judges.spec_leaves(spec))
-    assert sorted(p for p, d in found.items() if d.get("kind") != "other") == sorted(path for path, _ in leaves)
+    assert sorted(p for p, d in found.items() if d.get("kind") != "other") == sorted(path for path, _ in leaves)  # noqa: E501
     for path, leaf in leaves:
         if leaf["kind"] == "tensor":
             assert judges.tensor_problem(found[path], leaf, path, "cpu") is None

@@ -314,11 +314,11 @@ def test_the_command_writes_every_format_and_the_step_summary(tmp_path):
     xml = (out / "junit.xml").read_text()
     SCHEMA.validate(xml)
     suite = ET.fromstring(xml).find("testsuite")
-    assert (suite.get("tests"), suite.get("failures")) == (str(len(data["checks"])), "1")
-    assert json.loads((out / "results.json").read_text())["score"] == data["score"] == 18
-    assert (out / "gradebook.csv").read_text() == "student,exercise3,total\ncentered_sum,18,18\n"
+    assert (suite.get("tests"), suite.get("failures")) == (str(len(data["checks"])), "2")
+    assert json.loads((out / "results.json").read_text())["score"] == data["score"] == 17
+    assert (out / "gradebook.csv").read_text() == "student,exercise3,total\ncentered_sum,17,17\n"
     summary = (out / "summary.md").read_text()
-    assert "**Score: 18/20 (90%)**" in summary and len(table_rows(summary)) == len(data["checks"])
+    assert "**Score: 17/20 (85%)**" in summary and len(table_rows(summary)) == len(data["checks"])
     assert step_summary.read_text() == "earlier step\n" + summary + "\n"
 
 

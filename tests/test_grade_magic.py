@@ -46,10 +46,12 @@ def test_grade_in_a_kernel_grades_the_cells_run_so_far(tmp_path):
 def test_grade_shows_failures_and_notes_by_input_number(tmp_path):
     cells = solution_cells("exercise3")
     buggy = cells[1].replace("return X - X.mean()", "return X - X.sum()")
-    shown = run_in_kernel(tmp_path, [cells[0], buggy, *cells[2:], "1 / 0", "%load_ext grader", "%grade exercise3"])
+    shown = run_in_kernel(
+        tmp_path, [cells[0], buggy, *cells[2:], "1 / 0", "%load_ext grader", "%grade exercise3"]
+    )
     assert "CenteredLayer: output has zero mean" in shown
     assert "cell 6, line 1: ZeroDivisionError: division by zero" in shown  # In [6]
-    assert "Score: 18/20 (90%)" in shown
+    assert "Score: 17/20 (85%)" in shown
 
 
 def test_the_session_notebook_keeps_input_numbers():

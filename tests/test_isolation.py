@@ -191,7 +191,7 @@ def test_fresh_interpreter_fallback_grades_the_same(tmp_path):
                        limits=limits, launcher=launcher)
     finally:
         launcher.close()
-    assert report.score == 18
+    assert report.score == 17
     assert "forkserver" in report.isolation.missing
     assert report.isolation.level == "partial"
 
@@ -206,7 +206,7 @@ def test_without_namespaces_it_still_grades_and_says_what_is_missing():
                        limits=TEST_LIMITS, launcher=launcher)
     finally:
         launcher.close()
-    assert report.score == 18
+    assert report.score == 17
     assert report.isolation.level == "partial"
     assert {"network", "hidden files", "process lifetime"} <= set(report.isolation.missing)
     assert "resource limits" in report.isolation.in_force

@@ -93,7 +93,9 @@ def brief(notes: list[dict]) -> list[tuple[int, int, str]]:
 
 
 def test_a_cell_that_raises_is_noted_and_later_cells_run_and_redefinitions_win():
-    notes, names = run_cells("def f():\n    return 1", "x = 1\nundefined_name", "def f():\n    return 2\ny = f()")
+    notes, names = run_cells(
+        "def f():\n    return 1", "x = 1\nundefined_name", "def f():\n    return 2\ny = f()"
+    )
     assert brief(notes) == [(2, 2, "raised")]
     assert notes[0]["message"] == "NameError: name 'undefined_name' is not defined"
     assert names["x"] == "1" and names["y"] == "2"
@@ -111,17 +113,25 @@ def test_a_cell_with_a_null_byte_fails_alone():
 
 
 def test_a_missing_package_spares_the_rest_of_its_cell_and_fails_only_where_used():
-    notes, names = run_cells("import json\nfrom d2l import torch as d2l\nimport os.path\nfrom os import sep",
-                             "d2l.plot([1])\nafter = 1", "fine = json.dumps(1)")
+    notes, names = run_cells(
+        "import json\nfrom d2l import torch as d2l\nimport os.path\nfrom os import sep",
+        "d2l.plot([1])\nafter = 1",
+        "fine = json.dumps(1)",
+    )
     assert brief(notes) == [(1, 2, "import"), (2, 1, "raised")]
     assert notes[0]["message"] == "ModuleNotFoundError: No module named 'd2l'"
-    assert "d2l is not installed where this notebook is graded (its import failed at cell 1, line 2)" in notes[1]["message"]
+    assert (
+        "d2l is not installed where this notebook is graded (its import failed at cell 1, line 2)"
+        in notes[1]["message"]
+    )
     assert {"json", "os", "sep", "fine"} <= set(names) and "after" not in names
     assert notes[1]["defines"] == ["after"]
 
 
 def test_code_that_handles_a_failed_import_itself_still_sees_it():
-    notes, names = run_cells("try:\n    import pandas_not_here\nexcept ImportError:\n    pandas_not_here = None")
+    notes, names = run_cells(
+        "try:\n    import pandas_not_here\nexcept ImportError:\n    pandas_not_here = None"
+    )
     assert notes == [] and names["pandas_not_here"] == "None"
 
 
@@ -132,25 +142,37 @@ def test_a_failed_import_never_replaces_a_name_already_bound():
 
 def test_a_cell_past_its_time_limit_is_stopped_and_the_next_runs():
     notes, names = run_cells("x = 0\nwhile True:\n    x += 1", "after = 1", cell_s=0.5)
-    assert brief(notes)[0][::2] == (1, "timeout") and notes[0]["message"] == "stopped: the cell ran longer than 0.5 s"
+    assert (
+        brief(notes)[0][::2] == (1, "timeout")
+        and notes[0]["message"] == "stopped: the cell ran longer than 0.5 s"
+    )
     assert names["after"] == "1"
 
 
 def test_a_cell_that_swallows_the_first_stop_is_stopped_again():
-    notes, names = run_cells("try:\n    while True:\n        pass\nexcept BaseException:\n    pass\nwhile True:\n"
-                             "    pass", "after = 1", cell_s=0.3)
+    notes, names = run_cells(
+        "try:\n    while True:\n        pass\nexcept BaseException:\n    pass\nwhile True:\n    pass",
+        "after = 1",
+        cell_s=0.3,
+    )
     assert brief(notes)[0][::2] == (1, "timeout") and names["after"] == "1"
 
 
 def test_downloads_fail_at_once_and_are_noted():
-    notes, _ = run_cells("import urllib.request\nurllib.request.urlopen('http://example.com/data.csv', timeout=30)")
+    notes, _ = run_cells(
+        "import urllib.request\nurllib.request.urlopen('http://example.com/data.csv', timeout=30)"
+    )
     assert brief(notes) == [(1, 2, "network")]
     assert "no network while grading" in notes[0]["message"]
 
 
 def test_magics_and_shell_escapes_run_nothing_but_python():
-    notes, names = run_cells("files = !ls\n!rm -rf /\n%time y = 41 + 1\n%matplotlib inline\nt = %timeit 1",
-                             "%%bash\nrm -rf /", "%%capture\nz = y\n%pip install torch", "display(z)\nhelp_me?")
+    notes, names = run_cells(
+        "files = !ls\n!rm -rf /\n%time y = 41 + 1\n%matplotlib inline\nt = %timeit 1",
+        "%%bash\nrm -rf /",
+        "%%capture\nz = y\n%pip install torch",
+        "display(z)\nhelp_me?",
+    )
     assert names["files"] == "[]" and names["y"] == "42" and names["z"] == "42"
     assert brief(notes) == [(1, 1, "skipped"), (1, 2, "skipped"), (2, 1, "skipped"), (3, 3, "skipped")]
     assert notes[1]["message"] == "shell command not run while grading: !rm -rf /"
@@ -162,8 +184,10 @@ def test_sys_exit_in_a_cell_ends_only_that_cell():
 
 
 def test_plots_draw_off_screen():
-    notes, names = run_cells("import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()\n"
-                             "import matplotlib\nbackend = matplotlib.get_backend()")
+    notes, names = run_cells(
+        "import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()\n"
+        "import matplotlib\nbackend = matplotlib.get_backend()"
+    )
     assert notes == [] and names["backend"].lower() == "'agg'"
 
 
@@ -171,10 +195,19 @@ def test_plots_draw_off_screen():
 
 
 def test_notes_of_the_wrong_form_are_dropped_and_texts_capped():
-    raw = [{"cell": 2, "line": 1, "kind": "raised", "message": "E: " + "x" * 1000, "defines": ["MyLinear", "1 bad"]},
-           {"cell": 99, "line": 1, "kind": "raised", "message": "not a cell of this notebook"},
-           {"cell": 2, "line": -1, "kind": "raised", "message": "bad line"},
-           {"cell": 2, "line": 1, "kind": "pwned", "message": "bad kind"}, "not a dict"]
+    raw = [
+        {
+            "cell": 2,
+            "line": 1,
+            "kind": "raised",
+            "message": "E: " + "x" * 1000,
+            "defines": ["MyLinear", "1 bad"],
+        },
+        {"cell": 99, "line": 1, "kind": "raised", "message": "not a cell of this notebook"},
+        {"cell": 2, "line": -1, "kind": "raised", "message": "bad line"},
+        {"cell": 2, "line": 1, "kind": "pwned", "message": "bad kind"},
+        "not a dict",
+    ]
     notes, undefined = cell_notes.read(raw, ((2, 1, 3),))
     assert len(notes) == 1 and len(notes[0].message) == cell_notes.MAX_TEXT
     assert set(undefined) == {"MyLinear"}
@@ -183,10 +216,13 @@ def test_notes_of_the_wrong_form_are_dropped_and_texts_capped():
 
 def test_a_missing_name_says_which_cell_failed_to_define_it():
     note = Note(cell=7, line=3, kind="raised", message="NameError: name 'd2l' is not defined")
-    assert (cell_notes.missing_name("MyLinear", (note,), {"MyLinear": note})
-            == "`MyLinear` is not defined: cell 7 (line 3) raised NameError: name 'd2l' is not defined")
+    assert (
+        cell_notes.missing_name("MyLinear", (note,), {"MyLinear": note})
+        == "`MyLinear` is not defined: cell 7 (line 3) raised NameError: name 'd2l' is not defined"
+    )
     assert cell_notes.missing_name("Other", (note,), {}) == (
-        "missing name: the submission defines no `Other` (cells that failed: 7; see the notes)")
+        "missing name: the submission defines no `Other` (cells that failed: 7; see the notes)"
+    )
     assert cell_notes.missing_name("Other", (), {}) == "missing name: the submission defines no `Other`"
 
 
@@ -195,8 +231,12 @@ def test_a_fresh_worker_skips_the_cells_that_ran_out_of_time_and_may_take_a_limi
     from grader.sandbox.client import Limits, Sandbox
 
     notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_markdown_cell("# n"), nbformat.v4.new_code_cell("x = 1"),
-                      nbformat.v4.new_code_cell("while True:\n    pass"), nbformat.v4.new_code_cell("y = 2")]
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell("# n"),
+        nbformat.v4.new_code_cell("x = 1"),
+        nbformat.v4.new_code_cell("while True:\n    pass"),
+        nbformat.v4.new_code_cell("y = 2"),
+    ]
     path = tmp_path / "n.ipynb"
     path.write_text(nbformat.writes(notebook), encoding="utf-8")
     sandbox = Sandbox(launcher=None, submission=read_submission(path), limits=Limits(call_s=2, load_s=4))
@@ -215,13 +255,21 @@ def test_notes_travel_in_the_json_and_show_in_the_terminal_markdown_and_gradesco
     from grader.render import to_gradescope, to_json, to_markdown, to_terminal
     from grader.report import CheckResult, Isolation, Report, Status
 
-    notes = (Note(cell=2, line=3, kind="import", message="ModuleNotFoundError: No module named 'd2l'"),
-             Note(cell=9, line=0, kind="skipped", message="\x1b[2Jcell magic not run"))
+    notes = (
+        Note(cell=2, line=3, kind="import", message="ModuleNotFoundError: No module named 'd2l'"),
+        Note(cell=9, line=0, kind="skipped", message="\x1b[2Jcell magic not run"),
+    )
     check = CheckResult("MyLinear: shape", "MyLinear", Status.PASSED, 1.0, 1.0)
-    report = Report("exercise3", "n.ipynb", "0" * 64, (check,), Isolation("full"), "0.1.0", "abc", {}, notes=notes)
+    report = Report(
+        "exercise3", "n.ipynb", "0" * 64, (check,), Isolation("full"), "0.1.0", "abc", {}, notes=notes
+    )
     data = json.loads(to_json.render(report))
-    assert data["notes"][0] == {"cell": 2, "line": 3, "kind": "import",
-                                "message": "ModuleNotFoundError: No module named 'd2l'"}
+    assert data["notes"][0] == {
+        "cell": 2,
+        "line": 3,
+        "kind": "import",
+        "message": "ModuleNotFoundError: No module named 'd2l'",
+    }
     assert Report.from_dict(data) == report
     assert Report.from_dict({**data, "notes": []}).notes == ()
     terminal = to_terminal.render(report)

@@ -48,7 +48,9 @@ def test_a_failing_cell_is_named_with_its_error(run, tmp_path):
     assert executed.status == Status.FAILED
     assert executed.message == "cell 3: NameError: name 'undefined_name' is not defined"
     # Grading runs the cells one by one too: the same cell is noted, and the answers still count.
-    assert [note.text for note in report.notes] == ["cell 3, line 1: NameError: name 'undefined_name' is not defined"]
+    assert [note.text for note in report.notes] == [
+        "cell 3, line 1: NameError: name 'undefined_name' is not defined"
+    ]
     assert not report.problem and report.score == 20
 
 
@@ -57,7 +59,7 @@ def test_a_failing_cell_is_named_with_its_error(run, tmp_path):
 ENDLESS = {
     "busy": "while True:\n    pass",
     "swallows KeyboardInterrupt": "while True:\n    try:\n        for _ in range(10**6):\n            pass\n"
-                                  "    except KeyboardInterrupt:\n        print('not stopping')",
+    "    except KeyboardInterrupt:\n        print('not stopping')",
     "ignores SIGINT": "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass",
 }
 
@@ -80,11 +82,14 @@ def test_a_timed_out_cell_ends_the_run_and_its_kernel(tmp_path, monkeypatch):
 
     monkeypatch.chdir(tmp_path)  # the kernel's ipc sockets go here
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(c) for c in (
-        "import os\nopen('kernel.pid', 'w').write(str(os.getpid()))",
-        ENDLESS["swallows KeyboardInterrupt"],
-        "open('later.txt', 'w').write('ran')",
-    )]
+    nb.cells = [
+        nbformat.v4.new_code_cell(c)
+        for c in (
+            "import os\nopen('kernel.pid', 'w').write(str(os.getpid()))",
+            ENDLESS["swallows KeyboardInterrupt"],
+            "open('later.txt', 'w').write('ran')",
+        )
+    ]
 
     def hung(signum: int, frame: object) -> None:  # fail rather than hang the test run
         pytest.fail("execute() did not return within 30 s")  # a BaseException: not swallowed

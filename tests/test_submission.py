@@ -11,21 +11,31 @@ from grader.grading.submission import Submission, functions_only, read_submissio
 
 def test_ipython_syntax_becomes_python_keeping_lines(tmp_path):
     notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_code_cell("%matplotlib inline\n!nvidia-smi\nfiles = !ls\nx = 1 % 2\ntorch?")]
+    notebook.cells = [
+        nbformat.v4.new_code_cell("%matplotlib inline\n!nvidia-smi\nfiles = !ls\nx = 1 % 2\ntorch?")
+    ]
     path = tmp_path / "n.ipynb"
     path.write_text(nbformat.writes(notebook), encoding="utf-8")
     submission = read_submission(path)
     lines = submission.source.splitlines()
-    assert lines[:5] == ["get_ipython().run_line_magic('matplotlib', 'inline')", "get_ipython().system('nvidia-smi')",
-                         "files = get_ipython().getoutput('ls')", "x = 1 % 2",
-                         "get_ipython().run_line_magic('pinfo', 'torch')"]
+    assert lines[:5] == [
+        "get_ipython().run_line_magic('matplotlib', 'inline')",
+        "get_ipython().system('nvidia-smi')",
+        "files = get_ipython().getoutput('ls')",
+        "x = 1 % 2",
+        "get_ipython().run_line_magic('pinfo', 'torch')",
+    ]
     assert submission.cells == ((1, 1, 5),)
 
 
 def test_notebook_lines_map_back_to_cells(tmp_path):
     notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_markdown_cell("# title"), nbformat.v4.new_code_cell("a = 1\nb = 2"),
-                      nbformat.v4.new_code_cell("%%bash\nls\n"), nbformat.v4.new_code_cell("c = 3")]
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell("# title"),
+        nbformat.v4.new_code_cell("a = 1\nb = 2"),
+        nbformat.v4.new_code_cell("%%bash\nls\n"),
+        nbformat.v4.new_code_cell("c = 3"),
+    ]
     path = tmp_path / "n.ipynb"
     path.write_text(nbformat.writes(notebook), encoding="utf-8")
     submission = read_submission(path)
@@ -80,9 +90,17 @@ def test_functions_only_keeps_imports_functions_and_constants_on_their_lines():
     submission = Submission(Path("exercise5.py"), "py", "0" * 64, source=FUNCTIONS_AND_MORE)
     stripped = functions_only(submission)
     kept = [line for line in stripped.source.splitlines() if line.strip()]
-    assert kept == ["import torch", "from torch import nn", 'DEVICE = "cpu"', "SIZES: tuple = (1, 2)",
-                    "@torch.no_grad()", "def load_model(path):", "    return helper(path)",
-                    "def helper(path):", "    return Model()"]
+    assert kept == [
+        "import torch",
+        "from torch import nn",
+        'DEVICE = "cpu"',
+        "SIZES: tuple = (1, 2)",
+        "@torch.no_grad()",
+        "def load_model(path):",
+        "    return helper(path)",
+        "def helper(path):",
+        "    return Model()",
+    ]
     assert len(stripped.source.splitlines()) == len(FUNCTIONS_AND_MORE.splitlines())
     original = FUNCTIONS_AND_MORE.splitlines()
     for number, line in enumerate(stripped.source.splitlines()):

@@ -100,7 +100,7 @@ def test_grade_watch_regrades_on_save_and_stops_on_ctrl_c(tmp_path):
         reader.start()
     try:
         _wait_for(lambda: sum("Watching" in line for line in err) == 1, arrived)
-        assert json.loads(report.read_text())["score"] == 18
+        assert json.loads(report.read_text())["score"] == 17
         shutil.copyfile(RIGHT, path)  # the student saves a fix
         _wait_for(lambda: sum("Watching" in line for line in err) == 2, arrived)
         assert json.loads(report.read_text())["score"] == 20
@@ -113,7 +113,7 @@ def test_grade_watch_regrades_on_save_and_stops_on_ctrl_c(tmp_path):
     assert process.returncode == 0
     assert "Stopped watching." in "".join(err)
     printed = "".join(out)
-    assert "CenteredLayer: output has zero mean ✗ → ✓" in printed and "score 18/20 → 20/20" in printed
+    assert "CenteredLayer: output has zero mean ✗ → ✓" in printed and "score 17/20 → 20/20" in printed
 
 
 def _wait_for(condition, arrived: threading.Event, timeout_s: float = 240.0) -> None:

@@ -29,7 +29,8 @@ from grader.cli import load_seed_or_usage_error, secret_file_option
 
 EXIT_GRADED, EXIT_USAGE, EXIT_NO_GRADE, EXIT_INTERRUPTED = 0, 2, 3, 130
 SKIPPED_SHOWN = 20
-HTML_REPORTS_HELP = "Also write each student's report.html beside their JSON (reports/<student>/<exercise>.html)."
+HTML_REPORTS_HELP = ("Also write each student's report.html beside their JSON "
+                     "(reports/<student>/<exercise>.html).")
 
 
 def _shard(text: str | None) -> tuple[int, int] | None:
@@ -88,7 +89,8 @@ def batch(folder: Path, out: Path, exercise: str | None, parallel: int | None, t
     secret = secret_path(secret_file)
     click.echo(seed.describe(), err=True)
     settings = Settings(out=out, parallel=parallel or default_parallel(), timeout_s=timeout,
-                        use_cache=not no_cache, shard=shard, seed=seed, secret_file=secret and secret.resolve(),
+                        use_cache=not no_cache, shard=shard, seed=seed,
+                        secret_file=secret and secret.resolve(),
                         hide=(folder.resolve(), *([secret.resolve()] if secret else [])))
     sys.exit(_run(jobs, settings, html_reports))
 

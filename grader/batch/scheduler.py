@@ -100,7 +100,8 @@ def grade_batch(jobs: Sequence[Job], settings: Settings, checks_version: str,
                        # the secret's path (never the secret) and the fingerprint it must give
                        "secret_file": str(settings.secret_file) if settings.secret_file else None,
                        "seed": settings.seed.fingerprint,
-                       "prime": [[str(path), name] for path, name in settings.prime], "fail_fast": settings.fail_fast}
+                       "prime": [[str(path), name] for path, name in settings.prime],
+                       "fail_fast": settings.fail_fast}
             pool = Pool(settings.parallel, options, settings.out / "logs",
                         limits.budget_s + limits.load_s + MARGIN_S)
             pool.run(todo, finish)

@@ -88,7 +88,9 @@ def marks(exercise: Any, path: Path | None = None) -> tuple[dict[str, str], set[
     return {item["name"]: item["reason"] for item in data.get("mutants", [])}, set(data.get("structural", []))
 
 
-def prepare(exercise: Any, solution: Path, folder: Path, only: Sequence[str] = ()) -> list[tuple[Path, Mutant]]:
+def prepare(
+    exercise: Any, solution: Path, folder: Path, only: Sequence[str] = ()
+) -> list[tuple[Path, Mutant]]:
     """Write each mutant of ``solution`` (of the API names ``only``, or all) to
     ``folder/<exercise>/<n>/<exercise>.py``."""
     sources = [path.read_text(encoding="utf-8") for path in exercise.judge_files]
@@ -103,8 +105,16 @@ def prepare(exercise: Any, solution: Path, folder: Path, only: Sequence[str] = (
     return written
 
 
-def run_audits(names: Sequence[str], solution: Path | None, out: Path, parallel: int, timeout_s: float,
-               use_cache: bool, only: Sequence[str] = (), marked: Path | None = None) -> list[Audit]:
+def run_audits(
+    names: Sequence[str],
+    solution: Path | None,
+    out: Path,
+    parallel: int,
+    timeout_s: float,
+    use_cache: bool,
+    only: Sequence[str] = (),
+    marked: Path | None = None,
+) -> list[Audit]:
     """Grade every mutant of every exercise in ``names`` (of the API names ``only``, or all)
     in one batch; ``marked``: the equivalent mutants' file, instead of each exercise's."""
     from grader.batch.discover import Job
@@ -116,10 +126,19 @@ def run_audits(names: Sequence[str], solution: Path | None, out: Path, parallel:
     solutions = {name: solution or PROJECT_ROOT / "solutions" / f"{name}.py" for name in names}
     prepared = {name: prepare(exercises[name], solutions[name], out / "mutants", only) for name in names}
     jobs = [Job("solution", name, solutions[name]) for name in names]
-    jobs += [Job(f"{name}-{path.parent.name}", name, path, mutant.affected)
-             for name in names for path, mutant in prepared[name]]
-    settings = Settings(out=out, parallel=parallel, timeout_s=timeout_s, use_cache=use_cache,
-                        prime=tuple((solutions[name], name) for name in names), fail_fast=True)
+    jobs += [
+        Job(f"{name}-{path.parent.name}", name, path, mutant.affected)
+        for name in names
+        for path, mutant in prepared[name]
+    ]
+    settings = Settings(
+        out=out,
+        parallel=parallel,
+        timeout_s=timeout_s,
+        use_cache=use_cache,
+        prime=tuple((solutions[name], name) for name in names),
+        fail_fast=True,
+    )
     with Progress(len(jobs)) as progress:
         outcomes = grade_batch(jobs, settings, checks_version(), progress.advance)
     reports = {(o.student, o.exercise): (o, _load(out / o.report) if o.report else None) for o in outcomes}
@@ -133,8 +152,13 @@ def _load(path: Path) -> dict[str, Any] | None:
         return None
 
 
-def _judge(exercise: Any, solution: Path, prepared: list[tuple[Path, Mutant]],
-           reports: dict[tuple[str, str], Any], path: Path | None = None) -> Audit:
+def _judge(
+    exercise: Any,
+    solution: Path,
+    prepared: list[tuple[Path, Mutant]],
+    reports: dict[tuple[str, str], Any],
+    path: Path | None = None,
+) -> Audit:
     marked, structural = marks(exercise, path)
     outcome, baseline = reports.get(("solution", exercise.name), (None, None))
     problem = _baseline_problem(outcome, baseline)
@@ -150,9 +174,12 @@ def _judge(exercise: Any, solution: Path, prepared: list[tuple[Path, Mutant]],
                     verdict.caught_by.append(check["name"])
                 elif check["status"] == "passed":
                     verdict.passed.append(check["name"])
-                    if (mutant.kind == "degenerate" and not mutant.name.endswith(VALUES_KEPT)
-                            and check["name"] not in structural
-                            and mutant.target in check.get("target", "").split("/")):
+                    if (
+                        mutant.kind == "degenerate"
+                        and not mutant.name.endswith(VALUES_KEPT)
+                        and check["name"] not in structural
+                        and mutant.target in check.get("target", "").split("/")
+                    ):
                         verdict.overcredited.append(check["name"])
             verdict.equivalent = marked.get(mutant.name, "")
         verdicts.append(verdict)
@@ -201,15 +228,19 @@ def render(audit: Audit, seconds: float | None = None) -> str:
         marked = sum(bool(v.equivalent and not v.caught_by) for v in verdicts)
         left = len(verdicts) - caught - marked
         over = sum(bool(v.overcredited and not v.equivalent) for v in verdicts)
-        lines.append(f"  {target:<{width}}  {caught:3d} of {len(verdicts):3d} caught"
-                     + (f", {marked} marked equivalent" if marked else "")
-                     + (f", {left} NOT CAUGHT" if left else "")
-                     + (f", {over} degenerate answers OVER-CREDITED" if over else ""))
+        lines.append(
+            f"  {target:<{width}}  {caught:3d} of {len(verdicts):3d} caught"
+            + (f", {marked} marked equivalent" if marked else "")
+            + (f", {left} NOT CAUGHT" if left else "")
+            + (f", {over} degenerate answers OVER-CREDITED" if over else "")
+        )
     totals = _totals(audit)
     timing = f" in {seconds:.1f} s" if seconds is not None else ""
-    lines.append(f"  total: {totals['mutants']} mutants, {totals['caught']} caught, "
-                 f"{totals['equivalent']} marked equivalent, {totals['survivors']} survivors, "
-                 f"{totals['overcredited']} degenerate answers over-credited{timing}")
+    lines.append(
+        f"  total: {totals['mutants']} mutants, {totals['caught']} caught, "
+        f"{totals['equivalent']} marked equivalent, {totals['survivors']} survivors, "
+        f"{totals['overcredited']} degenerate answers over-credited{timing}"
+    )
     for verdict in audit.verdicts:
         if verdict.error:
             lines.append(f"\n  not graded: {verdict.mutant.name}: {verdict.error}")
@@ -219,17 +250,23 @@ def render(audit: Audit, seconds: float | None = None) -> str:
         lines += ["    " + line for line in _diff(original, verdict.mutant.source)]
         lines.append("    passed: " + ("; ".join(verdict.passed) or "no check ran"))
     for verdict in audit.overcredited:
-        lines.append(f"\n  OVER-CREDITED {verdict.mutant.name}: a degenerate answer passes "
-                     + "; ".join(verdict.overcredited))
+        lines.append(
+            f"\n  OVER-CREDITED {verdict.mutant.name}: a degenerate answer passes "
+            + "; ".join(verdict.overcredited)
+        )
     for name in audit.stale:
         lines.append(f"\n  note: marked equivalent but not a survivor now: {name}")
     return "\n".join(lines) + "\n"
 
 
 def _totals(audit: Audit) -> dict[str, int]:
-    return {"mutants": len(audit.verdicts), "caught": sum(bool(v.caught_by) for v in audit.verdicts),
-            "equivalent": sum(bool(v.equivalent and not v.caught_by) for v in audit.verdicts),
-            "survivors": len(audit.survivors), "overcredited": len(audit.overcredited)}
+    return {
+        "mutants": len(audit.verdicts),
+        "caught": sum(bool(v.caught_by) for v in audit.verdicts),
+        "equivalent": sum(bool(v.equivalent and not v.caught_by) for v in audit.verdicts),
+        "survivors": len(audit.survivors),
+        "overcredited": len(audit.overcredited),
+    }
 
 
 def _original(audit: Audit) -> str:
@@ -242,8 +279,9 @@ def _diff(original: str, mutated: str) -> list[str]:
     from grader.course.mutants import HELPERS
 
     mutated = mutated.removesuffix("\n" + HELPERS)
-    lines = difflib.unified_diff(original.splitlines(), mutated.splitlines(), "solution", "mutant",
-                                 n=1, lineterm="")
+    lines = difflib.unified_diff(
+        original.splitlines(), mutated.splitlines(), "solution", "mutant", n=1, lineterm=""
+    )
     return [line for line in lines if not line.startswith(("---", "+++"))][:40]
 
 
@@ -252,22 +290,63 @@ def _diff(original: str, mutated: str) -> list[str]:
 
 @click.command("audit")
 @click.argument("names", metavar="[EXERCISE]...", nargs=-1)
-@click.option("--solution", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="The reference solution to mutate (default: solutions/<exercise>.py); one exercise only.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Keep the mutants, reports and cache here (a rerun regrades only what changed).")
-@click.option("-j", "--jobs", "parallel", type=click.IntRange(1, 256), default=None,
-              help="Mutants graded at once (default: the number of cores).")
-@click.option("--timeout", type=click.FloatRange(0.1, 600), default=3.0, show_default=True,
-              help="Seconds one call into a mutant may take (a mutant can loop forever).")
-@click.option("--target", "only", multiple=True, metavar="API_NAME",
-              help="Mutate only this API name's code (repeatable; default: every API name).")
-@click.option("--equivalents", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help=f"The equivalent mutants and structural checks (default: {EQUIVALENTS} beside the checks).")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write the figures per exercise as JSON here.")
-def audit(names: tuple[str, ...], solution: Path | None, out: Path | None, parallel: int | None,
-          timeout: float, only: tuple[str, ...], equivalents: Path | None, json_path: Path | None) -> None:
+@click.option(
+    "--solution",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="The reference solution to mutate (default: solutions/<exercise>.py); one exercise only.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Keep the mutants, reports and cache here (a rerun regrades only what changed).",
+)
+@click.option(
+    "-j",
+    "--jobs",
+    "parallel",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Mutants graded at once (default: the number of cores).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.1, 600),
+    default=3.0,
+    show_default=True,
+    help="Seconds one call into a mutant may take (a mutant can loop forever).",
+)
+@click.option(
+    "--target",
+    "only",
+    multiple=True,
+    metavar="API_NAME",
+    help="Mutate only this API name's code (repeatable; default: every API name).",
+)
+@click.option(
+    "--equivalents",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help=f"The equivalent mutants and structural checks (default: {EQUIVALENTS} beside the checks).",
+)
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the figures per exercise as JSON here.",
+)
+def audit(
+    names: tuple[str, ...],
+    solution: Path | None,
+    out: Path | None,
+    parallel: int | None,
+    timeout: float,
+    only: tuple[str, ...],
+    equivalents: Path | None,
+    json_path: Path | None,
+) -> None:
     """Grade one-edit mutants and degenerate answers of the reference solution of each
     EXERCISE (default: all) and show those that no check catches. Exit status: 0 every
     survivor is marked equivalent, 1 some are not, 3 some could not be graded."""
@@ -283,8 +362,16 @@ def audit(names: tuple[str, ...], solution: Path | None, out: Path | None, paral
     started = time.perf_counter()
     folder = out or Path(tempfile.mkdtemp(prefix="grade-audit-"))
     try:
-        audits = run_audits(list(names or known), solution, folder, parallel or default_parallel(),
-                            timeout, use_cache=out is not None, only=only, marked=equivalents)
+        audits = run_audits(
+            list(names or known),
+            solution,
+            folder,
+            parallel or default_parallel(),
+            timeout,
+            use_cache=out is not None,
+            only=only,
+            marked=equivalents,
+        )
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         sys.exit(EXIT_INTERRUPTED)
@@ -297,7 +384,9 @@ def audit(names: tuple[str, ...], solution: Path | None, out: Path | None, paral
     click.echo(f"audited {len(audits)} exercise(s) in {seconds:.1f} s")
     if json_path is not None:
         figures = {a.exercise: _totals(a) for a in audits}
-        json_path.write_text(json.dumps({"seconds": round(seconds, 2), "exercises": figures}, indent=1) + "\n")
+        json_path.write_text(
+            json.dumps({"seconds": round(seconds, 2), "exercises": figures}, indent=1) + "\n"
+        )
     if any(a.baseline_problem or any(v.error for v in a.verdicts) for a in audits):
         sys.exit(EXIT_NO_GRADE)
     sys.exit(EXIT_CLEAN if all(a.clean for a in audits) else EXIT_SURVIVORS)

@@ -16,18 +16,34 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 BINARY_SWAPS: dict[type, type] = {
-    ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult, ast.FloorDiv: ast.Div,
-    ast.Mod: ast.FloorDiv, ast.Pow: ast.Mult, ast.MatMult: ast.Mult, ast.BitAnd: ast.BitOr, ast.BitOr: ast.BitAnd,
+    ast.Add: ast.Sub,
+    ast.Sub: ast.Add,
+    ast.Mult: ast.Div,
+    ast.Div: ast.Mult,
+    ast.FloorDiv: ast.Div,
+    ast.Mod: ast.FloorDiv,
+    ast.Pow: ast.Mult,
+    ast.MatMult: ast.Mult,
+    ast.BitAnd: ast.BitOr,
+    ast.BitOr: ast.BitAnd,
 }
 COMPARE_SWAPS: dict[type, type] = {
-    ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq, ast.NotEq: ast.Eq,
-    ast.Is: ast.IsNot, ast.IsNot: ast.Is, ast.In: ast.NotIn, ast.NotIn: ast.In,
+    ast.Lt: ast.LtE,
+    ast.LtE: ast.Lt,
+    ast.Gt: ast.GtE,
+    ast.GtE: ast.Gt,
+    ast.Eq: ast.NotEq,
+    ast.NotEq: ast.Eq,
+    ast.Is: ast.IsNot,
+    ast.IsNot: ast.Is,
+    ast.In: ast.NotIn,
+    ast.NotIn: ast.In,
 }
 BOOL_SWAPS: dict[type, type] = {ast.And: ast.Or, ast.Or: ast.And}
 
 # Degenerate answers, appended to the mutated module. A forward (or function) keeps its
 # original as ``_audit_original_<name>`` and returns a trivial transform of what it gives.
-HELPERS = '''
+HELPERS = """
 
 def _audit_zeros(value):
     import torch
@@ -66,7 +82,7 @@ def _audit_unregister(module):
         for key, value in list(getattr(module, table).items()):
             del getattr(module, table)[key]
             object.__setattr__(module, key, value)
-'''
+"""
 
 # kind -> the return expression of a degenerate forward (``out``: the original's output).
 FORWARD_DEGENERATES = {
@@ -83,7 +99,7 @@ FUNCTION_DEGENERATES = {
     "returns the input unchanged": "return args[0]",
     "returns zeros (an empty module for a module)": "return _audit_zeros(original(*args, **kwargs))",
     "writes zeros into its module": "return _audit_write_zeros(args)",
-    "returns a constant (its first answer)": "return _audit_constant({name!r}, lambda: original(*args, **kwargs))",
+    "returns a constant (its first answer)": "return _audit_constant({name!r}, lambda: original(*args, **kwargs))",  # noqa: E501
 }
 
 
@@ -103,8 +119,13 @@ def api_names(judge_sources: list[str]) -> list[str]:
     names: list[str] = []
     for text in judge_sources:
         for node in ast.walk(ast.parse(text)):
-            if (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "check" and node.args
-                    and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+            if (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "id", None) == "check"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+            ):
                 names += [n for n in node.args[0].value.split("/") if n not in names]
     return names
 
@@ -130,8 +151,10 @@ def _users(tree: ast.Module, targets: list[str]) -> dict[str, tuple[str, ...]]:
     """API name -> itself and the API names whose definitions use it, directly or through
     other top-level definitions: the only checks a change to it can move."""
     defined = {node.name: node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
-    uses = {name: {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and n.id in defined} - {name}
-            for name, node in defined.items()}
+    uses = {
+        name: {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and n.id in defined} - {name}
+        for name, node in defined.items()
+    }
 
     def reaches(name: str, wanted: str, seen: set[str]) -> bool:
         if wanted in uses[name]:
@@ -139,8 +162,10 @@ def _users(tree: ast.Module, targets: list[str]) -> dict[str, tuple[str, ...]]:
         seen.add(name)
         return any(reaches(other, wanted, seen) for other in uses[name] - seen)
 
-    return {t: (t, *(other for other in targets if other != t and other in defined and reaches(other, t, set())))
-            for t in targets}
+    return {
+        t: (t, *(other for other in targets if other != t and other in defined and reaches(other, t, set())))
+        for t in targets
+    }
 
 
 # -- one-edit mutants --------------------------------------------------------------------------
@@ -165,8 +190,9 @@ def _sites(tree: ast.Module, targets: list[str]) -> list[_Site]:
             inner = qualname
             if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 inner = f"{qualname}.{child.name}"
-            sites.append(_Site(order[id(child)], target, inner,
-                               child if isinstance(child, ast.stmt) else statement))
+            sites.append(
+                _Site(order[id(child)], target, inner, child if isinstance(child, ast.stmt) else statement)
+            )
             visit(child, target, inner, child if isinstance(child, ast.stmt) else statement)
 
     for node in tree.body:
@@ -219,9 +245,14 @@ def _edits_of(node: ast.AST) -> Iterator[tuple[str, Edit, str]]:
         body = getattr(node, field, None)
         if isinstance(body, list) and body and isinstance(body[0], ast.stmt):
             for i in range(len(body)):
-                if not _is_docstring(node, field, i) and not isinstance(body[i], (ast.FunctionDef, ast.ClassDef)):
-                    yield ("statement dropped", lambda n, i=i, field=field: _drop(getattr(n, field), i),
-                           _first_line(body[i]))
+                if not _is_docstring(node, field, i) and not isinstance(
+                    body[i], (ast.FunctionDef, ast.ClassDef)
+                ):
+                    yield (
+                        "statement dropped",
+                        lambda n, i=i, field=field: _drop(getattr(n, field), i),
+                        _first_line(body[i]),
+                    )
 
 
 def _set(node: ast.AST, field: str, value: object) -> bool:
@@ -257,9 +288,14 @@ def _drop(body: list[ast.stmt], i: int) -> bool:
 
 def _is_docstring(node: ast.AST, field: str, i: int) -> bool:
     body = getattr(node, field)
-    return (field == "body" and i == 0 and isinstance(node, (ast.FunctionDef, ast.ClassDef))
-            and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
-            and isinstance(body[0].value.value, str))
+    return (
+        field == "body"
+        and i == 0
+        and isinstance(node, (ast.FunctionDef, ast.ClassDef))
+        and isinstance(body[0], ast.Expr)
+        and isinstance(body[0].value, ast.Constant)
+        and isinstance(body[0].value.value, str)
+    )
 
 
 def _first_line(statement: ast.stmt) -> str:
@@ -284,16 +320,21 @@ def _degenerates(tree: ast.Module, targets: list[str]) -> Iterator[Mutant]:
             for kind, expression in FORWARD_DEGENERATES.items():
                 yield _degenerate(tree, node.name, kind, lambda t, i=i, e=expression: _wrap_forward(t, i, e))
         if "__init__" in methods:
-            yield _degenerate(tree, node.name, "parameters and submodules not registered",
-                              lambda t, i=i: _unregister(t, i))
+            yield _degenerate(
+                tree, node.name, "parameters and submodules not registered", lambda t, i=i: _unregister(t, i)
+            )
 
 
 def _function_degenerates(function: ast.FunctionDef) -> list[str]:
     """A function that returns a value gets zeros instead; one that returns nothing (it
     changes or writes what it is given) writes zeros into its module argument instead.
     Only a function of arguments has an input to return, or a constant answer to give."""
-    returns = any(isinstance(n, ast.Return) and n.value is not None
-                  and not (isinstance(n.value, ast.Constant) and n.value.value is None) for n in ast.walk(function))
+    returns = any(
+        isinstance(n, ast.Return)
+        and n.value is not None
+        and not (isinstance(n.value, ast.Constant) and n.value.value is None)
+        for n in ast.walk(function)
+    )
     kinds = ["returns None"]
     kinds += ["returns zeros (an empty module for a module)"] if returns else ["writes zeros into its module"]
     if function.args.args:
@@ -311,8 +352,9 @@ def _wrap_function(tree: ast.Module, i: int, body: str) -> None:
     function = tree.body[i]
     name = function.name
     function.name = f"_audit_original_{name}"
-    wrapper = ast.parse(f"def {name}(*args, **kwargs):\n    original = {function.name}\n"
-                        f"    {body.format(name=name)}\n").body[0]
+    wrapper = ast.parse(
+        f"def {name}(*args, **kwargs):\n    original = {function.name}\n    {body.format(name=name)}\n"
+    ).body[0]
     tree.body.insert(i + 1, wrapper)
 
 
@@ -321,9 +363,11 @@ def _wrap_forward(tree: ast.Module, i: int, expression: str) -> None:
     for j, method in enumerate(cls.body):
         if isinstance(method, ast.FunctionDef) and method.name == "forward":
             method.name = "_audit_original_forward"
-            wrapper = ast.parse("def forward(self, *args, **kwargs):\n    import torch\n"
-                                "    out = self._audit_original_forward(*args, **kwargs)\n"
-                                f"    return {expression}\n").body[0]
+            wrapper = ast.parse(
+                "def forward(self, *args, **kwargs):\n    import torch\n"
+                "    out = self._audit_original_forward(*args, **kwargs)\n"
+                f"    return {expression}\n"
+            ).body[0]
             cls.body.insert(j + 1, wrapper)
             return
 

@@ -39,13 +39,21 @@ def grade_magic(ipython: Any, line: str) -> None:
         command = [sys.executable, "-m", "grader.cli", args[0], str(path), "--report",
                    str(Path(folder) / "report.json"), *args[1:]]
         try:
-            done = subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=GRADE_TIMEOUT_S,
-                                  stdin=subprocess.DEVNULL)
+            done = subprocess.run(
+                command,
+                cwd=folder,
+                capture_output=True,
+                text=True,
+                timeout=GRADE_TIMEOUT_S,
+                stdin=subprocess.DEVNULL,
+            )
         except subprocess.TimeoutExpired:
             print(f"grading took longer than {GRADE_TIMEOUT_S} s and was stopped")
             return
-    print(f"Graded the {sum(1 for c in cells if c.strip())} code cells this kernel ran, in the order it "
-          "ran them (cell N below is In [N]).")
+    print(
+        f"Graded the {sum(1 for c in cells if c.strip())} code cells this kernel ran, in the order it "
+        "ran them (cell N below is In [N])."
+    )
     print(done.stdout.rstrip())
     if done.returncode not in (0, 1):
         print(done.stderr.strip()[-3000:])

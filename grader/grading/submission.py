@@ -136,7 +136,7 @@ def functions_only(submission: Submission) -> Submission:
 def _kept(node: ast.stmt) -> bool:
     if isinstance(node, ast.Import | ast.ImportFrom | ast.FunctionDef | ast.AsyncFunctionDef):
         return True
-    names = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+    names = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []  # noqa: E501
     value = getattr(node, "value", None)
     if not names or value is None or not all(isinstance(name, ast.Name) for name in names):
         return False

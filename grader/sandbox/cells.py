@@ -128,7 +128,8 @@ class _Runner:
                 rest = body[index + 1:]
                 if not rest:
                     return
-                code = compile(ast.Module(body=rest, type_ignores=[]), self.filename, "exec", dont_inherit=True)
+                tail = ast.Module(body=rest, type_ignores=[])
+                code = compile(tail, self.filename, "exec", dont_inherit=True)
 
     def _bind_missing(self, statement: ast.Import | ast.ImportFrom, lineno: int) -> None:
         where = f"cell {self._cell[0]}, line {lineno - self._cell[1] + 1}"

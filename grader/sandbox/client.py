@@ -323,8 +323,8 @@ class Sandbox:
         message = str(response.get("message", ""))
         if status == Reply.MISSING:
             name = str(response.get("name"))[:200]
-            return StudentCodeProblem(ProblemKind.MISSING, cell_notes.missing_name(name, self.notes, self._undefined),
-                                      sticky=True)
+            why = cell_notes.missing_name(name, self.notes, self._undefined)
+            return StudentCodeProblem(ProblemKind.MISSING, why, sticky=True)
         if status == Reply.NOT_IMPLEMENTED:
             detail = f": {message}" if message else ""
             return StudentCodeProblem(ProblemKind.NOT_IMPLEMENTED,

@@ -27,7 +27,8 @@ QUIET = {"matplotlib", "pinfo", "pinfo2", "psearch", "pdoc", "pdef", "psource", 
 class FakeShell:
     """What ``get_ipython()`` returns in a worker grading a notebook."""
 
-    def __init__(self, namespace: dict[str, Any], filename: str, note: Callable[[int, str, str], None]) -> None:
+    def __init__(self, namespace: dict[str, Any], filename: str,
+                 note: Callable[[int, str, str], None]) -> None:
         self.user_ns = namespace
         self._filename = filename
         self._note = note  # note(module line, kind, message)

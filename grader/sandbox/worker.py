@@ -5,7 +5,8 @@ Data flow (one worker serves one submission until it dies or is told to stop):
     trusted side                     worker (this module, untrusted once loaded)
     ------------                     -------------------------------------------
                        <- hello      {isolation in force}   (sent before student code)
-    load {source}      ->            exec the source as module ``submission`` (a notebook: cell by cell, ``cells``)
+    load {source}      ->            exec the source as module ``submission``
+                                     (a notebook: cell by cell, ``cells``)
                        <- loaded     {names, notes} or {syntax | raised | exit | ...}
     call {probe, args} ->            probe(namespace, *args), stdout captured
                        <- result     {ok, value} or the failure, with student frames
@@ -289,7 +290,8 @@ def _load(request: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
             exec(code, module.__dict__)
     except BaseException as exc:  # noqa: BLE001 - every way out of student code is reported
         return _failure(exc, filename)
-    return {"status": Reply.LOADED, "names": sorted(k for k in module.__dict__ if k[:1] != "_"), "notes": notes}
+    names = sorted(k for k in module.__dict__ if k[:1] != "_")
+    return {"status": Reply.LOADED, "names": names, "notes": notes}
 
 
 def _call(request: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
