@@ -67,6 +67,7 @@ class Sandbox:
         self.load_problem: StudentCodeProblem | None = None
         self._sticky: StudentCodeProblem | None = None
         self._spent_s = 0.0  # time spent waiting for this submission's workers
+        self._code_ran = False  # the submission's code has run in a worker of this sandbox
 
     def __repr__(self) -> str:  # stable: hypothesis prints it in falsifying examples
         return f"<submission {self.submission.filename}>"
@@ -160,6 +161,7 @@ class Sandbox:
             raise self.load_problem
         worker = self._started_worker()
         phase = "while importing the submission"
+        self._code_ran = True
         request = {"op": "load", "source": self.submission.source,
                    "filename": self.submission.filename}
         try:
@@ -194,7 +196,11 @@ class Sandbox:
         self._worker = worker
         try:
             hello = self._exchange(worker, None, self.limits.load_s, "while starting")
-        except StudentCodeProblem:  # no student code has run yet: the machinery failed
+        except StudentCodeProblem:
+            if self._code_ran:  # what the submission did in an earlier worker may be why
+                raise StudentCodeProblem(
+                    "crashed", f"a new worker for the submission failed to start (exit code "
+                    f"{worker.exitcode}) after its code had run in an earlier one", sticky=True) from None
             raise GraderFault(f"a worker failed to start (exit code {worker.exitcode}); "
                               "GRADER_DEBUG_WORKER=1 shows why") from None
         if hello.get("status") != "hello":
