@@ -24,7 +24,7 @@ from grader.grading.engine import grade
 from grader.grading.exercises import all_exercises
 from grader.grading.sandbox_setup import start_launcher
 from grader.grading.submission import read_submission
-from grader.sandbox.client import Sandbox
+from grader.sandbox.client import Limits, Sandbox
 from tests.conftest import ROOT, TEST_LIMITS
 
 SOLUTION = (ROOT / "solutions" / "exercise3.py").read_text(encoding="utf-8")
@@ -87,10 +87,11 @@ def test_the_root_holds_only_what_is_allowed(grade_file, tmp_path):
     path = write(tmp_path, "look.py", f"""
         import os
         seen = []
-        for secret in ("/etc/passwd", "/home", "/srv", "/work", "/var", {str(ROOT / 'solutions')!r},
-                       {str(ROOT / 'tests')!r}, {str(ROOT / 'README.md')!r}, "/sys/fs/cgroup", "/run"):
+        for secret in ("/etc/passwd", "/home", "/srv", "/var", "/sys", "/run", "/mnt"):
             if os.path.exists(secret):
                 seen.append(secret)
+        # Of the checkout, only the grader's package (and a virtual environment in it).
+        seen += sorted(set(os.listdir({str(ROOT)!r})) - {{"grader", ".venv"}})
         assert not seen, f"sees {{seen}}"
         assert os.listdir("/tmp") == [] or os.getcwd() == "/tmp", "a /tmp shared with others"
     """)
@@ -154,9 +155,16 @@ def key_receive():  # request_key("user", MARKER, NULL, @u)
 """
 
 
+SEND = "sent = [shm_send(b'hello'), key_send(b'hello')]"
+RECEIVE = """
+assert shm_receive() != b"hello", "a message in shared memory reached a classmate"
+assert not key_receive(), "a message in the keyring reached a classmate"
+"""
+
+
 def _hold(launcher, path: Path) -> Sandbox:
     """The submission imported in a worker that stays alive (a classmate's, in parallel)."""
-    sandbox = Sandbox(launcher, read_submission(path), TEST_LIMITS)
+    sandbox = Sandbox(launcher, read_submission(path), Limits(load_s=60))
     sandbox.prepare()
     return sandbox
 
@@ -165,13 +173,8 @@ def _hold(launcher, path: Path) -> Sandbox:
 def test_shared_memory_and_keys_carry_nothing_to_a_classmate(tmp_path):
     launcher = start_launcher()
     try:
-        sender = _hold(launcher, write(tmp_path, "alice.py", IPC_HELPERS + """
-            sent = [shm_send(b"hello"), key_send(b"hello")]
-        """))
-        bob = write(tmp_path, "bob.py", IPC_HELPERS + """
-            assert shm_receive() != b"hello", "a message in shared memory reached bob"
-            assert not key_receive(), "a message in the keyring reached bob"
-        """)
+        sender = _hold(launcher, write(tmp_path, "alice.py", IPC_HELPERS + SEND))
+        bob = write(tmp_path, "bob.py", IPC_HELPERS + RECEIVE)
         report = grade(bob, EXERCISE, limits=TEST_LIMITS, launcher=launcher)
         sender.close()
     finally:
@@ -185,16 +188,7 @@ def test_shared_memory_and_keys_carry_nothing_to_a_classmate(tmp_path):
 def test_a_fork_bomb_does_not_starve_a_classmate(tmp_path):
     launcher = start_launcher()
     try:
-        bomber = _hold(launcher, write(tmp_path, "bomb.py", """
-            import os, time
-            for _ in range(2000):
-                try:
-                    if os.fork() == 0:
-                        time.sleep(30)
-                        os._exit(0)
-                except OSError:
-                    break
-        """))
+        bomber = _hold(launcher, write(tmp_path, "bomb.py", BOMB))
         classmate = write(tmp_path, "threads.py", """
             import subprocess, threading
             threading.Thread(target=lambda: None).start()
@@ -206,6 +200,19 @@ def test_a_fork_bomb_does_not_starve_a_classmate(tmp_path):
         launcher.close()
     require(report, "worker processes")
     assert report.score == 20, report.problem
+
+
+BOMB = """
+import os, time
+started = time.monotonic()
+while time.monotonic() - started < 5:  # as many processes as it may start in 5 s
+    try:
+        if os.fork() == 0:
+            time.sleep(30)
+            os._exit(0)
+    except OSError:
+        break
+"""
 
 
 # -- 3. the worker is bounded as a whole ----------------------------------------------------
@@ -278,7 +285,7 @@ def test_a_huge_error_message_gives_a_small_report(grade_file, tmp_path):
     size = len(json.dumps(report.to_dict()))
     assert size < 300_000, f"a {size}-character report"
     assert any("cut by the grader" in check.message for check in report.checks)
-    assert report.score == 16  # the other targets keep their points
+    assert report.score == 13  # CenteredLayer's 7 points lost, the others kept
 
 
 # -- all of it in one batch, with classmates ----------------------------------------------
@@ -295,23 +302,11 @@ def test_a_batch_with_hostile_students_keeps_classmates_whole(tmp_path, outside_
     }
     for student, preamble in hostile.items():
         write(folder / student, "exercise3.py", preamble, body="")
-    write(folder / "dave", "exercise3.py", IPC_HELPERS + "sent = [shm_send(b'hello'), key_send(b'hello')]")
-    write(folder / "frank", "exercise3.py", """
-        import os, time
-        for _ in range(2000):
-            try:
-                if os.fork() == 0:
-                    time.sleep(20)
-                    os._exit(0)
-            except OSError:
-                break
-    """)
+    write(folder / "dave", "exercise3.py", IPC_HELPERS + SEND)
+    write(folder / "frank", "exercise3.py", BOMB)
     write(folder / "heidi", "exercise3.py", "import grader.sandbox.worker as w\nw._safe_str = str",
           body=SOLUTION.replace("return X - X.mean()", "raise ValueError('x' * (4 << 20))"))
-    classmates = {"bob": "", "erin": IPC_HELPERS + """
-        assert shm_receive() != b"hello", "a message in shared memory reached erin"
-        assert not key_receive(), "a message in the keyring reached erin"
-    """, "grace": """
+    classmates = {"bob": "", "erin": IPC_HELPERS + RECEIVE, "grace": """
         import subprocess, threading
         threading.Thread(target=lambda: None).start()
         subprocess.run(["true"], check=True)
