@@ -102,3 +102,48 @@ def test_cgroup_v1_hierarchies_are_found_under_their_mounts(tmp_path):
         for hierarchy in found.hierarchies:
             os.close(hierarchy.fd)
             os.close(hierarchy.parent_fd)
+
+
+class DeadLauncher:
+    """Starts workers that die before saying hello (each a `sleep` it then kills)."""
+
+    name = "dead"
+    preload: list[str] = []
+
+    def start(self, config):
+        import socket
+        import subprocess
+
+        from grader.sandbox.channel import Channel
+        from grader.sandbox.launchers import WorkerHandle
+
+        ours, theirs = socket.socketpair()
+        theirs.close()
+        self.process = subprocess.Popen(["sleep", "30"], start_new_session=True)
+        return WorkerHandle(self.process.pid, Channel(ours.detach()), self)
+
+    def poll(self, pid):
+        return self.process.poll()
+
+    def wait(self, pid):
+        return self.process.wait()
+
+    def close(self):
+        pass
+
+
+def test_a_worker_failing_to_start_is_the_graders_fault_until_the_students_code_ran(tmp_path):
+    from grader.grading.errors import GraderFault, StudentCodeProblem
+    from grader.grading.submission import read_submission
+    from grader.sandbox.client import Limits, Sandbox
+
+    path = tmp_path / "ok.py"
+    path.write_text(SOLUTION)
+    sandbox = Sandbox(DeadLauncher(), read_submission(path), Limits(load_s=1))
+    with pytest.raises(GraderFault):
+        sandbox.prepare()  # no code of the student's ran: the machinery failed
+    sandbox._code_ran = True  # as after a first worker imported the submission
+    sandbox._worker = None
+    with pytest.raises(StudentCodeProblem, match="after its code had run"):
+        sandbox._started_worker()
+    sandbox.close()
