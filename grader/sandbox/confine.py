@@ -125,8 +125,8 @@ def isolate_server(
     why = _fails_in_child(lambda: _build_root_in_new_namespace(exposed, hidden))
     if not why:
         bound = rootfs.build_root(exposed, hidden)
-        # A shared /tmp, only for workers that cannot mount their own over it.
-        mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={tmp_mb}m,mode=1777")
+        # Folders for workers that cannot mount their own /tmp.
+        mount("tmpfs", rootfs.SHARED_WORK, "tmpfs", MS_NOSUID | MS_NODEV, f"size={tmp_mb}m,mode=1777")
         conf.have(ALLOW_LIST, "a root built from only: " + ", ".join(bound) + ", a minimal /dev")
         conf.have("hidden files", "nothing of the machine outside that list exists for workers")
         conf.have("read-only files", "every file is read-only but the worker's own /tmp")

@@ -31,6 +31,8 @@ from grader.sandbox.syscalls import (
 
 BUILD_AT = "/tmp"  # mounted over in the server's private namespace, so the host never sees it
 OLD_ROOT = ".old-root"
+# Where workers that cannot mount their own /tmp get a folder (the server mounts a tmpfs).
+SHARED_WORK = "/.workers"
 # The system's programs and libraries (the C library, the dynamic linker), and the files of
 # /etc that loading shared libraries reads: nothing that names the machine's users.
 SYSTEM = ("/usr", "/etc/ld.so.cache", "/etc/ld.so.conf")
@@ -55,6 +57,7 @@ def build_root(allowed: Iterable[str], hidden: Iterable[str]) -> list[str]:
         _make_dev(dev)
         _bind_in(proc, "/proc", recursive=True)
         os.makedirs(_inside("/tmp"), mode=0o755, exist_ok=True)
+        os.mkdir(_inside(SHARED_WORK), 0o755)
         for name, target in links.items():
             if not os.path.lexists(_inside(name)):
                 os.symlink(target, _inside(name))
@@ -139,7 +142,9 @@ def _pivot() -> None:
 def worker_mounts(tmp_mb: int) -> list[str]:
     """In a worker's own mount and PID namespaces: a fresh /proc, a fresh /tmp.
 
-    Returns what it could not do, as reasons (empty when all is done).
+    What the root holds under /tmp (an allowed path there, such as a checkout or packages
+    under /tmp) is bound back into the fresh one. Returns what it could not do, as
+    reasons (empty when all is done).
     """
     problems = []
     try:
@@ -147,7 +152,24 @@ def worker_mounts(tmp_mb: int) -> list[str]:
     except OSError as exc:
         problems.append(f"/proc: {exc.strerror}")
     try:
-        mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={tmp_mb}m,mode=700")
+        _fresh_keeping("/tmp", f"size={tmp_mb}m,mode=700")
     except OSError as exc:
         problems.append(f"/tmp: {exc.strerror}")
     return problems
+
+
+def _fresh_keeping(directory: str, options: str) -> None:
+    """A tmpfs over ``directory``, with what was in it bound back in (read-only as before)."""
+    kept = {name: os.open(os.path.join(directory, name), os.O_PATH) for name in os.listdir(directory)}
+    try:
+        mount("tmpfs", directory, "tmpfs", MS_NOSUID | MS_NODEV, options)
+        for name, fd in kept.items():
+            target = os.path.join(directory, name)
+            if os.path.isdir(f"/proc/self/fd/{fd}"):
+                os.mkdir(target, 0o755)
+            else:
+                open(target, "w").close()
+            mount(f"/proc/self/fd/{fd}", target, None, MS_BIND | MS_REC)
+    finally:
+        for fd in kept.values():
+            os.close(fd)

@@ -155,7 +155,9 @@ def _serve_confined(
     if private_tmp and not os.path.isdir(workdir):  # the trusted side's folder is out of sight
         import tempfile
 
-        workdir = tempfile.mkdtemp(prefix="worker-", dir="/tmp")
+        from grader.sandbox.rootfs import SHARED_WORK
+
+        workdir = tempfile.mkdtemp(prefix="worker-", dir=SHARED_WORK if os.path.isdir(SHARED_WORK) else "/tmp")
     confine.enter_workdir(conf, workdir)
     confine.apply_limits(conf, config["memory_mb"], config["cpu_s"], config["file_mb"])
     # With private mounts the server made the Python installation readable to anyone.

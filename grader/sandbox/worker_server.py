@@ -24,7 +24,7 @@ import socket
 import sys
 from typing import Any
 
-from grader.sandbox import cgroups
+from grader.sandbox import cgroups, rootfs
 from grader.sandbox.confine import Confinement
 
 # A forked worker's copy-on-write pages of the server (the heap its refcounts touch) are
@@ -45,6 +45,7 @@ def main() -> None:
     server = confine.isolate_server(options["hidden"], allowed_paths(), options["tmp_mb"],
                                     options["namespaces"])
     private_tmp = "hidden files" in server.in_force
+    work_base = rootfs.SHARED_WORK if confine.ALLOW_LIST in server.in_force else "/tmp"
     ctrl = socket.socket(fileno=fd)
     _send(ctrl, {"ready": True, "pid": os.getpid()})
     confine.set_parent_death_signal()  # the grader died: no server without it
@@ -66,8 +67,8 @@ def main() -> None:
         request = json.loads(line)
         if request["op"] == "spawn":
             config = dict(request["config"], namespaces=options["namespaces"], tmp_mb=options["tmp_mb"])
-            if private_tmp:  # in the shared private /tmp, under a name nobody can guess
-                config["workdir"] = f"/tmp/worker-{secrets.token_hex(8)}"
+            if private_tmp:  # in a folder of the server's, under a name nobody can guess
+                config["workdir"] = f"{work_base}/worker-{secrets.token_hex(8)}"
                 os.mkdir(config["workdir"], 0o700)
             group, conf = _worker_group(groups, config, server)
             pid = os.fork()
