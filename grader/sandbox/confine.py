@@ -4,16 +4,21 @@ Each step records what it put in force, or why it could not, in a ``Confinement`
 trusted side copies that into the report as the isolation level, so nothing is ever
 silently weaker than it says. The steps come in two stages:
 
-Once, in the worker server, before it forks any worker (``isolate_server``):
-  new network namespace (no network) and mount namespace: every file read-only, a private
-  /tmp, judges, solutions and submissions covered by empty mounts, the Python installation
-  left readable to an unprivileged user. The server itself needs neither network nor files.
+Once, in the worker server, before it forks any worker (``isolate_server``; its cgroups,
+``cgroups.prepare``, are found just before):
+  new network namespace (no network) and mount namespace, then pivot_root into the
+  allow-list root (``rootfs``): only the Python installation, the grader without its
+  judges, /usr and a minimal /dev, all read-only. Where that root cannot be built: every
+  file read-only, a private /tmp, judges, solutions and submissions covered (a deny-list).
 Per worker, in the forked chain (``worker.worker_process``):
-  W  unshare(PID) and fork S
-  S  pid 1 of the new PID namespace; forks R and waits; when S ends, the kernel kills every
-     process left in the namespace, so nothing the submission starts outlives its worker
-  R  fresh working directory, resource limits, unprivileged user (``nobody`` when started
-     as root; no capabilities inside a user namespace), scrubbed environment, stdin closed
+  W  enters its own cgroup (done by the server right after the fork: memory and process
+     count of everything below), unshare(PID, IPC, mount) and fork S
+  S  pid 1 of the new PID namespace: mounts its own /proc and a fresh /tmp; forks R and
+     waits; when S ends, the kernel kills every process left in the namespace, so nothing
+     the submission starts outlives its worker, and its IPC and /tmp go with it
+  R  working directory, resource limits, unprivileged user (``nobody`` when started as
+     root; no capabilities inside a user namespace), scrubbed environment, stdin closed,
+     and last the seccomp filter (``seccomp``)
 Without namespaces the same chain runs with what is possible, and says what is not.
 """
 
