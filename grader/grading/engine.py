@@ -20,6 +20,7 @@ from grader.grading.exercises import Exercise, checks_version
 from grader.grading.sandbox_setup import start_launcher
 from grader.grading.seed import PUBLIC_SEED, GradingSeed
 from grader.grading.submission import read_submission
+from grader.grading.text_caps import cap, cap_checks
 from grader.paths import CHECKS_DIR
 from grader.report import CheckResult, Isolation, Report, Status
 from grader.sandbox.client import Limits, Sandbox
@@ -92,10 +93,10 @@ def grade(
     if exit_code == pytest.ExitCode.INTERRUPTED:
         raise KeyboardInterrupt  # half the checks are no grade: report nothing
     finished = time.perf_counter()
-    checks = tuple(_utf8_check(check) for check in executed + session.results)
+    checks = cap_checks([_utf8_check(check) for check in executed + session.results])
     problem = submission.load_error or ""
     if sandbox.load_problem is not None:
-        problem = _utf8(sandbox.load_problem.message)
+        problem = cap(_utf8(sandbox.load_problem.message))
     if session.collect_errors or not checks:
         detail = session.collect_errors[0] if session.collect_errors else output.getvalue()[-2000:]
         problem = f"grader error: the judges did not run (pytest exit {int(exit_code)})\n{detail}"

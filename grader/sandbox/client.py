@@ -80,6 +80,7 @@ class Sandbox:
         self._functions_only: Sandbox | None = None
         self.notes: tuple[Note, ...] = ()  # what a notebook's cells did besides defining answers
         self._undefined: dict[str, Note] = {}  # name -> the note of the cell that failed to bind it
+        self._code_ran = False  # the submission's code has run in a worker of this sandbox
 
     def __repr__(self) -> str:  # stable: hypothesis prints it in falsifying examples
         return f"<submission {self.submission.filename}>"
@@ -190,6 +191,7 @@ class Sandbox:
             raise self.load_problem
         worker = self._started_worker()
         phase = "while importing the submission"
+        self._code_ran = True
         request, timeout = self.load_request()
         try:
             loaded = self._exchange(worker, request, timeout, phase)
@@ -239,7 +241,11 @@ class Sandbox:
         self._worker = worker
         try:
             hello = self._exchange(worker, None, self.limits.load_s, "while starting")
-        except StudentCodeProblem:  # no student code has run yet: the machinery failed
+        except StudentCodeProblem:
+            if self._code_ran:  # what the submission did in an earlier worker may be why
+                raise StudentCodeProblem(
+                    ProblemKind.CRASHED, f"a new worker for the submission failed to start (exit code "
+                    f"{worker.exitcode}) after its code had run in an earlier one", sticky=True) from None
             raise GraderFault(f"a worker failed to start (exit code {worker.exitcode}); "
                               "GRADER_DEBUG_WORKER=1 shows why") from None
         if hello.get("status") != Reply.HELLO:

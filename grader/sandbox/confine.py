@@ -4,17 +4,22 @@ Each step records what it put in force, or why it could not, in a ``Confinement`
 trusted side copies that into the report as the isolation level, so nothing is ever
 silently weaker than it says. The steps come in two stages:
 
-Once, in the worker server, before it forks any worker (``isolate_server``):
-  new network namespace (no network) and mount namespace: every file read-only, a private
-  /tmp, judges, solutions and submissions covered by empty mounts, the Python installation
-  left readable to an unprivileged user. The server itself needs neither network nor files.
+Once, in the worker server, before it forks any worker (``isolate_server``; its cgroups,
+``cgroups.prepare``, are found just before):
+  new network namespace (no network) and mount namespace, then pivot_root into the
+  allow-list root (``rootfs``): only the Python installation, the grader without its
+  judges, /usr and a minimal /dev, all read-only. Where that root cannot be built: every
+  file read-only, a private /tmp, judges, solutions and submissions covered (a deny-list).
 Per worker, in the forked chain (``worker.worker_process``):
-  W  unshare(PID) and fork S
-  S  pid 1 of the new PID namespace; forks R and waits; when S ends, the kernel kills every
-     process left in the namespace, so nothing the submission starts outlives its worker
-  R  fresh working directory, resource limits, unprivileged user (``nobody`` when started
-     as root; no capabilities inside a user namespace), scrubbed environment (GPUs hidden),
-     stdin closed
+  W  enters its own cgroup (done by the server right after the fork: memory and process
+     count of everything below), unshare(PID, IPC, mount) and fork S
+  S  pid 1 of the new PID namespace: mounts its own /proc and a fresh /tmp; forks R and
+     waits; when S ends, the kernel kills every process left in the namespace, so nothing
+     the submission starts outlives its worker, and its IPC and /tmp go with it
+  R  working directory, resource limits, unprivileged user (``nobody`` when started as
+     root; no capabilities inside a user namespace), scrubbed environment (GPUs hidden), stdin
+     closed,
+     and last the seccomp filter (``seccomp``)
 Without namespaces the same chain runs with what is possible, and says what is not.
 """
 
@@ -22,13 +27,32 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import os
 import signal
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
+
+from grader.sandbox import rootfs, seccomp
+from grader.sandbox.syscalls import (
+    CLONE_NEWIPC,
+    CLONE_NEWNET,
+    CLONE_NEWNS,
+    CLONE_NEWPID,
+    CLONE_NEWUSER,
+    MS_BIND,
+    MS_NODEV,
+    MS_NOSUID,
+    MS_PRIVATE,
+    MS_RDONLY,
+    MS_REC,
+    call,
+    libc,
+    mount,
+    read_only_recursively,
+)
 
 try:  # POSIX only; on Windows the worker runs without these limits and says so
     import resource
@@ -36,16 +60,11 @@ except ImportError:  # pragma: no cover - Windows
     resource = None  # type: ignore[assignment]
 
 LINUX = sys.platform.startswith("linux")
-CLONE_NEWNS, CLONE_NEWUSER = 0x00020000, 0x10000000
-CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
-MS_BIND, MS_REC, MS_PRIVATE = 4096, 0x4000, 1 << 18
 PR_SET_PDEATHSIG, PR_SET_SECUREBITS, PR_SET_NO_NEW_PRIVS = 1, 28, 38
-SYS_MOUNT_SETATTR, AT_FDCWD, AT_RECURSIVE, MOUNT_ATTR_RDONLY = 442, -100, 0x8000, 0x1
 # SECBIT_NOROOT, _NO_SETUID_FIXUP, _KEEP_CAPS_LOCKED and _NO_CAP_AMBIENT_RAISE, with locks:
 # uid 0 inside a user namespace then gains no capabilities from exec.
 SECUREBITS_UNPRIVILEGED = 0x1 | 0x2 | 0x4 | 0x8 | 0x20 | 0x40 | 0x80
-_LIBC: Any = None
+ALLOW_LIST = "allow-list file system"
 
 
 @dataclass
@@ -71,55 +90,66 @@ class Confinement:
         return cls(dict(data.get("in_force", {})), dict(data.get("missing", {})))
 
 
-def libc() -> Any:
-    """The C library, loaded once (finding it runs a subprocess)."""
-    global _LIBC
-    if _LIBC is None:
-        _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    return _LIBC
-
-
-def _call(name: str, *args: Any) -> None:
-    if getattr(libc(), name)(*args) != 0:
-        errno = ctypes.get_errno()
-        raise OSError(errno, f"{name}: {os.strerror(errno)}")
-
-
-def _mount(source: str, target: str, fstype: str | None, flags: int, data: str = "") -> None:
-    _call("mount", source.encode(), target.encode(), fstype.encode() if fstype else None,
-          ctypes.c_ulong(flags), data.encode() if data else None)
-
-
 # -- once, in the worker server ------------------------------------------------------
 
 
 def isolate_server(
     hidden: list[str], exposed: list[str], tmp_mb: int, namespaces: bool = True
 ) -> Confinement:
-    """Leave the network, make private mounts; what every worker forked later inherits.
+    """Leave the network and pivot into the workers' allow-list root (``rootfs``), once
+    for every worker forked later.
 
-    ``exposed`` are the directories workers must still read (the Python installation).
+    ``exposed`` is what workers must still read (the Python installation, the grader);
+    ``hidden`` is covered even inside that (the judges). Where the root cannot be built,
+    the host's file system stays, read-only, with ``hidden`` covered (a deny-list).
     ``namespaces=False`` skips all this, as on a system without namespaces (for tests).
     """
     conf = Confinement()
     if LINUX:
         libc()  # load it now: after the mounts, finding it may be impossible
+        nobody()  # and look up the unprivileged user while /etc is still there
     if not (LINUX and namespaces):
         why = f"not available on {sys.platform}" if not LINUX else "namespaces turned off"
-        for aspect in ("network", "hidden files", "read-only files", "process lifetime"):
+        for aspect in ("network", "hidden files", "read-only files", "process lifetime", ALLOW_LIST):
             conf.lack(aspect, why)
         return conf
     # Try in a throwaway child first: a kernel may allow unshare() and then refuse the
     # uid map (Ubuntu's AppArmor does), which would leave this process half-confined.
     why = _fails_in_child(_enter_namespaces)
     if why:
-        for aspect in ("network", "hidden files", "read-only files"):
+        for aspect in ("network", "hidden files", "read-only files", ALLOW_LIST):
             conf.lack(aspect, f"namespaces not permitted here ({why})")
         return conf
     _enter_namespaces()
     conf.have("network", "none (a new, empty network namespace)")
     try:
-        _mount("none", "/", None, MS_REC | MS_PRIVATE)
+        mount("none", "/", None, MS_REC | MS_PRIVATE)
+    except OSError as exc:
+        for aspect in ("hidden files", "read-only files", ALLOW_LIST):
+            conf.lack(aspect, f"could not make private mounts ({exc.strerror})")
+        return conf
+    why = _fails_in_child(lambda: _build_root_in_new_namespace(exposed, hidden))
+    if not why:
+        bound = rootfs.build_root(exposed, hidden)
+        # Folders for workers that cannot mount their own /tmp.
+        mount("tmpfs", rootfs.SHARED_WORK, "tmpfs", MS_NOSUID | MS_NODEV, f"size={tmp_mb}m,mode=1777")
+        conf.have(ALLOW_LIST, "a root built from only: " + ", ".join(bound) + ", a minimal /dev")
+        conf.have("hidden files", "nothing of the machine outside that list exists for workers")
+        conf.have("read-only files", "every file is read-only but the worker's own /tmp")
+        return conf
+    conf.lack(ALLOW_LIST, f"could not build the allow-list root ({why}); the machine's files stay "
+                          "visible, read-only, with the judges, solutions and submissions covered")
+    return _deny_list(conf, hidden, exposed, tmp_mb)
+
+
+def _build_root_in_new_namespace(exposed: list[str], hidden: list[str]) -> None:
+    call("unshare", CLONE_NEWNS)
+    rootfs.build_root(exposed, hidden)
+
+
+def _deny_list(conf: Confinement, hidden: list[str], exposed: list[str], tmp_mb: int) -> Confinement:
+    """The fallback: the host's files read-only, a private /tmp, ``hidden`` covered."""
+    try:
         _make_read_only(conf)
         _replace_keeping("/tmp", [p for p in exposed if _is_under(p, "/tmp")],
                          f"size={tmp_mb}m,mode=1777")
@@ -136,7 +166,7 @@ def isolate_server(
 def _enter_namespaces() -> None:
     root = os.geteuid() == 0
     uid, gid = os.getuid(), os.getgid()
-    _call("unshare", CLONE_NEWNET | CLONE_NEWNS | (0 if root else CLONE_NEWUSER))
+    call("unshare", CLONE_NEWNET | CLONE_NEWNS | (0 if root else CLONE_NEWUSER))
     if not root:
         _write("/proc/self/setgroups", "deny")
         _write("/proc/self/uid_map", f"0 {uid} 1")
@@ -149,13 +179,16 @@ def _fails_in_child(action: Callable[[], None]) -> str:
     pid = os.fork()
     if pid == 0:
         os.close(read_end)
+        code = 1
         try:
             action()
             code = 0
         except OSError as exc:
             os.write(write_end, (exc.strerror or str(exc)).encode()[:200])
-            code = 1
-        os._exit(code)
+        except BaseException as exc:  # noqa: BLE001 - the child must never return
+            os.write(write_end, repr(exc).encode()[:200])
+        finally:
+            os._exit(code)
     os.close(write_end)
     with os.fdopen(read_end, "rb") as reader:
         message = reader.read().decode(errors="replace")
@@ -164,13 +197,10 @@ def _fails_in_child(action: Callable[[], None]) -> str:
 
 
 def _make_read_only(conf: Confinement) -> None:
-    """Every mount read-only, recursively, in one call (Linux 5.12+)."""
-    attr = (ctypes.c_uint64 * 4)(MOUNT_ATTR_RDONLY, 0, 0, 0)  # set, clear, propagation, userns
-    result = libc().syscall(ctypes.c_long(SYS_MOUNT_SETATTR), ctypes.c_int(AT_FDCWD), b"/",
-                            ctypes.c_uint(AT_RECURSIVE), attr, ctypes.c_size_t(ctypes.sizeof(attr)))
-    if result != 0:
-        errno = ctypes.get_errno()
-        conf.lack("read-only files", f"could not make the file system read-only ({os.strerror(errno)})")
+    try:
+        read_only_recursively("/")
+    except OSError as exc:
+        conf.lack("read-only files", f"could not make the file system read-only ({exc.strerror})")
         return
     conf.have("read-only files", "every file is read-only but the worker's own directory")
 
@@ -187,9 +217,9 @@ def _is_under(path: str, directory: str) -> bool:
 def _cover(path: str) -> bool:
     """An empty read-only mount over ``path``; False when there is nothing there."""
     if os.path.isdir(path):
-        _mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k,mode=555")
+        mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k,mode=555")
     elif os.path.exists(path):
-        _mount("/dev/null", path, None, MS_BIND)
+        mount("/dev/null", path, None, MS_BIND)
     else:
         return False
     return True
@@ -218,13 +248,13 @@ def _replace_keeping(directory: str, kept: list[str], tmpfs_options: str) -> Non
         step = os.path.join(directory, os.path.relpath(os.path.abspath(path), directory).split(os.sep)[0])
         if step not in steps:
             steps[step] = os.open(step, os.O_PATH)  # reachable after the cover, through the fd
-    _mount("tmpfs", directory, "tmpfs", MS_NOSUID | MS_NODEV, tmpfs_options)
+    mount("tmpfs", directory, "tmpfs", MS_NOSUID | MS_NODEV, tmpfs_options)
     for step, fd in steps.items():
         if os.path.isdir(f"/proc/self/fd/{fd}"):
             os.mkdir(step)
         else:
             open(step, "w").close()
-        _mount(f"/proc/self/fd/{fd}", step, None, MS_BIND | MS_REC)
+        mount(f"/proc/self/fd/{fd}", step, None, MS_BIND | MS_REC)
         os.close(fd)
 
 
@@ -253,18 +283,45 @@ def close_inherited_fds(keep: set[int]) -> None:
             low = fd + 1
 
 
-def enter_pid_namespace(conf: Confinement, namespaces: bool = True) -> bool:
-    """Unshare the PID namespace: the next child is its pid 1. False where not permitted."""
+def enter_worker_namespaces(conf: Confinement, namespaces: bool = True) -> bool:
+    """Unshare PID and IPC namespaces (and mounts, over an allow-list root): the next child
+    is pid 1 of the new PID namespace. False where no PID namespace is permitted."""
     if not (LINUX and namespaces):
+        conf.lack("own IPC", "namespaces turned off" if LINUX else f"not available on {sys.platform}")
         return False
-    try:
-        _call("unshare", CLONE_NEWPID)
-    except OSError as exc:
-        conf.lack("process lifetime",
-                  f"no PID namespace ({exc.strerror}); the worker's process group is killed instead")
+    own_mounts = CLONE_NEWNS if ALLOW_LIST in conf.in_force else 0
+    for flags in (CLONE_NEWPID | CLONE_NEWIPC | own_mounts, CLONE_NEWPID):
+        try:
+            call("unshare", flags)
+            break
+        except OSError as exc:
+            why = exc.strerror
+    else:
+        conf.lack("process lifetime", f"no PID namespace ({why}); the worker's process group is killed instead")
+        conf.lack("own IPC", f"no IPC namespace ({why})")
         return False
     conf.have("process lifetime", "new PID namespace: every process it starts ends with it")
+    if flags & CLONE_NEWIPC:
+        conf.have("own IPC", "new IPC namespace: System V and POSIX IPC end with the worker")
+    else:
+        conf.lack("own IPC", f"no IPC namespace ({why})")
+    if not flags & CLONE_NEWNS:
+        conf.lack("own /proc", "the worker shares the worker server's mounts: "
+                  + ("no mount namespace" if own_mounts else "no allow-list root"))
     return True
+
+
+def mount_worker_filesystems(conf: Confinement, tmp_mb: int) -> bool:
+    """As pid 1 of the worker's namespaces: its own /proc and a fresh /tmp (its working
+    directory). True when /tmp is the worker's own."""
+    if "own /proc" in conf.missing:
+        return False
+    problems = rootfs.worker_mounts(tmp_mb)
+    if any(p.startswith("/proc") for p in problems):
+        conf.lack("own /proc", f"could not mount a fresh /proc ({problems[0]}); other processes are visible")
+    else:
+        conf.have("own /proc", "a fresh /proc: only the worker's own processes")
+    return not any(p.startswith("/tmp") for p in problems)
 
 
 def set_parent_death_signal() -> None:
@@ -321,8 +378,12 @@ def _data_bytes() -> int:
     return 0
 
 
-def drop_privileges(conf: Confinement, max_processes: int, workdir: str, python_dirs: list[str]) -> None:
-    """As root: become ``nobody`` (owning ``workdir``), with a process cap.
+def drop_privileges(
+    conf: Confinement, max_processes: int | None, workdir: str, python_dirs: list[str]
+) -> None:
+    """As root: become ``nobody`` (owning ``workdir``), with a process cap unless
+    ``max_processes`` is None (a pids cgroup bounds the worker instead: RLIMIT_NPROC counts
+    every process of the user, so all workers running as ``nobody`` would share it).
 
     Inside a user namespace (started without root): give up every capability, so that the
     namespace's mounts cannot be undone. Otherwise the worker already runs as the user.
@@ -341,18 +402,40 @@ def drop_privileges(conf: Confinement, max_processes: int, workdir: str, python_
         conf.lack("user", f"runs as root: other users cannot read the Python installation "
                           f"({blocked[0]}) and no mount namespace could expose it")
     else:
-        import pwd
-
-        nobody = pwd.getpwnam("nobody")
-        os.chown(workdir, nobody.pw_uid, nobody.pw_gid)
+        uid, gid = nobody()
+        os.chown(workdir, uid, gid)
         os.setgroups([])
-        os.setgid(nobody.pw_gid)
-        os.setuid(nobody.pw_uid)
-        if resource is not None:
+        os.setgid(gid)
+        os.setuid(uid)
+        cap = ""
+        if resource is not None and max_processes is not None:
             _lower(resource.RLIMIT_NPROC, max_processes)
-        conf.have("user", f"nobody (uid {nobody.pw_uid}), at most {max_processes} processes")
+            cap = f", at most {max_processes} processes of that user (shared by all workers)"
+        conf.have("user", f"nobody (uid {uid}){cap}")
     if LINUX:
         libc().prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+
+
+@cache
+def nobody() -> tuple[int, int]:
+    """The uid and gid of ``nobody``, looked up once (workers have no /etc/passwd)."""
+    import pwd
+
+    try:
+        entry = pwd.getpwnam("nobody")
+    except KeyError:
+        return 65534, 65534
+    return entry.pw_uid, entry.pw_gid
+
+
+def install_seccomp(conf: Confinement) -> None:
+    """The last step before the submission: deny the calls no grading needs."""
+    why = seccomp.install() if LINUX else f"not available on {sys.platform}"
+    if why:
+        conf.lack("seccomp", why)
+    else:
+        conf.have("seccomp", "denied: mount, namespaces, ptrace, keyrings, bpf, perf events, io_uring, "
+                             "modules and the like")
 
 
 def _in_user_namespace() -> bool:
@@ -366,7 +449,7 @@ def _in_user_namespace() -> bool:
 def _drop_all_capabilities() -> None:
     header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this thread
     data = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable (two words each): none
-    _call("capset", header, data)
+    call("capset", header, data)
 
 
 SAFE_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",

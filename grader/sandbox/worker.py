@@ -117,13 +117,15 @@ def worker_process(rfd: int, wfd: int, config: dict[str, Any], server: dict[str,
         confine.close_inherited_fds({rfd, wfd})
         if hasattr(os, "setsid") and os.getsid(0) != os.getpid():
             os.setsid()  # its own process group, which the trusted side can kill whole
-        worker_id = os.getpid()  # unique on this machine, unlike pids inside the namespace
         confine.set_parent_death_signal()  # if the worker server dies, so does this worker
-        if confine.enter_pid_namespace(conf, config.get("namespaces", True)):
-            status = _in_child(lambda: _namespace_init(rfd, wfd, config, conf, worker_id))
+        for aspect in ("worker memory", "worker processes"):  # only the worker server makes cgroups
+            if aspect not in conf.in_force:
+                conf.missing.setdefault(aspect, f"no cgroup: started as a {launcher}")
+        if confine.enter_worker_namespaces(conf, config.get("namespaces", True)):
+            status = _in_child(lambda: _namespace_init(rfd, wfd, config, conf))
             code = os.waitstatus_to_exitcode(status)
             _exit_like(signal_status(code - 128) if 128 < code < 128 + 65 else status)
-        _serve_confined(rfd, wfd, config, conf, worker_id)
+        _serve_confined(rfd, wfd, config, conf)
     except BaseException:
         traceback.print_exc()  # reaches the worker server's log while stderr is still open
         raise
@@ -132,7 +134,7 @@ def worker_process(rfd: int, wfd: int, config: dict[str, Any], server: dict[str,
 
 
 def _namespace_init(
-    rfd: int, wfd: int, config: dict[str, Any], conf: confine.Confinement, worker_id: int
+    rfd: int, wfd: int, config: dict[str, Any], conf: confine.Confinement
 ) -> None:
     """S: pid 1 of the new namespace; runs the worker as its only child and waits.
 
@@ -140,33 +142,35 @@ def _namespace_init(
     the signal on as exit code 128 + signal, which W turns back into the signal.
     """
     confine.set_parent_death_signal()
-    status = _in_child(lambda: _serve_confined(rfd, wfd, config, conf, worker_id))
+    config = dict(config, own_tmp=confine.mount_worker_filesystems(conf, config.get("tmp_mb", 256)))
+    status = _in_child(lambda: _serve_confined(rfd, wfd, config, conf))
     os._exit(128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.waitstatus_to_exitcode(status))
 
 
 def _serve_confined(
-    rfd: int, wfd: int, config: dict[str, Any], conf: confine.Confinement, worker_id: int
+    rfd: int, wfd: int, config: dict[str, Any], conf: confine.Confinement
 ) -> None:
     """R: the process-level confinement, then the request loop."""
     private_tmp = "hidden files" in conf.in_force  # the server mounted a private /tmp
-    workdir = config["workdir"]
-    if private_tmp:
-        workdir = workdir_of(worker_id)
-        os.mkdir(workdir, 0o700)
+    # Its own /tmp (mounted by S), else a folder the worker server or the trusted side made.
+    workdir = "/tmp" if config.get("own_tmp") else config["workdir"]
+    if private_tmp and not os.path.isdir(workdir):  # the trusted side's folder is out of sight
+        import tempfile
+
+        from grader.sandbox.rootfs import SHARED_WORK
+
+        workdir = tempfile.mkdtemp(prefix="worker-", dir=SHARED_WORK if os.path.isdir(SHARED_WORK) else "/tmp")
     confine.enter_workdir(conf, workdir)
     confine.apply_limits(conf, config["memory_mb"], config["cpu_s"], config["file_mb"])
     # With private mounts the server made the Python installation readable to anyone.
     python_dirs = [] if private_tmp else python_paths()
-    confine.drop_privileges(conf, config["max_processes"], workdir, python_dirs)
+    processes = None if "worker processes" in conf.in_force else config["max_processes"]
+    confine.drop_privileges(conf, processes, workdir, python_dirs)
     confine.scrub_environment(conf, workdir)
     if not config.get("debug"):
         confine.close_stdio(conf)
+    confine.install_seccomp(conf)
     serve(Channel(rfd, wfd), conf)
-
-
-def workdir_of(worker_id: int) -> str:
-    """Where worker ``worker_id`` works inside the server's private /tmp."""
-    return f"/tmp/worker-{worker_id}"
 
 
 def _in_child(body: Callable[[], None]) -> int:
@@ -378,6 +382,8 @@ def spawned_main() -> NoReturn:
         __import__(name)
     # The channel moves off stdin/stdout, which then go to /dev/null like any worker's.
     rfd, wfd = os.dup(0), os.dup(1)
-    server = confine.isolate_server(config["hidden"], python_paths(), config["tmp_mb"],
+    from grader.sandbox.worker_server import allowed_paths
+
+    server = confine.isolate_server(config["hidden"], allowed_paths(), config["tmp_mb"],
                                     config.get("namespaces", True))
     worker_process(rfd, wfd, config, server.as_dict())

@@ -1,0 +1,149 @@
+"""The sandbox's parts on their own: the seccomp program and finding delegated cgroups."""
+
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+
+import pytest
+
+from grader.sandbox import cgroups, seccomp
+from tests.conftest import ROOT
+
+SOLUTION = (ROOT / "solutions" / "exercise3.py").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("machine", sorted(seccomp.TABLES))
+def test_every_seccomp_jump_lands_inside_the_program(machine):
+    program = seccomp.program(machine)
+    for at, (code, jt, jf, _) in enumerate(program):
+        if code in (seccomp.JEQ, seccomp.JGE, seccomp.JSET):
+            assert 0 <= jt < 256 and at + 1 + jt < len(program)
+            assert 0 <= jf < 256 and at + 1 + jf < len(program)
+    assert program[-1][0] == seccomp.RET  # no way to run off the end
+    assert all(name in seccomp.TABLES[machine][1] for name in seccomp.DENIED)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="seccomp is Linux's")
+def test_denied_calls_fail_in_a_worker(grade_file, tmp_path):
+    # Each call would let a submission leave its namespaces or talk to another student.
+    path = tmp_path / "calls.py"
+    path.write_text(textwrap.dedent("""
+        import ctypes, errno, os
+        libc = ctypes.CDLL(None, use_errno=True)
+        allowed = []
+        for name, call in [("unshare", lambda: libc.unshare(0x10000000)),  # a user namespace
+                           ("keyctl", lambda: libc.syscall(250, 0, -4, 0, 0, 0)),
+                           ("ptrace", lambda: libc.ptrace(0, 0, 0, 0))]:  # PTRACE_TRACEME
+            if call() == 0 or ctypes.get_errno() != errno.EPERM:
+                allowed.append(name)
+        assert not allowed, f"allowed: {allowed}"
+        assert os.fork() or os._exit(0) or True  # ordinary processes still start
+    """) + SOLUTION)
+    report = grade_file(path)
+    if "seccomp" not in report.isolation.in_force:
+        pytest.skip(f"seccomp not in force here: {report.isolation.missing['seccomp']}")
+    assert report.score == 20, report.problem
+
+
+def fake_machine(tmp_path, cgroup: str, mountinfo: str, files: dict[str, str]):
+    proc = tmp_path / "proc"
+    proc.mkdir()
+    (proc / "cgroup").write_text(cgroup)
+    (proc / "mountinfo").write_text(mountinfo)
+    for name, text in files.items():
+        path = tmp_path / "root" / name.lstrip("/")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return str(proc), str(tmp_path / "root")
+
+
+V2_MOUNT = "30 25 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw\n"
+
+
+def test_cgroup_v2_delegated_to_the_parent_is_used(tmp_path):
+    proc, root = fake_machine(tmp_path, "0::/grader.scope/main\n", V2_MOUNT, {
+        "/sys/fs/cgroup/grader.scope/cgroup.subtree_control": "cpu memory pids\n",
+        "/sys/fs/cgroup/grader.scope/main/cgroup.subtree_control": "\n"})
+    found = cgroups.prepare(proc, root)
+    try:
+        assert found.missing == {}
+        assert [(h.version, h.controllers) for h in found.hierarchies] == [(2, ("memory", "pids"))]
+        made = tmp_path / "root/sys/fs/cgroup/grader.scope" / f"{cgroups.PREFIX}{os.getpid()}"
+        assert (made / "cgroup.subtree_control").read_text() == "+memory +pids"
+    finally:
+        for hierarchy in found.hierarchies:
+            os.close(hierarchy.fd)
+            os.close(hierarchy.parent_fd)
+
+
+def test_cgroup_v2_without_delegation_says_why(tmp_path):
+    proc, root = fake_machine(tmp_path, "0::/user.slice/session.scope\n", V2_MOUNT, {
+        "/sys/fs/cgroup/user.slice/session.scope/cgroup.subtree_control": "\n",
+        "/sys/fs/cgroup/user.slice/cgroup.subtree_control": "memory\n"})
+    found = cgroups.prepare(proc, root)
+    assert found.hierarchies == []
+    assert set(found.missing) == {"memory", "pids"}
+    assert "not delegated" in found.missing["pids"]
+
+
+def test_cgroup_v1_hierarchies_are_found_under_their_mounts(tmp_path):
+    mountinfo = ("40 25 0:35 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n"
+                 "41 25 0:36 / /sys/fs/cgroup/pids rw - cgroup cgroup rw,pids\n")
+    proc, root = fake_machine(tmp_path, "4:memory:/jobs/a\n8:pids:/\n", mountinfo, {
+        "/sys/fs/cgroup/memory/jobs/a/memory.limit_in_bytes": "1\n",
+        "/sys/fs/cgroup/pids/pids.max": "max\n"})
+    found = cgroups.prepare(proc, root)
+    try:
+        assert sorted(h.controllers for h in found.hierarchies) == [("memory",), ("pids",)]
+        assert (tmp_path / "root/sys/fs/cgroup/memory/jobs/a" / f"{cgroups.PREFIX}{os.getpid()}").is_dir()
+    finally:
+        for hierarchy in found.hierarchies:
+            os.close(hierarchy.fd)
+            os.close(hierarchy.parent_fd)
+
+
+class DeadLauncher:
+    """Starts workers that die before saying hello (each a `sleep` it then kills)."""
+
+    name = "dead"
+    preload: list[str] = []
+
+    def start(self, config):
+        import socket
+        import subprocess
+
+        from grader.sandbox.channel import Channel
+        from grader.sandbox.launchers import WorkerHandle
+
+        ours, theirs = socket.socketpair()
+        theirs.close()
+        self.process = subprocess.Popen(["sleep", "30"], start_new_session=True)
+        return WorkerHandle(self.process.pid, Channel(ours.detach()), self)
+
+    def poll(self, pid):
+        return self.process.poll()
+
+    def wait(self, pid):
+        return self.process.wait()
+
+    def close(self):
+        pass
+
+
+def test_a_worker_failing_to_start_is_the_graders_fault_until_the_students_code_ran(tmp_path):
+    from grader.grading.errors import GraderFault, StudentCodeProblem
+    from grader.grading.submission import read_submission
+    from grader.sandbox.client import Limits, Sandbox
+
+    path = tmp_path / "ok.py"
+    path.write_text(SOLUTION)
+    sandbox = Sandbox(DeadLauncher(), read_submission(path), Limits(load_s=1))
+    with pytest.raises(GraderFault):
+        sandbox.prepare()  # no code of the student's ran: the machinery failed
+    sandbox._code_ran = True  # as after a first worker imported the submission
+    sandbox._worker = None
+    with pytest.raises(StudentCodeProblem, match="after its code had run"):
+        sandbox._started_worker()
+    sandbox.close()
