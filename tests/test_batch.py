@@ -243,7 +243,10 @@ def test_a_grading_process_that_dies_is_an_infrastructure_error_retried_next_tim
     process = subprocess.Popen([*GRADE, "batch", str(folder), "--out", str(out), "-j", "1", "--timeout", "5"],
                                cwd=ROOT, stderr=subprocess.PIPE, text=True)
     try:
-        killed = _kill_grading_process_while(process.pid, lambda: len(list((out / "cache").rglob("*.json"))) == 1)
+        def one_cached() -> bool:
+            return len(list((out / "cache").rglob("*.json"))) == 1
+
+        killed = _kill_grading_process_while(process.pid, one_cached)
         _, err = process.communicate(timeout=120)
     finally:
         process.kill()  # only if it is still running: a failed wait

@@ -53,7 +53,8 @@ def _git_file() -> str:
 
 
 # (Not tests/: under pytest it is on sys.path, which hidden_paths keeps in sight.)
-@pytest.mark.parametrize("target", ["solutions/exercise3.py", "grader/checks/exercise3/judges.py", _git_file()])
+@pytest.mark.parametrize("target", ["solutions/exercise3.py", "grader/checks/exercise3/judges.py",
+                                    _git_file()])
 def test_judges_solutions_and_history_are_out_of_sight(grade_file, tmp_path, target):
     # A correct answer that refuses to load once it has read the target's content: hidden,
     # it scores 20; seen, 0.

@@ -89,8 +89,10 @@ class Cgroups:
 def _limits(hierarchy: Hierarchy, memory_bytes: int, max_processes: int) -> list[tuple[str, int]]:
     limits = []
     if "memory" in hierarchy.controllers:
-        limits += ([("memory.max", memory_bytes), ("memory.swap.max", 0)] if hierarchy.version == 2
-                   else [("memory.limit_in_bytes", memory_bytes), ("memory.memsw.limit_in_bytes", memory_bytes)])
+        if hierarchy.version == 2:
+            limits += [("memory.max", memory_bytes), ("memory.swap.max", 0)]
+        else:
+            limits += [("memory.limit_in_bytes", memory_bytes), ("memory.memsw.limit_in_bytes", memory_bytes)]
     if "pids" in hierarchy.controllers:
         limits.append(("pids.max", max_processes))
     return limits
@@ -183,7 +185,8 @@ def _open_group(found: Cgroups, parent: str, controllers: tuple[str, ...], versi
         with contextlib.suppress(OSError):
             os.rmdir(path)
         for controller in controllers:
-            found.missing[controller] = f"cgroup v{version}: cannot create a group under {parent} ({exc.strerror})"
+            found.missing[controller] = (f"cgroup v{version}: cannot create a group under {parent} "
+                                         f"({exc.strerror})")
         return
     found.hierarchies.append(Hierarchy(controllers, fd, version, parent_fd))
     for controller in controllers:

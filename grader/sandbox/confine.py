@@ -297,7 +297,8 @@ def enter_worker_namespaces(conf: Confinement, namespaces: bool = True) -> bool:
         except OSError as exc:
             why = exc.strerror
     else:
-        conf.lack("process lifetime", f"no PID namespace ({why}); the worker's process group is killed instead")
+        conf.lack("process lifetime",
+                  f"no PID namespace ({why}); the worker's process group is killed instead")
         conf.lack("own IPC", f"no IPC namespace ({why})")
         return False
     conf.have("process lifetime", "new PID namespace: every process it starts ends with it")

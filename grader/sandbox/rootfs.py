@@ -5,10 +5,10 @@
             --(detach the old root)-->                   nothing else of the host is left
 
 What a worker sees: the Python installation and its packages, the grader's package (with
-the judges covered), /usr (the system's programs and libraries), two dynamic-linker files of /etc, a minimal /dev, the host's /proc
-(which each worker mounts over with its own, see ``worker_mounts``) and an empty /tmp
-(each worker mounts its own). Course copies, classmates' files, /home, /srv, /root and
-every other folder of the host do not exist there.
+the judges covered), /usr (the system's programs and libraries), two dynamic-linker files
+of /etc, a minimal /dev, the host's /proc (which each worker mounts over with its own, see
+``worker_mounts``) and an empty /tmp (each worker mounts its own). Course copies,
+classmates' files, /home, /srv, /root and every other folder of the host do not exist there.
 """
 
 from __future__ import annotations

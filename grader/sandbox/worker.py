@@ -159,7 +159,8 @@ def _serve_confined(
 
         from grader.sandbox.rootfs import SHARED_WORK
 
-        workdir = tempfile.mkdtemp(prefix="worker-", dir=SHARED_WORK if os.path.isdir(SHARED_WORK) else "/tmp")
+        parent = SHARED_WORK if os.path.isdir(SHARED_WORK) else "/tmp"
+        workdir = tempfile.mkdtemp(prefix="worker-", dir=parent)
     confine.enter_workdir(conf, workdir)
     confine.apply_limits(conf, config["memory_mb"], config["cpu_s"], config["file_mb"])
     # With private mounts the server made the Python installation readable to anyone.

@@ -114,7 +114,8 @@ def _worker_group(
         group = groups.create(memory, config["max_processes"]) if groups.hierarchies else ""
     except OSError as exc:
         group = ""
-        groups.missing = {c: f"could not make the worker's cgroup ({exc.strerror})" for c in ("memory", "pids")}
+        why = f"could not make the worker's cgroup ({exc.strerror})"
+        groups.missing = dict.fromkeys(("memory", "pids"), why)
     for controller, aspect, detail in (
         ("memory", "worker memory", f"cgroup: {config['memory_mb'] + CGROUP_HEADROOM_MB} MiB for the "
                                     "worker and all it starts, shared memory and /tmp included"),
