@@ -20,6 +20,7 @@ _HOMES = {
                     "grader.authoring.strategies"),
     **dict.fromkeys(("Opaque", "is_opaque"), "grader.sandbox.wire"),
     "real_gpus": "grader.sandbox.confine",
+    "shown_as": "grader.authoring.readable",
 }
 __all__ = sorted(_HOMES)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +24,7 @@ from grader.authoring.judging import MARKER
 from grader.grading.errors import GraderFault, StudentCodeProblem, WorkerLost
 from grader.grading.replay import Tapes
 from grader.grading.seed import PUBLIC_SEED, GradingSeed
+from grader.render.text import clean
 from grader.report import CheckResult, Status
 from grader.sandbox.client import Limits, Sandbox
 from grader.statuses import ProblemKind
@@ -82,7 +84,7 @@ class GradingSession:
             if isinstance(problem, StudentCodeProblem) and problem.kind == ProblemKind.TIMEOUT:
                 self._timed_out.setdefault(result.target, problem)
             if result.status in (Status.FAILED, Status.ERROR) and self.sandbox.output:
-                result = dataclasses.replace(result, output=self.sandbox.output[:1000])
+                result = dataclasses.replace(result, output=clean(self.sandbox.output[:1000]))
             self.results.append(result)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
@@ -110,6 +112,15 @@ def _target(item: pytest.Item) -> str:
 
 def result_of(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport,
               duration: float) -> CheckResult:
+    """The check's result; its texts without terminal escapes (PyTorch colours some of its
+    messages) or control characters, in every report, the JSON included."""
+    result = _result_of(item, call, report, duration)
+    return dataclasses.replace(result, message=clean(result.message),
+                               counterexample=clean(result.counterexample))
+
+
+def _result_of(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport,
+               duration: float) -> CheckResult:
     marker = item.get_closest_marker(MARKER)
     if marker is None:
         meta = {"target": "?", "prop": item.name, "points": 0, "hint": "", "hidden": False}
@@ -172,14 +183,55 @@ def _message(exc: BaseException) -> str:
 
 
 def _counterexample(exc: BaseException) -> str:
-    """Hypothesis's note with the failing example, without the fixture argument."""
-    for note in getattr(exc, "__notes__", []) or []:
+    """Hypothesis's failing example as Python a student can paste: ``name=value`` per argument
+    (the ``submission`` fixture and ``data=data(...)`` left out), then each value the judge
+    drew with ``data.draw``, as ``label=value``."""
+    notes = [str(note) for note in getattr(exc, "__notes__", []) or []]
+    for note in notes:
         if note.startswith(compat.FALSIFYING_NOTE):
-            lines = [line for line in note.splitlines()[1:-1] if "submission=" not in line]
-            return "\n".join(line.strip().rstrip(",") for line in lines)
+            lines = _arguments(note.splitlines()[1:-1])
+            lines += [_drawn(note) for note in notes if _DRAW.match(note)]
+            return _python("\n".join(lines))
     if isinstance(exc, BaseExceptionGroup) and exc.exceptions:
         return _counterexample(exc.exceptions[0])
     return ""
+
+
+_DRAW = re.compile(r"Draw (\d+)(?: \(([^)]*)\))?: (.*)", re.DOTALL)
+_COMMENT = re.compile(r"  # (?:or any other generated value|The test .*)$")
+_TENSOR = re.compile(r"(?<![\w.])tensor\(")
+
+
+def _arguments(lines: list[str]) -> list[str]:
+    """The arguments of hypothesis's ``test_x(\n    a=...,\n    b=[\n        ...\n    ],\n)``,
+    each dedented, with the comma that ends it (and only that one) removed."""
+    arguments: list[list[str]] = []
+    for line in lines:
+        line = _COMMENT.sub("", line.rstrip())
+        if not line.strip() or line.strip().startswith("#"):
+            continue
+        if not line.startswith("     ") or not arguments:  # an argument starts at 4 spaces
+            arguments.append([])
+        arguments[-1].append(line[4:] if line.startswith("    ") else line.strip())
+    kept = []
+    for argument in arguments:
+        if argument[0].startswith(("submission=", "data=data(")):
+            continue
+        argument[-1] = argument[-1].removesuffix(",")
+        kept.append("\n".join(argument))
+    return kept
+
+
+def _drawn(note: str) -> str:
+    match = _DRAW.match(note)
+    assert match is not None
+    number, label, value = match.groups()
+    return f"{label or f'draw_{number}'}={_COMMENT.sub('', value.rstrip())}"
+
+
+def _python(text: str) -> str:
+    """Tensors as ``torch.tensor(...)``: their repr lacks the module."""
+    return _TENSOR.sub("torch.tensor(", text)
 
 
 # -- plain pytest: hooks and fixture re-exported by grader/checks/conftest.py ---------------

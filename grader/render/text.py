@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from grader.report import CheckResult, Report, Status
+from grader.report import HIDDEN_DETAILS, CheckResult, Report, Status
 
 # Terminal escape sequences as whole units (CSI such as colours, OSC such as window titles,
 # and two-byte escapes), so that no "[31m" is left behind when the ESC byte goes.
@@ -64,7 +64,7 @@ def repeats_problem(report: Report, check: CheckResult) -> bool:
     return bool(report.problem) and check.message == report.problem
 
 
-HIDDEN = "a hidden check: details are not shown"
+HIDDEN = HIDDEN_DETAILS
 SEE_ABOVE = "see the problem with the submission above"
 
 

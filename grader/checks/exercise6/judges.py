@@ -30,7 +30,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from grader.authoring import budget, check, expect, paired, shapes, show
+from grader.authoring import budget, check, expect, paired, shapes, show, shown_as
 from grader.checks.exercise6 import probes
 
 DEVICE = "torch.device"  # the qualified type name of a torch.device
@@ -167,23 +167,25 @@ def _containers(children: st.SearchStrategy, kinds: tuple[str, ...]) -> st.Searc
 
 
 def structures(kinds: tuple[str, ...]) -> st.SearchStrategy[dict[str, Any]]:
-    """Tensors nested in containers of the given kinds; shrinks towards one tensor."""
-    return st.recursive(tensor_specs, lambda children: _containers(children, kinds), max_leaves=6)
+    """Tensors nested in containers of the given kinds; shrinks towards one tensor. Specs
+    print as the Python that builds their object (``render``)."""
+    return st.recursive(tensor_specs, lambda children: _containers(children, kinds), max_leaves=6).map(
+        shown_as(render))
 
 
 def containers(kinds: tuple[str, ...]) -> st.SearchStrategy[dict[str, Any]]:
     """Like ``structures``, with a container at the top; shrinks towards an empty one."""
-    return _containers(structures(kinds), kinds)
+    return _containers(structures(kinds), kinds).map(shown_as(render))
 
 
 def module_structures() -> st.SearchStrategy[dict[str, Any]]:
     """A module, alone or beside a tensor in a list or a dict."""
-    return st.one_of(
+    return st.one_of(  # printed as the Python that builds the object
         module_specs,
         st.tuples(module_specs, tensor_specs).map(lambda pair: {"kind": "list", "items": list(pair)}),
         st.tuples(module_specs, tensor_specs).map(
             lambda pair: {"kind": "dict", "items": {"model": pair[0], "x": pair[1]}}),
-    )
+    ).map(shown_as(render))
 
 
 def render(spec: dict[str, Any]) -> str:
@@ -446,12 +448,13 @@ def nets(draw: st.DrawFn, split: bool) -> dict[str, Any]:
     count = parameter_count(widths, bias, norm)
     if not split:
         device = draw(st.sampled_from(DEVICES))
-        return _mlp(widths, bias, norm, [device] * count, device)
+        return shown_as(render_net)(_mlp(widths, bias, norm, [device] * count, device))
     devices = draw(st.lists(st.sampled_from(DEVICES), min_size=count, max_size=count))
     if len(set(devices)) == 1:
         flip = draw(st.integers(0, count - 1))
         devices[flip] = META if devices[flip] == "cpu" else "cpu"
-    return _mlp(widths, bias, norm, devices, draw(st.sampled_from(DEVICES)) if norm else "cpu")
+    buffers = draw(st.sampled_from(DEVICES)) if norm else "cpu"
+    return shown_as(render_net)(_mlp(widths, bias, norm, devices, buffers))
 
 
 def _outcome(got: dict[str, Any]) -> str:
