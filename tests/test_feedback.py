@@ -47,3 +47,27 @@ def test_a_spec_prints_as_the_python_that_builds_it_and_stays_equal():
     assert repr(spec) == "nn.Linear(3, 2)" and spec == ["linear", 3, 2] and isinstance(spec, list)
     as_dict = shown_as(lambda s: "()")({"kind": "tuple", "items": []})
     assert repr([as_dict]) == "[()]" and as_dict["kind"] == "tuple"
+
+
+# -- near misses ------------------------------------------------------------------------
+
+
+def test_a_misspelt_or_differently_cased_name_is_named_and_an_unrelated_one_is_not():
+    from grader.grading.near_miss import did_you_mean, top_level_names
+
+    source = ("import torch\nfrom torch import nn as tnn\nX = Y = 1\ndef try_all_gpu():\n    pass\n"
+              "class Mylinear: ...\n")
+    assert top_level_names(source) == ["torch", "tnn", "X", "Y", "try_all_gpu", "Mylinear"]
+    assert "`try_all_gpu`: did you mean to name it `try_all_gpus`?" in did_you_mean("try_all_gpus", source)
+    assert "`Mylinear`" in did_you_mean("MyLinear", source)
+    assert did_you_mean("FourierHalf", source) == "" and did_you_mean("MyLinear", "def (") == ""
+
+
+def test_another_frameworks_import_gets_a_word_about_the_edition_and_d2l_its_own():
+    from grader.grading.near_miss import missing_module_note
+
+    for module, name in (("mxnet", "MXNet"), ("tensorflow.keras", "TensorFlow"), ("jax", "JAX")):
+        note = missing_module_note(f"No module named '{module}'")
+        assert f"written for {name}, but this is the PyTorch edition of the book" in note
+    assert "write what you need from it into your file" in missing_module_note("No module named 'd2l'")
+    assert missing_module_note("No module named 'numpyy'") == ""

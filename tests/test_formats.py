@@ -361,7 +361,8 @@ def test_grades_json_report_keeps_a_hidden_checks_status_and_nothing_of_why(tmp_
     hidden = checks[HIDDEN.name]
     assert (hidden["status"], hidden["score"], hidden["hidden"]) == ("failed", 0.0, True)
     assert hidden["message"] == text.HIDDEN and not (hidden["hint"] or hidden["counterexample"])
-    assert checks[HIDDEN_PASSED.name]["message"] == "" and checks[FAILED.name] == graded.to_dict()["checks"][0]
+    assert checks[HIDDEN_PASSED.name]["message"] == ""
+    assert checks[FAILED.name] == graded.to_dict()["checks"][0]
     # Gradescope withholds hidden tests itself until grades are published: instructors keep them.
     assert "the secret answer is 42" in (tmp_path / "results.json").read_text()
     assert graded.student_view().score == graded.score

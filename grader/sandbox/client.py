@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from grader.grading import near_miss
 from grader.grading.errors import GraderFault, StudentCodeProblem, WorkerLost
 from grader.grading.submission import Submission, functions_only
 from grader.sandbox import wire
@@ -297,8 +298,9 @@ class Sandbox:
         message = str(response.get("message", ""))
         if status == Reply.MISSING:
             name = response.get("name")
+            near = near_miss.did_you_mean(str(name), self.submission.source)
             return StudentCodeProblem(ProblemKind.MISSING,
-                                      f"missing name: the submission defines no `{name}`",
+                                      f"missing name: the submission defines no `{name}`{near}",
                                       sticky=True)
         if status == Reply.NOT_IMPLEMENTED:
             detail = f": {message}" if message else ""
@@ -341,4 +343,6 @@ class Sandbox:
             lines.append(f"  {self.submission.filename}, {where}, in {function}: {code}")
         if not frames:
             lines.append(f"  (raised {phase}, outside the submission's own lines)")
-        return "\n".join(lines)
+        if kind in ("ModuleNotFoundError", "ImportError"):
+            lines.append(near_miss.missing_module_note(message).lstrip("\n"))
+        return "\n".join(line for line in lines if line)
