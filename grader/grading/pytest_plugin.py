@@ -43,6 +43,9 @@ class GradingSession:
         # target -> its time-limit problem: later checks of that target are not run again,
         # so an infinite loop costs one time limit per API name, not one per check.
         self._timed_out: dict[str, StudentCodeProblem] = {}
+        # (target, what raised) -> the first check it failed: a later check of that target
+        # failing for the same cause says so, so that one mistake reads as one charge.
+        self._causes: dict[tuple[str, str], str] = {}
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         """Import the submission once, before the first check (its failure is reused)."""
@@ -83,13 +86,33 @@ class GradingSession:
             problem = _leaf(call.excinfo.value) if call.excinfo is not None else None
             if isinstance(problem, StudentCodeProblem) and problem.kind == ProblemKind.TIMEOUT:
                 self._timed_out.setdefault(result.target, problem)
+            if isinstance(problem, StudentCodeProblem) and problem.kind == ProblemKind.RAISED and not problem.sticky:
+                result = self._same_cause(result)
             if result.status in (Status.FAILED, Status.ERROR) and self.sandbox.output:
                 result = dataclasses.replace(result, output=clean(self.sandbox.output[:1000]))
             self.results.append(result)
 
+    def _same_cause(self, result: CheckResult) -> CheckResult:
+        """``result``, saying "(same cause as ...)" where an earlier check of its target failed
+        because the same line of the submission raised the same exception."""
+        key = (result.target, raised_where(result.message))
+        first = self._causes.setdefault(key, result.name)
+        if first == result.name:
+            return result
+        return dataclasses.replace(result, message=f"{result.message}\n  (same cause as `{first}`)")
+
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
             self.collect_errors.append(str(report.longrepr)[-2000:])
+
+
+def raised_where(message: str) -> str:
+    """What raised, for comparing causes: the exception's type and the submission's lines in
+    the traceback (the message's values, such as shapes, vary with the input)."""
+    lines = message.splitlines()
+    kind = lines[0].split(":", 1)[0] if lines else ""
+    frames = [line for line in lines[1:] if re.match(r"  \S+, (?:line|cell) \d+", line)]
+    return "\n".join([kind, *frames]) if frames else (lines[0] if lines else "")
 
 
 def quick_report(item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport:

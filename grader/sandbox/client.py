@@ -337,7 +337,9 @@ class Sandbox:
             text = f"out of memory {phase} ({kind}): the worker may use {self.limits.memory_mb} MiB"
             text += f"\n  {message[:300]}" if message else ""
         frames = response.get("frames") or []
-        lines = [text]
+        calls = response.get("calls")
+        lines = [text] + [f"  {call[:300]}" for call in (calls if isinstance(calls, list) else [])[:3]
+                          if isinstance(call, str)]
         for lineno, function, code in frames[-3:]:
             where = self.submission.where(int(lineno))
             lines.append(f"  {self.submission.filename}, {where}, in {function}: {code}")
