@@ -86,7 +86,8 @@ class GradingSession:
             problem = _leaf(call.excinfo.value) if call.excinfo is not None else None
             if isinstance(problem, StudentCodeProblem) and problem.kind == ProblemKind.TIMEOUT:
                 self._timed_out.setdefault(result.target, problem)
-            if isinstance(problem, StudentCodeProblem) and problem.kind == ProblemKind.RAISED and not problem.sticky:
+            if (isinstance(problem, StudentCodeProblem) and problem.kind == ProblemKind.RAISED
+                    and not problem.sticky):
                 result = self._same_cause(result)
             if result.status in (Status.FAILED, Status.ERROR) and self.sandbox.output:
                 result = dataclasses.replace(result, output=clean(self.sandbox.output[:1000]))
