@@ -21,6 +21,7 @@ import pytest
 from grader import compat
 from grader.authoring.figure_data import checked
 from grader.authoring.judging import MARKER
+from grader.grading.error_hints import hint_for
 from grader.grading.errors import GraderFault, StudentCodeProblem, WorkerLost
 from grader.grading.replay import Tapes
 from grader.grading.seed import PUBLIC_SEED, GradingSeed
@@ -88,15 +89,18 @@ class GradingSession:
                 self._timed_out.setdefault(result.target, problem)
             if (isinstance(problem, StudentCodeProblem) and problem.kind == ProblemKind.RAISED
                     and not problem.sticky):
-                result = self._same_cause(result)
+                result = self._same_cause(result, raised_where(result.message))
+            elif result.status == Status.FAILED and result.message:
+                result = self._same_cause(result, "failed: " + result.message.splitlines()[0])
             if result.status in (Status.FAILED, Status.ERROR) and self.sandbox.output:
                 result = dataclasses.replace(result, output=clean(self.sandbox.output[:1000]))
             self.results.append(result)
 
-    def _same_cause(self, result: CheckResult) -> CheckResult:
+    def _same_cause(self, result: CheckResult, cause: str) -> CheckResult:
         """``result``, saying "(same cause as ...)" where an earlier check of its target failed
-        because the same line of the submission raised the same exception."""
-        key = (result.target, raised_where(result.message))
+        for ``cause``: the same line of the submission raised the same exception, or the same
+        first line of a failure."""
+        key = (result.target, cause)
         first = self._causes.setdefault(key, result.name)
         if first == result.name:
             return result
@@ -172,15 +176,19 @@ def _result_of(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.Te
     exc = _leaf(call.excinfo.value) if call.excinfo is not None else None
     example = _counterexample(call.excinfo.value) if call.excinfo is not None else ""
     if isinstance(exc, AssertionError):
+        if isinstance(getattr(exc, "hint", None), str):  # the judge chose it from the evidence
+            base["hint"] = exc.hint
         return CheckResult(**base, status=Status.FAILED, score=0.0, message=_message(exc),
                            counterexample=example, figure=checked(getattr(exc, "figure", None)))
-    if isinstance(exc, StudentCodeProblem):
+    if isinstance(exc, StudentCodeProblem):  # the check's hint is for a broken property: one for the error
+        base["hint"] = hint_for(exc.kind, exc.message)
         return CheckResult(**base, status=Status.ERROR, score=0.0, message=exc.message,
                            counterexample="" if exc.sticky else example, fault="student")
     if isinstance(exc, MALFORMED_DATA_ERRORS):
         # Judges read what the worker sent; data of the wrong form (a list for a dict, a
         # tensor of another shape) can only come from the submission. A judge bug shows up
         # instead in the project's own tests, where correct solutions must pass.
+        base["hint"] = ""  # the check's hint is for a broken property, not for this
         return CheckResult(**base, status=Status.ERROR, score=0.0, fault="student",
                            message=f"the answer had an unexpected form ({type(exc).__name__}: {exc}); "
                                    "does the code return what the contract says?"[:2000],

@@ -78,7 +78,7 @@ class Failure:
     message: str = ""
     counterexample: str = ""
     output: str = ""  # what the code printed, without surrounding blank space
-    hint: str = ""  # only for a broken property: an error's hint would mislead
+    hint: str = ""  # a broken property's hint, or the hint chosen for what raised (grader.grading.error_hints)
     withheld: str = ""
 
 
@@ -94,7 +94,8 @@ def failure(check: CheckResult, report: Report | None = None, *, show_hidden: bo
         message=message(check),
         counterexample=clean(check.counterexample),
         output=clean(check.output.strip()),
-        hint=clean(check.hint) if check.status == Status.FAILED else "",
+        hint=clean(check.hint) if check.status == Status.FAILED or (check.status == Status.ERROR
+                                                                    and check.fault == "student") else "",
     )
 
 

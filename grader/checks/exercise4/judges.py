@@ -319,7 +319,7 @@ def python(specs: list[list[Any]]) -> str:
 
 
 def _net(specs: list[list[Any]], example: torch.Tensor) -> str:
-    return f"\n  on net = {describe(specs)}, example of shape {tuple(example.shape)}"
+    return f"\n  on net = {python(specs)}, example of shape {tuple(example.shape)}"
 
 
 def raised_problem(result: dict[str, Any]) -> str | None:
@@ -402,7 +402,12 @@ def returned_problem(result: dict[str, Any]) -> str | None:
 def _materialized(submission: Any, specs: list[list[Any]], example: torch.Tensor, seed: int = SEED) -> dict:
     result = submission.run(probes.materialized, specs, example, seed)
     problem = raised_problem(result)
-    expect(problem is None, lambda: f"{problem}{_net(specs, example)}")
+    # Every materialize check needs it to return; when it raised, each check's own hint (zero
+    # the biases, return net) is beside the point: the hint is about what raised.
+    early = "uninitialized" in (result["raised"] or "").lower()
+    expect(problem is None, lambda: f"{problem}{_net(specs, example)}",
+           hint="net(example) first, then nn.init on every nn.Linear: initializing comes after the forward"
+           if early else "")
     return result
 
 
