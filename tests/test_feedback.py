@@ -71,3 +71,45 @@ def test_another_frameworks_import_gets_a_word_about_the_edition_and_d2l_its_own
         assert f"written for {name}, but this is the PyTorch edition of the book" in note
     assert "write what you need from it into your file" in missing_module_note("No module named 'd2l'")
     assert missing_module_note("No module named 'numpyy'") == ""
+
+
+# -- hints from the evidence, on realistic wrong submissions ------------------------------
+
+
+def _checks(report) -> dict:
+    return {check.name: check for check in report.checks}
+
+
+def test_hints_follow_the_evidence_not_the_check(grade_file):
+    from grader.render import text
+    from tests.conftest import SUBMISSIONS
+
+    named = _checks(grade_file(SUBMISSIONS / "exercise3" / "mylinear_other_names.py", "exercise3"))
+    hint = named["MyLinear: gradients reach weight and bias"].hint
+    assert "self.weight and self.bias (nn.Parameter)" in hint and ".data" not in hint
+
+    early = _checks(grade_file(SUBMISSIONS / "exercise4" / "materialize_init_before_forward.py", "exercise4"))
+    assert "initializing comes after the forward" in early["materialize: biases are zero"].hint
+
+    numpy = _checks(grade_file(SUBMISSIONS / "exercise5" / "checkpoint_numpy_rng.py", "exercise5"))
+    save = "save_checkpoint: writes a file torch.load(path, weights_only=True) reads"
+    assert "keep NumPy objects out" in numpy[save].hint
+
+    raised = _checks(grade_file(SUBMISSIONS / "exercise4" / "lazy_guess_width.py", "exercise4"))
+    error = raised["MyLazyLinear: output is X @ weight.T + bias"]
+    assert "compare the weight's shape with X.shape[-1]" in text.failure(error).hint
+    assert "raised by MyLazyLinear(1)(X) with X of shape (1,)" in error.message
+    assert "lazy_guess_width.py, line 15, in forward" in error.message
+    assert "uninitialized" not in raised["MyLazyLinear: an input of another width raises ValueError"].hint
+
+
+def test_an_error_gets_a_hint_only_where_one_fits():
+    from grader.grading.error_hints import hint_for
+    from grader.statuses import ProblemKind
+
+    assert "super().__init__() first" in hint_for(
+        ProblemKind.RAISED, "AttributeError: cannot assign module before Module.__init__() call")
+    stop = "StopIteration\n  f.py, line 3, in model_device: next(...)"
+    assert "empty" in hint_for(ProblemKind.RAISED, stop)
+    assert hint_for(ProblemKind.RAISED, "ZeroDivisionError: division by zero") == ""
+    assert hint_for(ProblemKind.MISSING, "StopIteration") == ""
