@@ -113,3 +113,36 @@ def test_an_error_gets_a_hint_only_where_one_fits():
     assert "empty" in hint_for(ProblemKind.RAISED, stop)
     assert hint_for(ProblemKind.RAISED, "ZeroDivisionError: division by zero") == ""
     assert hint_for(ProblemKind.MISSING, "StopIteration") == ""
+
+
+# -- what crosses from the worker ---------------------------------------------------------
+
+
+def _problem(reply: dict) -> str:
+    import pytest
+
+    from grader.grading.errors import StudentCodeProblem
+    from grader.grading.submission import read_submission
+    from grader.sandbox.client import Sandbox
+    from tests.conftest import ROOT
+
+    submission = read_submission(ROOT / "solutions" / "exercise3.py")
+    sandbox = Sandbox(launcher=None, submission=submission)  # type: ignore[arg-type]
+    with pytest.raises(StudentCodeProblem) as caught:
+        sandbox._answer(reply, "while running the check")
+    return caught.value.message
+
+
+def test_the_call_that_raised_sits_between_the_error_and_the_students_lines():
+    message = _problem({"status": "raised", "type": "RuntimeError", "message": "mat1 and mat2",
+                        "frames": [[7, "forward", "return X @ w"]], "calls": ["raised by MyLinear(1, 2)(X)"]})
+    assert message.splitlines() == ["RuntimeError: mat1 and mat2", "  raised by MyLinear(1, 2)(X)",
+                                    "  exercise3.py, line 7, in forward: return X @ w"]
+    forged = _problem({"status": "raised", "type": "E", "message": "m", "frames": [], "calls": [1, "x" * 999]})
+    assert forged.splitlines()[1] == "  " + "x" * 300  # only strings, capped
+    assert "calls" not in _problem({"status": "raised", "type": "E", "message": "m", "calls": "not a list"})
+
+
+def test_a_missing_name_names_the_one_the_file_defines():
+    assert "the file defines `MyLinear`: did you mean to name it `Mylinear`?" in _problem(
+        {"status": "missing", "name": "Mylinear"})
