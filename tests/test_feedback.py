@@ -138,7 +138,8 @@ def test_the_call_that_raised_sits_between_the_error_and_the_students_lines():
                         "frames": [[7, "forward", "return X @ w"]], "calls": ["raised by MyLinear(1, 2)(X)"]})
     assert message.splitlines() == ["RuntimeError: mat1 and mat2", "  raised by MyLinear(1, 2)(X)",
                                     "  exercise3.py, line 7, in forward: return X @ w"]
-    forged = _problem({"status": "raised", "type": "E", "message": "m", "frames": [], "calls": [1, "x" * 999]})
+    forged = _problem({"status": "raised", "type": "E", "message": "m", "frames": [],
+                       "calls": [1, "x" * 999]})
     assert forged.splitlines()[1] == "  " + "x" * 300  # only strings, capped
     assert "calls" not in _problem({"status": "raised", "type": "E", "message": "m", "calls": "not a list"})
 
