@@ -111,6 +111,7 @@ def test_an_error_gets_a_hint_only_where_one_fits():
         ProblemKind.RAISED, "AttributeError: cannot assign module before Module.__init__() call")
     stop = "StopIteration\n  f.py, line 3, in model_device: next(...)"
     assert "empty" in hint_for(ProblemKind.RAISED, stop)
+    assert ".values()" in hint_for(ProblemKind.RAISED, "TypeError: 'str' object is not callable")
     assert hint_for(ProblemKind.RAISED, "ZeroDivisionError: division by zero") == ""
     assert hint_for(ProblemKind.MISSING, "StopIteration") == ""
 

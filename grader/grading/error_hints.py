@@ -24,6 +24,9 @@ _HINTS: tuple[tuple[str, str], ...] = (
      "the result is cut off from the graph: no .data, .detach(), .item() or new tensors made from values"),
     (r"^StopIteration",
      "next() found no item: the iterator was empty (a net without parameters?); check for that case"),
+    (r"^TypeError: 'str' object is not callable",
+     "a string was called: looping over a dict (such as self._modules) gives its keys; loop over "
+     ".values()"),
     (r"^NameError: name '(\w+)' is not defined",
      "a name used here is defined nowhere in the file: import it (`import torch`, `from torch import nn`) "
      "or define it"),
