@@ -165,7 +165,7 @@ def _grade(exercise: Exercise, path: Path | None, report_path: Path | None,
     finally:
         launcher.close()
     report_path = report_path or _default_report_path(exercise, path)
-    write_text_atomic(report_path, to_json.render(report))
+    write_text_atomic(report_path, to_json.render(report.student_view()))
     color = sys.stdout.isatty()
     click.echo(to_terminal.render(report, color=color), nl=False, color=color)
     click.echo(f"Report written to {report_path}", err=True)
@@ -215,7 +215,7 @@ def _watch(exercise: Exercise, path: Path | None, report_path: Path | None, time
             if changed:
                 click.echo("Changed since the last run:\n" + "\n".join(f"  {line}" for line in changed))
             if report_path is not None:
-                write_text_atomic(report_path, to_json.render(report))
+                write_text_atomic(report_path, to_json.render(report.student_view()))
             click.echo(f"Watching {chosen}{why}: save it to grade again (Ctrl-C to stop).", err=True)
 
         limits = Limits.for_timeout(timeout)

@@ -12,7 +12,10 @@ from typing import Any
 
 from grader.statuses import Status
 
-__all__ = ["CheckResult", "HiddenChecks", "Isolation", "Report", "Status"]
+__all__ = ["HIDDEN_DETAILS", "CheckResult", "HiddenChecks", "Isolation", "Report", "Status"]
+
+# What a student's copy of a report says of a hidden check that did not pass.
+HIDDEN_DETAILS = "a hidden check: details are not shown"
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,16 @@ class Report:
             values["hidden_checks"] = HiddenChecks(**data["hidden_checks"])
         values["notes"] = tuple(Note(**note) for note in data.get("notes", ()))
         return cls(**values)
+
+    def student_view(self) -> Report:
+        """The report as a student may hold it (``grade``'s JSON): a hidden check keeps its
+        name, status and points, and nothing of why (message, counterexample, hint, output,
+        figure). Instructors keep the whole report (batch grading, Gradescope's tests that
+        show after publication)."""
+        return dataclasses.replace(self, checks=tuple(
+            dataclasses.replace(check, message=HIDDEN_DETAILS if check.status != Status.PASSED else "",
+                                counterexample="", hint="", output="", figure=None)
+            if check.hidden else check for check in self.checks))
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

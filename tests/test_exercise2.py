@@ -167,7 +167,8 @@ def test_every_initializer_reaches_nested_linears():
 def test_tied_specs_tie_a_parameter(spec):
     net = probes.build(spec)
     assert len(list(net.named_parameters(remove_duplicate=False))) > len(list(net.named_parameters()))
-    assert "again" in judges.describe(spec)
+    assert ":= nn." in judges.describe(spec) and judges.has_tie(spec)
+    assert repr(spec) == judges.describe(spec)  # hypothesis prints it as Python
 
 
 @settings(max_examples=60, derandomize=True, database=None, deadline=None)
@@ -176,7 +177,20 @@ def test_untied_specs_share_nothing_and_describe_every_module(spec):
     net = probes.build(spec)
     assert len(list(net.named_parameters(remove_duplicate=False))) == len(list(net.named_parameters()))
     with_parameters = [m for m in net.modules() if any(True for _ in m.parameters(recurse=False))]
-    assert judges.describe(spec).count("#") == len(with_parameters)
+    text = judges.describe(spec)
+    made = sum(text.count(f"nn.{kind}(") for kind in ("Linear", "Conv1d", "BatchNorm1d"))
+    assert made == len(with_parameters)
+    assert ":=" not in text and not judges.has_tie(spec)
+
+
+@settings(max_examples=60, derandomize=True, database=None, deadline=None)
+@given(spec=judges.nets(tied=False) | judges.nets(tied=True))
+def test_a_net_prints_as_python_that_builds_it(spec):
+    pasted = eval(repr(spec), {"nn": torch.nn})  # what a student would paste
+    built = probes.build(spec)
+    assert [(n, p.shape) for n, p in pasted.named_parameters(remove_duplicate=False)] == \
+        [(n, p.shape) for n, p in built.named_parameters(remove_duplicate=False)]
+    assert len(list(pasted.parameters())) == len(list(built.parameters()))
 
 
 def test_rgnet_forward_matches_the_reference_network():

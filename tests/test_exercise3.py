@@ -18,7 +18,7 @@ def test_failures_name_the_property_and_the_shrunk_input(grade_file):
     failure = failed[0]
     assert failure.target == "CenteredLayer"
     assert "mean should be 0" in failure.message and "on input X = tensor(" in failure.message
-    assert failure.counterexample.startswith("xs=[tensor(")  # hypothesis's minimal list
+    assert failure.counterexample.startswith("xs=[torch.tensor(")  # hypothesis's minimal list, to paste
     assert failure.counterexample.count("tensor(") == 1
 
 

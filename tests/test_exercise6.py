@@ -69,7 +69,7 @@ def test_a_lost_tuple_is_shrunk_to_the_empty_tuple(grade_file):
     (failure,) = [c for c in report.checks if c.status == Status.FAILED]
     assert failure.target == "to_device"
     assert "the result should be a tuple, got a list\n  on input obj = ()" in failure.message
-    assert failure.counterexample == "objs=[{'kind': 'tuple', 'items': []}]"
+    assert failure.counterexample == "objs=[()]"  # the Python that builds it, not the grader's spec
 
 
 def test_a_split_net_is_shrunk_to_one_linear_layer(grade_file):

@@ -345,3 +345,24 @@ def test_the_command_offers_exactly_the_formats_that_have_files():
     choice = next(p for p in command.params if p.name == "formats").type
     assert sorted(choice.choices) == sorted(files.FILES)
     assert Path(files.FILES["gradescope"]).name == "results.json"
+
+
+def test_grades_json_report_keeps_a_hidden_checks_status_and_nothing_of_why(tmp_path, monkeypatch):
+    graded = report(FAILED, HIDDEN, HIDDEN_PASSED)
+    monkeypatch.setattr("grader.grading.engine.grade", lambda *args, **kwargs: graded)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    result = CliRunner().invoke(cli_module.cli, [
+        "exercise3", str(ROOT / "solutions" / "exercise3.py"), "--report", str(tmp_path / "r.json"),
+        "--format", "gradescope"])
+    assert result.exit_code == 0, result.output
+    written = (tmp_path / "r.json").read_text()
+    assert not any(secret in written for secret in ("42", "secret hint", "secret-input"))
+    checks = {c["name"]: c for c in json.loads(written)["checks"]}
+    hidden = checks[HIDDEN.name]
+    assert (hidden["status"], hidden["score"], hidden["hidden"]) == ("failed", 0.0, True)
+    assert hidden["message"] == text.HIDDEN and not (hidden["hint"] or hidden["counterexample"])
+    assert checks[HIDDEN_PASSED.name]["message"] == ""
+    assert checks[FAILED.name] == graded.to_dict()["checks"][0]
+    # Gradescope withholds hidden tests itself until grades are published: instructors keep them.
+    assert "the secret answer is 42" in (tmp_path / "results.json").read_text()
+    assert graded.student_view().score == graded.score

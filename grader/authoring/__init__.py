@@ -20,6 +20,8 @@ _HOMES = {
                     "grader.authoring.strategies"),
     **dict.fromkeys(("Opaque", "is_opaque"), "grader.sandbox.wire"),
     "real_gpus": "grader.sandbox.confine",
+    "shown_as": "grader.authoring.readable",
+    "calling": "grader.authoring.calls",
 }
 __all__ = sorted(_HOMES)
 

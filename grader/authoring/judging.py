@@ -64,23 +64,26 @@ def budget(examples: int) -> settings:
 class Fail(AssertionError):
     """A property broke. The message is what the student reads; ``figure`` (optional) is
     data for a small picture of the failure (``grader.authoring.figure_data``), kept in the
-    report as the check's ``figure``."""
+    report as the check's ``figure``; ``hint`` (optional) replaces the check's hint where the
+    evidence points at another mistake than the one it was written for ("" for none)."""
 
-    def __init__(self, message: str, figure: dict[str, Any] | None = None) -> None:
+    def __init__(self, message: str, figure: dict[str, Any] | None = None, hint: str | None = None) -> None:
         super().__init__(message)
         self.figure = figure
+        self.hint = hint
 
 
 Figure = dict[str, Any] | None
 
 
 def expect(condition: bool, message: str | Callable[[], str],
-           figure: Figure | Callable[[], Figure] = None) -> None:
+           figure: Figure | Callable[[], Figure] = None, *, hint: str | None = None) -> None:
     """Fail with ``message`` unless ``condition``. Pass a lambda when the message formats
     tensors: most calls pass, and formatting them every time was a fifth of grading time.
-    ``figure`` (or a lambda giving it) is drawn beside the message where a format can."""
+    ``figure`` (or a lambda giving it) is drawn beside the message where a format can;
+    ``hint`` replaces the check's hint for this failure (see ``Fail``)."""
     if not condition:
-        raise Fail(message() if callable(message) else message, _figure(figure))
+        raise Fail(message() if callable(message) else message, _figure(figure), hint)
 
 
 def _figure(figure: Figure | Callable[[], Figure]) -> Figure:

@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from grader.authoring import probe
+from grader.authoring import calling, probe
 
 
 @probe
@@ -18,7 +18,8 @@ def parameter_shapes(sub: Any, api: str, args: list[Any], example: torch.Tensor)
     unimplemented rather than as a module with the right (that is, no) parameters.
     """
     module = getattr(sub, api)(*args)
-    module(example)
+    with calling(f"{api}({', '.join(map(repr, args))})(X) with X of shape {tuple(example.shape)}"):
+        module(example)
     return {name: list(p.shape) for name, p in module.named_parameters()}
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import re
 import time
 from collections.abc import Collection, Iterator
 from pathlib import Path
@@ -20,9 +21,11 @@ import pytest
 from grader import compat
 from grader.authoring.figure_data import checked
 from grader.authoring.judging import MARKER
+from grader.grading.error_hints import hint_for
 from grader.grading.errors import GraderFault, StudentCodeProblem, WorkerLost
 from grader.grading.replay import Tapes
 from grader.grading.seed import PUBLIC_SEED, GradingSeed
+from grader.render.text import clean
 from grader.report import CheckResult, Status
 from grader.sandbox.client import Limits, Sandbox
 from grader.statuses import ProblemKind
@@ -43,6 +46,9 @@ class GradingSession:
         # target -> its time-limit problem: later checks of that target are not run again,
         # so an infinite loop costs one time limit per API name, not one per check.
         self._timed_out: dict[str, StudentCodeProblem] = {}
+        # (target, what raised) -> the first check it failed: a later check of that target
+        # failing for the same cause says so, so that one mistake reads as one charge.
+        self._causes: dict[tuple[str, str], str] = {}
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         if self.targets is not None:
@@ -87,13 +93,37 @@ class GradingSession:
             problem = _leaf(call.excinfo.value) if call.excinfo is not None else None
             if isinstance(problem, StudentCodeProblem) and problem.kind == ProblemKind.TIMEOUT:
                 self._timed_out.setdefault(result.target, problem)
+            if (isinstance(problem, StudentCodeProblem) and problem.kind == ProblemKind.RAISED
+                    and not problem.sticky):
+                result = self._same_cause(result, raised_where(result.message))
+            elif result.status == Status.FAILED and result.message:
+                result = self._same_cause(result, "failed: " + result.message.splitlines()[0])
             if result.status in (Status.FAILED, Status.ERROR) and self.sandbox.output:
-                result = dataclasses.replace(result, output=self.sandbox.output[:1000])
+                result = dataclasses.replace(result, output=clean(self.sandbox.output[:1000]))
             self.results.append(result)
+
+    def _same_cause(self, result: CheckResult, cause: str) -> CheckResult:
+        """``result``, saying "(same cause as ...)" where an earlier check of its target failed
+        for ``cause``: the same line of the submission raised the same exception, or the same
+        first line of a failure."""
+        key = (result.target, cause)
+        first = self._causes.setdefault(key, result.name)
+        if first == result.name:
+            return result
+        return dataclasses.replace(result, message=f"{result.message}\n  (same cause as `{first}`)")
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
             self.collect_errors.append(str(report.longrepr)[-2000:])
+
+
+def raised_where(message: str) -> str:
+    """What raised, for comparing causes: the exception's type and the submission's lines in
+    the traceback (the message's values, such as shapes, vary with the input)."""
+    lines = message.splitlines()
+    kind = lines[0].split(":", 1)[0] if lines else ""
+    frames = [line for line in lines[1:] if re.match(r"  \S+, (?:line|cell) \d+", line)]
+    return "\n".join([kind, *frames]) if frames else (lines[0] if lines else "")
 
 
 def quick_report(item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport:
@@ -116,6 +146,15 @@ def _target(item: pytest.Item) -> str:
 
 def result_of(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport,
               duration: float) -> CheckResult:
+    """The check's result; its texts without terminal escapes (PyTorch colours some of its
+    messages) or control characters, in every report, the JSON included."""
+    result = _result_of(item, call, report, duration)
+    return dataclasses.replace(result, message=clean(result.message),
+                               counterexample=clean(result.counterexample))
+
+
+def _result_of(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport,
+               duration: float) -> CheckResult:
     marker = item.get_closest_marker(MARKER)
     if marker is None:
         meta = {"target": "?", "prop": item.name, "points": 0, "hint": "", "hidden": False}
@@ -143,15 +182,19 @@ def result_of(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.Tes
     exc = _leaf(call.excinfo.value) if call.excinfo is not None else None
     example = _counterexample(call.excinfo.value) if call.excinfo is not None else ""
     if isinstance(exc, AssertionError):
+        if isinstance(getattr(exc, "hint", None), str):  # the judge chose it from the evidence
+            base["hint"] = exc.hint
         return CheckResult(**base, status=Status.FAILED, score=0.0, message=_message(exc),
                            counterexample=example, figure=checked(getattr(exc, "figure", None)))
-    if isinstance(exc, StudentCodeProblem):
+    if isinstance(exc, StudentCodeProblem):  # the check's hint is for a broken property: one for the error
+        base["hint"] = hint_for(exc.kind, exc.message)
         return CheckResult(**base, status=Status.ERROR, score=0.0, message=exc.message,
                            counterexample="" if exc.sticky else example, fault="student")
     if isinstance(exc, MALFORMED_DATA_ERRORS):
         # Judges read what the worker sent; data of the wrong form (a list for a dict, a
         # tensor of another shape) can only come from the submission. A judge bug shows up
         # instead in the project's own tests, where correct solutions must pass.
+        base["hint"] = ""  # the check's hint is for a broken property, not for this
         return CheckResult(**base, status=Status.ERROR, score=0.0, fault="student",
                            message=f"the answer had an unexpected form ({type(exc).__name__}: {exc}); "
                                    "does the code return what the contract says?"[:2000],
@@ -178,14 +221,55 @@ def _message(exc: BaseException) -> str:
 
 
 def _counterexample(exc: BaseException) -> str:
-    """Hypothesis's note with the failing example, without the fixture argument."""
-    for note in getattr(exc, "__notes__", []) or []:
+    """Hypothesis's failing example as Python a student can paste: ``name=value`` per argument
+    (the ``submission`` fixture and ``data=data(...)`` left out), then each value the judge
+    drew with ``data.draw``, as ``label=value``."""
+    notes = [str(note) for note in getattr(exc, "__notes__", []) or []]
+    for note in notes:
         if note.startswith(compat.FALSIFYING_NOTE):
-            lines = [line for line in note.splitlines()[1:-1] if "submission=" not in line]
-            return "\n".join(line.strip().rstrip(",") for line in lines)
+            lines = _arguments(note.splitlines()[1:-1])
+            lines += [_drawn(note) for note in notes if _DRAW.match(note)]
+            return _python("\n".join(lines))
     if isinstance(exc, BaseExceptionGroup) and exc.exceptions:
         return _counterexample(exc.exceptions[0])
     return ""
+
+
+_DRAW = re.compile(r"Draw (\d+)(?: \(([^)]*)\))?: (.*)", re.DOTALL)
+_COMMENT = re.compile(r"  # (?:or any other generated value|The test .*)$")
+_TENSOR = re.compile(r"(?<![\w.])tensor\(")
+
+
+def _arguments(lines: list[str]) -> list[str]:
+    """The arguments of hypothesis's ``test_x(\n    a=...,\n    b=[\n        ...\n    ],\n)``,
+    each dedented, with the comma that ends it (and only that one) removed."""
+    arguments: list[list[str]] = []
+    for line in lines:
+        line = _COMMENT.sub("", line.rstrip())
+        if not line.strip() or line.strip().startswith("#"):
+            continue
+        if not line.startswith("     ") or not arguments:  # an argument starts at 4 spaces
+            arguments.append([])
+        arguments[-1].append(line[4:] if line.startswith("    ") else line.strip())
+    kept = []
+    for argument in arguments:
+        if argument[0].startswith(("submission=", "data=data(")):
+            continue
+        argument[-1] = argument[-1].removesuffix(",")
+        kept.append("\n".join(argument))
+    return kept
+
+
+def _drawn(note: str) -> str:
+    match = _DRAW.match(note)
+    assert match is not None
+    number, label, value = match.groups()
+    return f"{label or f'draw_{number}'}={_COMMENT.sub('', value.rstrip())}"
+
+
+def _python(text: str) -> str:
+    """Tensors as ``torch.tensor(...)``: their repr lacks the module."""
+    return _TENSOR.sub("torch.tensor(", text)
 
 
 # -- plain pytest: hooks and fixture re-exported by grader/checks/conftest.py ---------------

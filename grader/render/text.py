@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from grader.report import CheckResult, Report, Status
+from grader.report import HIDDEN_DETAILS, CheckResult, Report, Status
 
 # Terminal escape sequences as whole units (CSI such as colours, OSC such as window titles,
 # and two-byte escapes), so that no "[31m" is left behind when the ESC byte goes.
@@ -64,7 +64,7 @@ def repeats_problem(report: Report, check: CheckResult) -> bool:
     return bool(report.problem) and check.message == report.problem
 
 
-HIDDEN = "a hidden check: details are not shown"
+HIDDEN = HIDDEN_DETAILS
 SEE_ABOVE = "see the problem with the submission above"
 
 
@@ -78,7 +78,8 @@ class Failure:
     message: str = ""
     counterexample: str = ""
     output: str = ""  # what the code printed, without surrounding blank space
-    hint: str = ""  # only for a broken property: an error's hint would mislead
+    # a broken property's hint, or the hint chosen for what raised (grader.grading.error_hints)
+    hint: str = ""
     withheld: str = ""
 
 
@@ -94,7 +95,8 @@ def failure(check: CheckResult, report: Report | None = None, *, show_hidden: bo
         message=message(check),
         counterexample=clean(check.counterexample),
         output=clean(check.output.strip()),
-        hint=clean(check.hint) if check.status == Status.FAILED else "",
+        hint=clean(check.hint) if check.status == Status.FAILED or (check.status == Status.ERROR
+                                                                    and check.fault == "student") else "",
     )
 
 

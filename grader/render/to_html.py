@@ -84,8 +84,9 @@ def _failure(report: Report, index: int, check: CheckResult) -> str:
         parts.append('<p class="label">Shrunk input:</p>' + pre(check.counterexample))
     if check.output:
         parts.append('<p class="label">Your code printed:</p>' + pre(check.output.strip()))
-    if check.hint and check.status == Status.FAILED:
-        parts.append(f"<p><strong>Hint:</strong> {text(check.hint)}</p>")
+    hint = rules.failure(check).hint  # the one rule for when a hint shows
+    if hint:
+        parts.append(f"<p><strong>Hint:</strong> {text(hint)}</p>")
     figure = checked(check.figure)
     if figure is not None:
         caption = figure["title"] + (f" ({figure['note']})" if figure["note"] else "")

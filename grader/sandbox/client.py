@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from grader.grading import cell_notes
+from grader.grading import cell_notes, near_miss
 from grader.grading.errors import GraderFault, StudentCodeProblem, WorkerLost
 from grader.grading.submission import Submission, functions_only
 from grader.report import Note
@@ -330,7 +330,8 @@ class Sandbox:
         if status == Reply.MISSING:
             name = str(response.get("name"))[:200]
             why = cell_notes.missing_name(name, self.notes, self._undefined)
-            return StudentCodeProblem(ProblemKind.MISSING, why, sticky=True)
+            near = near_miss.did_you_mean(name, self.submission.source)
+            return StudentCodeProblem(ProblemKind.MISSING, why + near, sticky=True)
         if status == Reply.NOT_IMPLEMENTED:
             detail = f": {message}" if message else ""
             return StudentCodeProblem(ProblemKind.NOT_IMPLEMENTED,
@@ -366,10 +367,14 @@ class Sandbox:
             text = f"out of memory {phase} ({kind}): the worker may use {self.limits.memory_mb} MiB"
             text += f"\n  {message[:300]}" if message else ""
         frames = response.get("frames") or []
-        lines = [text]
+        calls = response.get("calls")
+        lines = [text] + [f"  {call[:300]}" for call in (calls if isinstance(calls, list) else [])[:3]
+                          if isinstance(call, str)]
         for lineno, function, code in frames[-3:]:
             where = self.submission.where(int(lineno))
             lines.append(f"  {self.submission.filename}, {where}, in {function}: {code}")
         if not frames:
             lines.append(f"  (raised {phase}, outside the submission's own lines)")
-        return "\n".join(lines)
+        if kind in ("ModuleNotFoundError", "ImportError"):
+            lines.append(near_miss.missing_module_note(message).lstrip("\n"))
+        return "\n".join(line for line in lines if line)

@@ -63,6 +63,9 @@ class Opaque:
     text: str
     tensor: bool = False
 
+    def __repr__(self) -> str:  # in a message, as the object printed itself in the worker
+        return self.text
+
 
 def is_opaque(value: Any) -> bool:
     """Whether a probe's result (or part of it) is a stand-in for something not plain data."""

@@ -355,7 +355,19 @@ def _failure(exc: BaseException, filename: str) -> dict[str, Any]:
         if frame.filename == filename
     ]
     status = Reply.NOT_IMPLEMENTED if isinstance(exc, NotImplementedError) else Reply.RAISED
-    return {"status": status, "type": type(exc).__name__, "message": _safe_str(exc), "frames": frames}
+    return {"status": status, "type": type(exc).__name__, "message": _safe_str(exc), "frames": frames,
+            "calls": _call_notes(exc)}
+
+
+def _call_notes(exc: BaseException) -> list[str]:
+    """The notes a probe's ``calling`` put on ``exc``: which call of the submission raised."""
+    from grader.authoring.calls import NOTE_PREFIX
+
+    notes = getattr(exc, "__notes__", None)
+    if not isinstance(notes, list):
+        return []
+    return [_safe_str(n)[len(NOTE_PREFIX):][:300] for n in notes[-3:]
+            if isinstance(n, str) and n.startswith(NOTE_PREFIX)]
 
 
 def _safe_str(value: object) -> str:

@@ -27,6 +27,7 @@ from grader.authoring import (
     paired,
     repeating_chains,
     show,
+    shown_as,
     tensors,
 )
 from grader.checks import common_probes
@@ -34,6 +35,7 @@ from grader.checks.exercise1 import probes
 from grader.checks.exercise1.recompute import (
     describe,
     fixed_hidden_candidates,
+    python,
     run_chain,
     same_tensor,
     state_keys,
@@ -62,7 +64,7 @@ def expect_chain_output(y: Any, expected: tuple[torch.Tensor, torch.Tensor], wha
 def chain_cases(draw: st.DrawFn, repeating: bool = False) -> list[Any]:
     width = draw(st.integers(1, 5))
     chain, _ = draw(repeating_chains(width) if repeating else layer_chains(width))
-    return [chain, draw(batches(width))]
+    return [shown_as(python)(chain), draw(batches(width))]  # prints as MySequential(nn.Linear(…), …)
 
 
 # -- MLP ------------------------------------------------------------------------------------
@@ -313,7 +315,8 @@ def parallel_cases(draw: st.DrawFn) -> list[Any]:
     width = draw(st.integers(1, 5))
     chain1, _ = draw(layer_chains(width, max_layers=3, depth=0, prefix="a"))
     chain2, _ = draw(layer_chains(width, max_layers=3, depth=0, prefix="b"))
-    return [chain1, chain2, draw(batches(width))]
+    as_net = shown_as(lambda chain: python(chain, "nn.Sequential"))  # what net1 and net2 are
+    return [as_net(chain1), as_net(chain2), draw(batches(width))]
 
 
 def describe_parallel(chain1: list[dict], chain2: list[dict]) -> str:

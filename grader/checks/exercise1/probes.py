@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from grader.authoring import probe
+from grader.authoring import calling, probe
 from grader.checks.common_probes import forward_once
 
 Layers = dict[str, nn.Linear]
@@ -73,6 +73,12 @@ def _copy(value: Any) -> Any:
 # -- MySequential ----------------------------------------------------------------------
 
 
+def _call(net: Any, what: str, x: torch.Tensor) -> Any:
+    """``net(x)``; an exception it raises names the call (the modules: the shrunk input)."""
+    with calling(f"{what}(X) with X of shape {tuple(x.shape)}, the modules as in the shrunk input"):
+        return net(x)
+
+
 @probe
 def sequential_outputs(sub: Any, cases: list[list[Any]]) -> list[dict[str, Any]]:
     """For each (chain, xs): the chain wrapped in MySequential (nested ones too) run on xs."""
@@ -80,7 +86,8 @@ def sequential_outputs(sub: Any, cases: list[list[Any]]) -> list[dict[str, Any]]
     for chain, xs in cases:
         layers: Layers = {}
         net = _build(chain, sub.MySequential, layers)
-        results.append({"outputs": [net(x) for x in xs], "layers": _parameters(layers)})
+        results.append({"outputs": [_call(net, "MySequential(...)", x) for x in xs],
+                        "layers": _parameters(layers)})
     return results
 
 
@@ -186,7 +193,8 @@ def parallel_outputs(sub: Any, cases: list[list[Any]]) -> list[dict[str, Any]]:
         layers: Layers = {}
         block = sub.ParallelBlock(_build(chain1, nn.Sequential, layers),
                                   _build(chain2, nn.Sequential, layers))
-        results.append({"outputs": [block(x) for x in xs], "layers": _parameters(layers)})
+        results.append({"outputs": [_call(block, "ParallelBlock(net1, net2)", x) for x in xs],
+                        "layers": _parameters(layers)})
     return results
 
 

@@ -47,6 +47,34 @@ def describe(chain: list[dict], wrapper: str = "MySequential", _shared: set[str]
     return f"{wrapper}({', '.join(parts)})"
 
 
+def python(chain: list[dict], wrapper: str = "MySequential", _shared: set[str] | None = None,
+           _named: set[str] | None = None) -> str:
+    """The Python that builds ``chain``, to paste: ``MySequential(nn.Linear(3, 2), nn.ReLU())``;
+    a Linear object used at several places is named where it first appears,
+    ``(shared := nn.Linear(2, 2))``, and is ``shared`` after that."""
+    shared = {n for n, c in Counter(_names(chain)).items() if c > 1} if _shared is None else _shared
+    named: set[str] = set() if _named is None else _named
+    parts = []
+    for layer in chain:
+        kind = layer["kind"]
+        if kind == "linear":
+            text = f"nn.Linear({layer['in']}, {layer['out']})"
+            variable = f"shared{sorted(shared).index(layer['name'])}" if len(shared) > 1 else "shared"
+            if layer["name"] not in shared:
+                parts.append(text)
+            elif layer["name"] in named:
+                parts.append(variable)
+            else:
+                named.add(layer["name"])
+                parts.append(f"({variable} := {text})")
+        elif kind == "chain":
+            parts.append(python(layer["layers"], wrapper, shared, named))
+        else:
+            parts.append({"relu": "nn.ReLU()", "tanh": "nn.Tanh()",
+                          "dropout": f"nn.Dropout({layer.get('p')})"}[kind])
+    return f"{wrapper}({', '.join(parts)})"
+
+
 def run_chain(
     chain: list[dict], x: torch.Tensor, layers: dict, size: torch.Tensor | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:

@@ -28,6 +28,7 @@ from grader.authoring import (
     is_opaque,
     paired,
     show,
+    shown_as,
     stats,
     tensors,
 )
@@ -66,37 +67,64 @@ def _parts(leaves: st.SearchStrategy[list[Any]]) -> st.SearchStrategy[list[Any]]
 
 
 def nets(tied: bool = False) -> st.SearchStrategy[list[Any]]:
-    """Specs of networks (see ``probes.build``); tied ones reuse a module at least once."""
+    """Specs of networks (see ``probes.build``); tied ones reuse a module at least once.
+    They print as the Python that builds them (``describe``)."""
     if not tied:
-        return st.lists(_parts(_leaves), min_size=1, max_size=4).map(lambda parts: ["seq", parts])
+        return st.lists(_parts(_leaves), min_size=1, max_size=4).map(lambda parts: ["seq", parts]).map(
+            shown_as(describe))
     first = st.tuples(st.just("linear"), dims, dims, st.booleans()).map(list)
     return st.tuples(first, st.lists(_parts(st.one_of(_leaves, _ties)), max_size=3), _ties).map(
-        lambda t: ["seq", [t[0], *t[1], t[2]]])
+        lambda t: ["seq", [t[0], *t[1], t[2]]]).map(shown_as(describe))
 
 
 def describe(spec: list[Any]) -> str:
-    """A compact rendering of the network a spec builds; modules with parameters are
-    numbered (#0, #1, …) so that a tie reads "#k again"."""
-    return _describe(spec, [0])
+    """The Python that builds the network of a spec, to paste: a module used again is named
+    where it is first made, ``(m0 := nn.Linear(4, 8))``, and is ``m0`` after that."""
+    tied: set[int] = set()
+    _walk_ties(spec, [0], tied)
+    return _describe(spec, [0], tied)
 
 
-def _describe(spec: list[Any], made: list[int]) -> str:
+def _walk_ties(spec: list[Any], made: list[int], tied: set[int]) -> None:
     kind = spec[0]
     if kind == "seq":
-        return "Sequential(" + ", ".join(_describe(part, made) for part in spec[1]) + ")"
+        for part in spec[1]:
+            _walk_ties(part, made, tied)
+    elif kind == "named":
+        for _, part in spec[1]:
+            _walk_ties(part, made, tied)
+    elif kind == "tie":
+        if made[0]:
+            tied.add(spec[1] % made[0])
+    elif kind != "relu":
+        made[0] += 1
+
+
+def has_tie(spec: list[Any]) -> bool:
+    """Whether the network of ``spec`` uses one module twice."""
+    tied: set[int] = set()
+    _walk_ties(spec, [0], tied)
+    return bool(tied)
+
+
+def _describe(spec: list[Any], made: list[int], tied: set[int]) -> str:
+    kind = spec[0]
+    if kind == "seq":
+        return "nn.Sequential(" + ", ".join(_describe(part, made, tied) for part in spec[1]) + ")"
     if kind == "named":
-        return "Module(" + ", ".join(f"{name}={_describe(part, made)}" for name, part in spec[1]) + ")"
+        return "nn.ModuleDict({" + ", ".join(f"{name!r}: {_describe(part, made, tied)}"
+                                             for name, part in spec[1]) + "})"
     if kind == "tie":
-        return f"#{spec[1] % made[0]} again" if made[0] else "ReLU()"
+        return f"m{spec[1] % made[0]}" if made[0] else "nn.ReLU()"
     if kind == "relu":
-        return "ReLU()"
+        return "nn.ReLU()"
     text = {
-        "linear": lambda: f"Linear({spec[1]}, {spec[2]}" + ("" if spec[3] else ", bias=False") + ")",
-        "conv1d": lambda: f"Conv1d({spec[1]}, {spec[2]}, {spec[3]})",
-        "bn": lambda: f"BatchNorm1d({spec[1]})",
+        "linear": lambda: f"nn.Linear({spec[1]}, {spec[2]}" + ("" if spec[3] else ", bias=False") + ")",
+        "conv1d": lambda: f"nn.Conv1d({spec[1]}, {spec[2]}, {spec[3]})",
+        "bn": lambda: f"nn.BatchNorm1d({spec[1]})",
     }[kind]()
     made[0] += 1
-    return f"{text}#{made[0] - 1}"
+    return f"(m{made[0] - 1} := {text})" if made[0] - 1 in tied else text
 
 
 # -- param_shapes and count_params ----------------------------------------------------
@@ -150,8 +178,9 @@ def _judge_counts(specs: list[list[Any]], results: list[dict[str, Any]]) -> None
         expect(got is not None,
                lambda: f"count_params(net) should return a number, got {show(result['count'])}"
                f"\n  on net = {describe(spec)}")
+        tie = " (one module used twice: its parameters count once)" if has_tie(spec) else ""
         expect(got == expected, lambda: f"count_params(net) should be {expected}, got {show(result['count'])}"
-               f"\n  on net = {describe(spec)}")
+               f"{tie}\n  on net = {describe(spec)}")
 
 
 @check("count_params", "counts every scalar parameter", points=1,

@@ -137,7 +137,9 @@ def expect_parameters(shapes: dict, expected: dict[str, torch.Tensor], what: str
     """The layer must hold the parameters the judge gave values to, in their shapes."""
     wanted = {name: list(value.shape) for name, value in expected.items()}
     expect(isinstance(shapes, dict) and all(shapes.get(n) == s for n, s in wanted.items()),
-           lambda: f"{what} should have parameters {wanted} to compute with, got {shapes}")
+           lambda: f"{what} should have parameters {wanted} to compute with, got {shapes}",
+           hint="name the parameters as the contract does, self.weight and self.bias (nn.Parameter): "
+           "the check sets their values by name")
 
 
 @check("MyLinear", "has weight (in_units, units) and bias (units,)", points=1)

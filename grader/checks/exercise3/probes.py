@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from grader.authoring import probe
+from grader.authoring import calling, probe
 
 
 def _requires_grad(value: Any) -> bool:
@@ -20,7 +20,7 @@ def _requires_grad(value: Any) -> bool:
 @probe
 def centered_outputs(sub: Any, xs: list[torch.Tensor]) -> list[Any]:
     layer = sub.CenteredLayer()
-    return [layer(x) for x in xs]
+    return [_call(layer, "CenteredLayer()", x) for x in xs]
 
 
 @probe
@@ -61,7 +61,8 @@ def mylinear_outputs(
 ) -> dict[str, Any]:
     layer = sub.MyLinear(in_units, units)
     shapes = _load_parameters(layer, values)
-    return {"shapes": shapes, "outputs": [layer(x) for x in xs]}
+    return {"shapes": shapes, "outputs": [_call(layer, f"{type(layer).__name__}({in_units}, {units})", x)
+                                          for x in xs]}
 
 
 @probe
@@ -71,7 +72,7 @@ def mylinear_gradients(
     """Parameter gradients after (layer(x) * g).sum().backward()."""
     layer = sub.MyLinear(in_units, units)
     shapes = _load_parameters(layer, values)
-    y = layer(x)
+    y = _call(layer, f"MyLinear({in_units}, {units})", x)
     if not _requires_grad(y):
         return {"shapes": shapes, "output_requires_grad": False, "grads": {}, "output": y}
     (y * g).sum().backward()
@@ -89,10 +90,18 @@ def tensor_reduction_outputs(
 ) -> dict[str, Any]:
     layer = sub.TensorReduction(in_units, units)
     shapes = _load_parameters(layer, values)
-    return {"shapes": shapes, "outputs": [layer(x) for x in xs]}
+    return {"shapes": shapes, "outputs": [_call(layer, f"{type(layer).__name__}({in_units}, {units})", x)
+                                          for x in xs]}
 
 
 @probe
 def fourier_outputs(sub: Any, xs: list[torch.Tensor]) -> list[Any]:
     layer = sub.FourierHalf()
-    return [layer(x) for x in xs]
+    return [_call(layer, "FourierHalf()", x) for x in xs]
+
+
+def _call(layer: Any, what: str, x: torch.Tensor) -> Any:
+    """``layer(x)``; an exception it raises names the call (``grader.authoring.calls``)."""
+    dtype = str(x.dtype).removeprefix("torch.")
+    with calling(f"{what}(X) with X of shape {tuple(x.shape)} and dtype {dtype}"):
+        return layer(x)

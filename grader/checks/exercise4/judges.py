@@ -32,6 +32,7 @@ from grader.authoring import (
     paired,
     shapes,
     show,
+    shown_as,
     stats,
     tensors,
 )
@@ -322,8 +323,19 @@ def describe(specs: list[list[Any]]) -> str:
     return one(["seq", specs])
 
 
+def python(specs: list[list[Any]]) -> str:
+    """The Python that builds the network of ``specs`` (``probes.build``), to paste."""
+    def one(spec: list[Any]) -> str:
+        if spec[0] == "seq":
+            return "nn.Sequential(" + ", ".join(one(s) for s in spec[1]) + ")"
+        return {"lazy": lambda: f"nn.LazyLinear({spec[1]})", "relu": lambda: "nn.ReLU()",
+                "linear": lambda: f"nn.Linear({spec[1]}, {spec[2]})"}[spec[0]]()
+
+    return one(["seq", specs])
+
+
 def _net(specs: list[list[Any]], example: torch.Tensor) -> str:
-    return f"\n  on net = {describe(specs)}, example of shape {tuple(example.shape)}"
+    return f"\n  on net = {python(specs)}, example of shape {tuple(example.shape)}"
 
 
 def raised_problem(result: dict[str, Any]) -> str | None:
@@ -415,7 +427,12 @@ def returned_problem(result: dict[str, Any], specs: list[list[Any]] | None = Non
 def _materialized(submission: Any, specs: list[list[Any]], example: torch.Tensor, seed: int = SEED) -> dict:
     result = submission.run(probes.materialized, specs, example, seed)
     problem = raised_problem(result)
-    expect(problem is None, lambda: f"{problem}{_net(specs, example)}")
+    # Every materialize check needs it to return; when it raised, each check's own hint (zero
+    # the biases, return net) is beside the point: the hint is about what raised.
+    early = "uninitialized" in (result["raised"] or "").lower()
+    expect(problem is None, lambda: f"{problem}{_net(specs, example)}",
+           hint="net(example) first, then nn.init on every nn.Linear: initializing comes after the forward"
+           if early else "")
     return result
 
 
@@ -443,7 +460,7 @@ def lazy_nets(draw: st.DrawFn) -> tuple[list[list[Any]], torch.Tensor]:
 
     first = draw(st.integers(1, 6))
     rest, _ = chain(first, True, 0)
-    return [["lazy", first], *rest], draw(inputs(width))
+    return shown_as(python)([["lazy", first], *rest]), draw(inputs(width))  # prints as nn.Sequential(…)
 
 
 @check("materialize", "every parameter gets its shape from the example", points=2,

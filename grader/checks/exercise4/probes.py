@@ -18,7 +18,7 @@ import torch
 from torch import nn
 from torch.nn.parameter import is_lazy
 
-from grader.authoring import probe
+from grader.authoring import calling, probe
 from grader.checks.common_probes import forward_once
 
 _MISSING = object()
@@ -113,8 +113,10 @@ def outputs(sub: Any, cases: list[list[Any]]) -> list[dict[str, Any]]:
         layer(xs[0])
         _set_values(layer, {"bias": bias, "weight": weight})
         ys, states = [], []
-        for x in xs:
-            ys.append(layer(x))
+        for i, x in enumerate(xs):
+            with calling(f"MyLazyLinear({out_features})(X) with X of shape {tuple(x.shape)}"
+                         + (f", after {i} earlier call(s)" if i else "")):
+                ys.append(layer(x))
             states.append({name: _copy(getattr(layer, name, None)) for name in ("weight", "bias")}
                           | {"registered": [name for name, _ in layer.named_parameters()]})
         results.append({"outputs": ys, "states": states})
@@ -146,9 +148,12 @@ def across_forwards(sub: Any, cases: list[list[Any]]) -> list[dict[str, Any]]:
     results = []
     for out_features, x1, x2 in cases:
         layer = sub.MyLazyLinear(out_features)
-        layer(x1)
+        with calling(f"MyLazyLinear({out_features})(X1) with X1 of shape {tuple(x1.shape)}",
+                     first_of="a second call with an input as wide"):
+            layer(x1)
         first = _snapshot(layer)
-        layer(x2)
+        with calling(f"the second call, MyLazyLinear({out_features})(X2) with X2 of shape {tuple(x2.shape)}"):
+            layer(x2)
         results.append({"first": first, "second": _snapshot(layer)})
     return results
 
@@ -160,7 +165,11 @@ def another_width(sub: Any, cases: list[list[Any]]) -> list[dict[str, Any]]:
     results = []
     for out_features, x1, x2 in cases:
         layer = sub.MyLazyLinear(out_features)
-        layer(x1)
+        with calling(f"MyLazyLinear({out_features})(X1) with X1 of shape {tuple(x1.shape)}",
+                     first_of=f"the call with an input of another width (X2 of shape {tuple(x2.shape)}) "
+                     "that should raise ValueError; does the layer fix its input width before the first "
+                     "forward?"):
+            layer(x1)
         try:
             y = layer(x2)
         except NotImplementedError:

@@ -425,6 +425,16 @@ def test_save_checkpoint_weights_only(submission):
                     "save model.state_dict() and optimizer.state_dict(), not the objects themselves")
 
 
+def epoch_absent(content: Any, epoch: int) -> str:
+    """Why the checkpoint's content does not hold ``epoch``, as near as it can be told."""
+    numbers = set(saved.integers_in(content))
+    for near, said in ((epoch + 1, "one more than"), (epoch - 1, "one less than")):
+        if near in numbers:
+            return (f"; the checkpoint holds {near}, {said} the epoch given to save_checkpoint: save the epoch "  # noqa: E501
+                    "as given, and let the training loop decide where to resume")
+    return f"; the checkpoint holds no epoch (nothing in the file equals {epoch}): save it beside the states"
+
+
 @check("save_checkpoint/load_checkpoint", "returns the saved epoch", points=1,
        hint="store the epoch in the checkpoint and have load_checkpoint return it")
 @budget(3)
@@ -441,7 +451,7 @@ def test_checkpoint_epoch(submission, epoch):
         if epoch in set(saved.integers_in(content)):
             detail = f"; the checkpoint holds {epoch}: load_checkpoint must return it"
         else:
-            detail = f"; the checkpoint holds no epoch (nothing in the file equals {epoch}): save it beside the states"  # noqa: E501
+            detail = epoch_absent(content, epoch)
     raise Fail(f"load_checkpoint(path, model, optimizer) returned {show(returned, 120)}, expected the "
                          f"epoch given to save_checkpoint, {epoch}{detail}")
 

@@ -35,9 +35,17 @@ def open_file(data: Any, what: str, advice: str, **inputs: Any) -> Any:
                    + on_input(inputs))
     opened = load_weights_only(data)
     if isinstance(opened, Unreadable):
+        numpy = opened.numpy_object()
+        if numpy:  # not the objects the advice is about: a NumPy value among the tensors
+            advice = ("that is a NumPy array (such as np.random.get_state() holds), not a module or an "
+                      "optimizer: store it as a tensor (torch.from_numpy) or plain numbers, or leave it out")
         raise Fail(f"torch.load(path, weights_only=True) cannot read {what}: {opened.why(advice)}"
-                   + on_input(inputs))
+                   + on_input(inputs), hint=NUMPY_HINT if numpy else None)
     return opened
+
+
+NUMPY_HINT = ("keep NumPy objects out of the file: torch.from_numpy(array) for arrays, plain Python values "
+              "otherwise; torch.load(weights_only=True) rebuilds only tensors and plain containers")
 
 
 class Unreadable:
@@ -46,6 +54,12 @@ class Unreadable:
     def __init__(self, exc: Exception) -> None:
         self.text = str(exc)
         self.kind = type(exc).__name__
+
+    def numpy_object(self) -> str:
+        """The NumPy global weights_only refused ("numpy.ndarray"), or ""."""
+        refused = _REFUSED_GLOBAL.search(self.text)
+        name = refused.group(1) if refused else ""
+        return name if name.startswith("numpy") else ""
 
     def why(self, advice: str) -> str:
         refused = _REFUSED_GLOBAL.search(self.text)
