@@ -230,6 +230,7 @@ class SpawnLauncher:
             start_new_session=os.name == "posix" and not self.portable,
         )
         self._processes[process.pid] = process
+        self._ended.pop(process.pid, None)  # a number the system gave out again
         assert process.stdin is not None and process.stdout is not None
         channel = Channel(binary_fd(os.dup(process.stdout.fileno())),
                           binary_fd(os.dup(process.stdin.fileno())))
@@ -248,14 +249,14 @@ class SpawnLauncher:
             process.kill()  # TerminateProcess on Windows
 
     def poll(self, pid: int) -> int | None:
-        if pid in self._ended:
-            return self._ended[pid]
-        return self._processes[pid].poll()
+        if pid in self._processes:
+            return self._processes[pid].poll()
+        return self._ended[pid]
 
     def wait(self, pid: int) -> int:
-        if pid in self._ended:
-            return self._ended.pop(pid)
-        return self._processes.pop(pid).wait()
+        if pid in self._processes:
+            return self._processes.pop(pid).wait()
+        return self._ended.pop(pid)
 
     def close(self) -> None:
         for process in self._processes.values():
