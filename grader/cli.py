@@ -25,6 +25,7 @@ from grader.grading.exercises import Exercise, all_exercises
 if TYPE_CHECKING:
     from grader.grading.seed import GradingSeed
     from grader.report import Report
+    from grader.sandbox.launchers import Launcher
 
 EXIT_GRADED, EXIT_BELOW, EXIT_USAGE, EXIT_NO_GRADE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -98,6 +99,25 @@ secret_file_option = click.option(
          "else $GRADER_SECRET, else the public seed).")
 
 
+isolation_option = click.option(
+    "--isolation", type=click.Choice(["full", "portable"]), default=None,
+    help="full: workers forked from a worker server and confined as far as this machine allows "
+         "(the default on Linux); portable: each worker a fresh interpreter, with only what every "
+         "platform allows (the default on macOS and Windows). The report says what was in force.")
+
+
+def start_launcher_for(isolation: str | None, *args: object, **kwargs: object) -> Launcher:
+    """``start_launcher`` with the isolation settled first, telling the user when it is not
+    the one they asked for (or the platform chose portable)."""
+    from grader.grading.sandbox_setup import start_launcher
+    from grader.sandbox.launchers import choose_isolation
+
+    level, why = choose_isolation(isolation)
+    if why:
+        click.echo(why, err=True)
+    return start_launcher(*args, isolation=level, **kwargs)  # type: ignore[arg-type]
+
+
 def load_seed_or_usage_error(secret_file: Path | None) -> GradingSeed:
     """The run's grading seed; a secret that cannot be used is a usage error (exit 2)."""
     from grader.grading.seed import SecretError, load_seed
@@ -129,11 +149,12 @@ def _grade_command(exercise: Exercise) -> click.Command:
     @click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
                   help="Where --format writes its files (default: the JSON report's folder).")
     @secret_file_option
+    @isolation_option
     def command(path: Path | None, report_path: Path | None, fail_under: float | None, timeout: float,
                 execute: bool, cell_timeout: float, formats: tuple[str, ...], output_dir: Path | None,
-                secret_file: Path | None) -> None:
+                secret_file: Path | None, isolation: str | None) -> None:
         sys.exit(_grade(exercise, path, report_path, fail_under, timeout, execute, cell_timeout,
-                        formats, output_dir, secret_file))
+                        formats, output_dir, secret_file, isolation))
 
     return command
 
@@ -141,14 +162,14 @@ def _grade_command(exercise: Exercise) -> click.Command:
 def _grade(exercise: Exercise, path: Path | None, report_path: Path | None,
            fail_under: float | None, timeout: float, execute: bool = False, cell_timeout: float = 60.0,
            formats: tuple[str, ...] = (), output_dir: Path | None = None,
-           secret_file: Path | None = None) -> int:
-    from grader.grading.sandbox_setup import start_launcher
+           secret_file: Path | None = None, isolation: str | None = None) -> int:
     from grader.grading.seed import secret_path
 
     chosen, why = _choose_submission(exercise, path)
     seed = load_seed_or_usage_error(secret_file)
     secret = [p for p in (secret_path(secret_file),) if p is not None]  # hidden from the workers
-    launcher = start_launcher([chosen], [exercise], extra_hidden=secret)  # its imports overlap ours below
+    # its imports overlap ours below
+    launcher = start_launcher_for(isolation, [chosen], [exercise], extra_hidden=secret)
     try:
         click.echo(f"Grading {chosen} as {exercise.name} ({exercise.title}){why}", err=True)
         click.echo(seed.describe(), err=True)
@@ -189,16 +210,17 @@ def _grade(exercise: Exercise, path: Path | None, report_path: Path | None,
               help="Also write the JSON report here after every run.")
 @click.option("--timeout", type=click.FloatRange(0.1, 600), default=10.0, show_default=True,
               help="Seconds one call into the submission may take (importing it: twice that).")
-def watch_command(exercise: str, path: Path | None, report_path: Path | None, timeout: float) -> None:
+@isolation_option
+def watch_command(exercise: str, path: Path | None, report_path: Path | None, timeout: float,
+                  isolation: str | None) -> None:
     """Grade EXERCISE now and again each time its file is saved (Ctrl-C to stop)."""
-    sys.exit(_watch(all_exercises()[exercise], path, report_path, timeout))
+    sys.exit(_watch(all_exercises()[exercise], path, report_path, timeout, isolation))
 
 
-def _watch(exercise: Exercise, path: Path | None, report_path: Path | None, timeout: float) -> int:
-    from grader.grading.sandbox_setup import start_launcher
-
+def _watch(exercise: Exercise, path: Path | None, report_path: Path | None, timeout: float,
+           isolation: str | None = None) -> int:
     chosen, why = _choose_submission(exercise, path)
-    launcher = start_launcher([chosen], [exercise])  # started once: every run is warm
+    launcher = start_launcher_for(isolation, [chosen], [exercise])  # started once: every run is warm
     try:
         from grader.atomic import write_text_atomic
         from grader.grading.engine import grade

@@ -25,7 +25,7 @@ from grader.batch.scheduler import (
     read_manifest,
     write_manifest,
 )
-from grader.cli import load_seed_or_usage_error, secret_file_option
+from grader.cli import isolation_option, load_seed_or_usage_error, secret_file_option
 
 EXIT_GRADED, EXIT_USAGE, EXIT_NO_GRADE, EXIT_INTERRUPTED = 0, 2, 3, 130
 SKIPPED_SHOWN = 20
@@ -67,13 +67,19 @@ def in_shard(job: Job, shard: tuple[int, int] | None) -> bool:
               help="Grade only the K-th of N deterministic parts (then: grade merge).")
 @click.option("--html-reports", is_flag=True, help=HTML_REPORTS_HELP)
 @secret_file_option
+@isolation_option
 def batch(folder: Path, out: Path, exercise: str | None, parallel: int | None, timeout: float,
-          no_cache: bool, shard_text: str | None, html_reports: bool, secret_file: Path | None) -> None:
+          no_cache: bool, shard_text: str | None, html_reports: bool, secret_file: Path | None,
+          isolation: str | None) -> None:
     """Grade every submission under FOLDER into OUT."""
     from grader.grading.exercises import all_exercises
     from grader.grading.seed import secret_path
+    from grader.sandbox.launchers import choose_isolation
 
     seed = load_seed_or_usage_error(secret_file)
+    isolation, why = choose_isolation(isolation)
+    if why:
+        click.echo(why, err=True)
     known = all_exercises()
     if exercise is not None and exercise not in known:
         raise click.BadParameter(f"no exercise {exercise!r}; there are {', '.join(known)}",
@@ -91,7 +97,7 @@ def batch(folder: Path, out: Path, exercise: str | None, parallel: int | None, t
     settings = Settings(out=out, parallel=parallel or default_parallel(), timeout_s=timeout,
                         use_cache=not no_cache, shard=shard, seed=seed,
                         secret_file=secret and secret.resolve(),
-                        hide=(folder.resolve(), *([secret.resolve()] if secret else [])))
+                        hide=(folder.resolve(), *([secret.resolve()] if secret else [])), isolation=isolation)
     sys.exit(_run(jobs, settings, html_reports))
 
 

@@ -35,7 +35,8 @@ def main() -> None:
     exercises = all_exercises()
     chosen = [exercises[name] for name in options["exercises"]]
     seed = _seed(options)
-    launcher = start_launcher((), chosen, extra_hidden=[Path(p) for p in options["hide"]])
+    launcher = start_launcher((), chosen, extra_hidden=[Path(p) for p in options["hide"]],
+                              isolation=options.get("isolation"))
     try:
         _serve(protocol, exercises, launcher, options, seed)
     finally:

@@ -57,6 +57,7 @@ class Settings:
     # its replay tapes come from a correct answer; and a failing replay ends its check at once.
     prime: tuple[tuple[Path, str], ...] = ()
     fail_fast: bool = False
+    isolation: str | None = None  # "full", "portable" or by platform (launchers.choose_isolation)
 
 
 def report_path(job: Job) -> str:
@@ -101,7 +102,7 @@ def grade_batch(jobs: Sequence[Job], settings: Settings, checks_version: str,
                        "secret_file": str(settings.secret_file) if settings.secret_file else None,
                        "seed": settings.seed.fingerprint,
                        "prime": [[str(path), name] for path, name in settings.prime],
-                       "fail_fast": settings.fail_fast}
+                       "fail_fast": settings.fail_fast, "isolation": settings.isolation}
             pool = Pool(settings.parallel, options, settings.out / "logs",
                         limits.budget_s + limits.load_s + MARGIN_S)
             pool.run(todo, finish)

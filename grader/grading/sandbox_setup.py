@@ -44,17 +44,18 @@ def _session_sockets() -> list[Path]:
 
 def start_launcher(
     submissions: Iterable[Path] = (), exercises: Iterable[Exercise] | None = None,
-    extra_hidden: Iterable[Path] = (), plots: bool | None = None,
+    extra_hidden: Iterable[Path] = (), plots: bool | None = None, isolation: str | None = None,
 ) -> Launcher:
     """Start the worker server now, hiding what it must (and ``extra_hidden``), with the
     probes of ``exercises`` (default: all; one exercise's probes start faster when that is
     all a run grades), and with matplotlib when ``plots`` (default: when a submission is a
-    notebook that mentions it)."""
+    notebook that mentions it). ``isolation``: "full" or "portable" (default: by platform,
+    ``launchers.choose_isolation``)."""
     submissions = list(submissions)
     preload = probes_modules(exercises)
     if plots or (plots is None and any(map(_plots, submissions))):
         preload.append(PLOTTING)
-    return default_launcher(preload, hidden_paths(submissions, extra_hidden))
+    return default_launcher(preload, hidden_paths(submissions, extra_hidden), isolation)
 
 
 # Importing pyplot costs 2-3 s in a worker (its font list built afresh each time), more than a

@@ -56,6 +56,9 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+# Exit codes by which Windows reports that a process crashed (there are no signals).
+WINDOWS_CRASHES = {0xC0000005: "crashed (access violation, Windows' segmentation fault)",
+                   0xC00000FD: "crashed (stack overflow)", 0xC0000409: "aborted (fail-fast exception)"}
 
 
 class Sandbox:
@@ -300,14 +303,18 @@ class Sandbox:
         code = worker.finish()
         if code < 0:
             sig = -code
+            # Windows has neither signal (nor negative exit codes: see WINDOWS_CRASHES).
+            sigkill, sigxcpu = getattr(signal, "SIGKILL", 9), getattr(signal, "SIGXCPU", 24)
             reason = {
-                signal.SIGKILL: f"killed (signal 9), most likely for going over the memory limit "
-                                f"of {self.limits.memory_mb} MiB",
-                signal.SIGXCPU: f"stopped for using more than {self.limits.cpu_s} s of CPU time",
+                sigkill: f"killed (signal 9), most likely for going over the memory limit "
+                         f"of {self.limits.memory_mb} MiB",
+                sigxcpu: f"stopped for using more than {self.limits.cpu_s} s of CPU time",
                 signal.SIGSEGV: "crashed (segmentation fault)",
                 signal.SIGABRT: "aborted (SIGABRT)",
             }.get(sig, f"killed by signal {sig}")
             text = f"the worker running the submission was {reason} {phase}"
+        elif code in WINDOWS_CRASHES:  # an NTSTATUS, where Windows reports a crash as an exit code
+            text = f"the worker running the submission {WINDOWS_CRASHES[code]} {phase}"
         else:
             text = (f"the submission ended the worker process (exit code {code}) {phase}: "
                     "does it call os._exit() or exit() outside a main guard?")

@@ -3,7 +3,10 @@
 ``ServerLauncher`` starts the worker server (``worker_server``) at once, in the background, so that
 its ``import torch`` overlaps the grader's own imports; each worker is then a fork of it
 (milliseconds). ``SpawnLauncher`` starts every worker as a fresh interpreter: the fallback
-where there is no fork (Windows), and the baseline the benchmark compares against.
+where there is no fork (Windows), and the baseline the benchmark compares against. With
+``portable=True`` it is ``--isolation portable``: no namespaces and none of the POSIX-only
+calls (fork, sessions, process groups, signals but ``Popen.kill``), so that it runs alike
+on Linux, macOS and Windows (``choose_isolation`` picks it by itself off Linux).
 """
 
 from __future__ import annotations
@@ -56,6 +59,10 @@ class WorkerHandle:
         self.exitcode: int | None = None
 
     def kill(self) -> None:
+        own = getattr(self._launcher, "kill", None)
+        if own is not None:  # a launcher that holds the process (SpawnLauncher) kills it itself
+            own(self.pid)
+            return
         for kill in (os.killpg, os.kill) if hasattr(os, "killpg") else (os.kill,):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 kill(self.pid, signal.SIGKILL)
@@ -188,19 +195,29 @@ class ServerLauncher:
 
 
 class SpawnLauncher:
-    """Every worker a fresh interpreter that imports torch itself (about a second each)."""
+    """Every worker a fresh interpreter that imports torch itself (about a second each).
+
+    ``portable``: the worker confines itself only with what every platform has
+    (``grader.sandbox.portable``), and is stopped with ``Popen.kill`` alone.
+    """
 
     name = "fresh interpreter"
 
-    def __init__(self, preload: list[str], hidden: list[str] | None = None, tmp_mb: int = 256) -> None:
+    def __init__(self, preload: list[str], hidden: list[str] | None = None, tmp_mb: int = 256,
+                 portable: bool = False) -> None:
         self.preload = list(preload)
         self._hidden = hidden or []
         self._tmp_mb = tmp_mb
+        self.portable = portable
         self._processes: dict[int, subprocess.Popen[bytes]] = {}
+        self._ended: dict[int, int] = {}  # exit codes of workers no longer held
 
     def start(self, config: dict[str, Any]) -> WorkerHandle:
+        self._forget_ended()
         config = dict(config, preload=self.preload, hidden=self._hidden, tmp_mb=self._tmp_mb,
                       launcher=self.name)
+        if self.portable:
+            config.update(portable=True, namespaces=False)
         process = subprocess.Popen(
             [sys.executable, "-I", "-c",
              _bootstrap("from grader.sandbox.worker import spawned_main; spawned_main()"),
@@ -210,32 +227,100 @@ class SpawnLauncher:
             stdout=subprocess.PIPE,
             stderr=None if config.get("debug") else subprocess.DEVNULL,
             cwd=tempfile.gettempdir(),
-            start_new_session=os.name == "posix",
+            start_new_session=os.name == "posix" and not self.portable,
         )
         self._processes[process.pid] = process
+        self._ended.pop(process.pid, None)  # a number the system gave out again
         assert process.stdin is not None and process.stdout is not None
-        channel = Channel(os.dup(process.stdout.fileno()), os.dup(process.stdin.fileno()))
+        channel = Channel(binary_fd(os.dup(process.stdout.fileno())),
+                          binary_fd(os.dup(process.stdin.fileno())))
         process.stdin.close()
         process.stdout.close()
         return WorkerHandle(process.pid, channel, self)
 
+    def kill(self, pid: int) -> None:
+        process = self._processes.get(pid)
+        if process is None:
+            return
+        if not self.portable and hasattr(os, "killpg"):  # its session: what it started goes too
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            process.kill()  # TerminateProcess on Windows
+
     def poll(self, pid: int) -> int | None:
-        return self._processes[pid].poll()
+        if pid in self._processes:
+            return self._processes[pid].poll()
+        return self._ended[pid]
 
     def wait(self, pid: int) -> int:
-        return self._processes.pop(pid).wait()
+        if pid in self._processes:
+            return self._processes.pop(pid).wait()
+        return self._ended.pop(pid)
 
     def close(self) -> None:
         for process in self._processes.values():
-            process.kill()
+            with contextlib.suppress(OSError):
+                process.kill()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=5)
         self._processes.clear()
+        self._ended.clear()
+
+    def _forget_ended(self) -> None:
+        """Reap the workers that ended (killed ones above all: a watch session starts many)."""
+        for pid, process in list(self._processes.items()):
+            code = process.poll()
+            if code is not None:
+                self._ended[pid] = code
+                del self._processes[pid]
+        while len(self._ended) > 64:  # nobody asks how old workers ended
+            self._ended.pop(next(iter(self._ended)))
 
 
-def default_launcher(preload: list[str], hidden: list[str] | None = None) -> Launcher:
-    """The worker server where the platform can fork, else fresh interpreters.
+def binary_fd(fd: int) -> int:
+    """``fd`` in binary mode: on Windows a pipe's descriptor may translate line ends."""
+    if sys.platform == "win32":  # pragma: no cover - Windows
+        import msvcrt
+
+        msvcrt.setmode(fd, os.O_BINARY)
+    return fd
+
+
+ISOLATIONS = ("full", "portable")
+
+
+def choose_isolation(requested: str | None = None) -> tuple[str, str]:
+    """The isolation a run gets, and why when it is not the one asked for (else "").
+
+    ``None`` (the default): ``full`` on Linux, ``portable`` elsewhere: macOS supports fork
+    after torch is imported badly, Windows has no fork. ``full`` is a worker server that
+    forks workers and confines them as far as the machine allows (where namespaces are
+    refused, it still keeps resource limits, seccomp and the process group, and the report
+    says what is missing); where there is no fork at all, it cannot be had.
+    """
+    if requested not in (None, *ISOLATIONS):
+        raise ValueError(f"isolation {requested!r}: one of {', '.join(ISOLATIONS)}")
+    if requested is None:
+        if sys.platform == "linux":
+            return "full", ""
+        return "portable", f"isolation: portable (chosen by itself on {sys.platform})"
+    if requested == "full" and not hasattr(os, "fork"):
+        return "portable", f"isolation: portable (no fork on {sys.platform}, so no full isolation)"
+    return requested, ""
+
+
+def default_launcher(preload: list[str], hidden: list[str] | None = None,
+                     isolation: str | None = None) -> Launcher:
+    """The worker server where the platform can fork, else fresh interpreters; ``isolation``
+    as ``choose_isolation`` settles it (``portable``: fresh interpreters, confined alike on
+    every platform).
 
     ``hidden`` are the paths no worker may see (judges, solutions, submissions).
     """
+    level, _ = choose_isolation(isolation)
+    if level == "portable":
+        return SpawnLauncher(preload, hidden, portable=True)
     if os.name == "posix":
         return ServerLauncher(preload, hidden)
     return SpawnLauncher(preload, hidden)

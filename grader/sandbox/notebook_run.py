@@ -39,8 +39,10 @@ async def _execute(notebook: Any, cell_timeout: float) -> dict[str, Any]:
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, DeadKernelError
 
-    manager = AsyncKernelManager(kernel_name="python3", transport="ipc",
-                                 ip=os.path.join(os.getcwd(), "kernel"))
+    # ipc: unix sockets in the worker's own folder; Windows has none, so loopback TCP there.
+    manager = (AsyncKernelManager(kernel_name="python3", transport="ipc",
+                                  ip=os.path.join(os.getcwd(), "kernel"))
+               if os.name == "posix" else AsyncKernelManager(kernel_name="python3"))
     # timeout=None: the deadline below is the limit (nbclient's is a whole number of seconds).
     client = NotebookClient(notebook, km=manager, timeout=None, allow_errors=False,
                             record_timing=False, shutdown_kernel="immediate")

@@ -395,6 +395,11 @@ def spawned_main() -> NoReturn:
         __import__(name)
     # The channel moves off stdin/stdout, which then go to /dev/null like any worker's.
     rfd, wfd = os.dup(0), os.dup(1)
+    if config.get("portable"):  # --isolation portable: only what every platform has
+        from grader.sandbox.launchers import binary_fd
+        from grader.sandbox.portable import serve_portable
+
+        serve_portable(binary_fd(rfd), binary_fd(wfd), config)
     from grader.sandbox.worker_server import allowed_paths
 
     server = confine.isolate_server(config["hidden"], allowed_paths(), config["tmp_mb"],
