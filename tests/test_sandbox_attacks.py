@@ -177,7 +177,8 @@ head = (b'{"v":{"d":[["status","ok"],["value",{"l":[{"t":0}]}]]},"t":['
         + b",".join([spec] * 150_000) + b'],"s":[4]}')
 CRAFTED = struct.pack("<I", len(head)) + head + bytes(4)
 real_dumps = wire.dumps
-wire.dumps = lambda value: CRAFTED if isinstance(value, dict) and value.get("status") == "ok" else real_dumps(value)
+wire.dumps = lambda value: (CRAFTED if isinstance(value, dict) and value.get("status") == "ok"
+                            else real_dumps(value))
 """
 
 
@@ -191,7 +192,7 @@ def _replying(reply: str) -> str:
 
 
 @pytest.mark.parametrize("attack", [
-    MANY_TENSORS,
+    pytest.param(MANY_TENSORS, marks=pytest.mark.slow),  # the worker builds its 7 MB reply itself
     _replying('{"status": "raised", "type": "E", "message": "m", "frames": 5}'),
     _replying('{"status": "raised", "type": "E", "message": "m", "frames": [["NaN", {}, None]]}'),
     _replying('{"status": "syntax", "lineno": "abc", "text": 5}'),

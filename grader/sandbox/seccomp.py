@@ -8,8 +8,8 @@ userfaultfd, kernel modules, kexec, swap, reboot, clock setting, and changing CP
 (``grade batch`` pins each slot, its workers included, to a core of its own: a submission
 that spread its spinning threads over every core would starve the classmates graded beside
 it). clone3 answers ENOSYS, since its flags sit behind a pointer a filter cannot read; the
-C library then falls back to clone, whose flags it can. Any other architecture's calls (32-bit ones on x86-64) are
-refused outright.
+C library then falls back to clone, whose flags it can. Any other architecture's calls
+(32-bit ones on x86-64) are refused outright.
 """
 
 from __future__ import annotations

@@ -144,9 +144,9 @@ def plain(obj: Any, _depth: int = 0, _count: list[int] | None = None) -> Any:
         return obj if math.isfinite(obj) else str(obj)
     if isinstance(obj, (torch.dtype, torch.device, torch.Size)):
         return str(obj) if not isinstance(obj, torch.Size) else list(obj)
-    if type(obj) in (list, tuple, dict) or type(obj).__name__ == "OrderedDict":
-        if count[0] + len(obj) > MAX_ITEMS:  # whole, so that no reply holds more than that
-            return opaque(obj)
+    container = type(obj) in (list, tuple, dict) or type(obj).__name__ == "OrderedDict"
+    if container and count[0] + len(obj) > MAX_ITEMS:  # whole, so that no reply holds more
+        return opaque(obj)
     if type(obj) in (list, tuple):
         return [plain(item, _depth + 1, count) for item in obj]
     if type(obj) is dict or type(obj).__name__ == "OrderedDict":
