@@ -282,13 +282,18 @@ class Sandbox:
             return self._lost_worker(self._death_problem(worker, phase))
         finally:
             self._spent_s += time.monotonic() - started
+        decoding = time.monotonic()
         try:
-            response = wire.loads(data)
+            response = wire.loads(data, max_header=wire.MAX_REPLY_HEADER)
         except Exception as exc:  # noqa: BLE001 - the worker may send anything at all
             worker.kill()
             return self._lost_worker(StudentCodeProblem(
                 ProblemKind.GARBAGE,
                 f"the worker sent data that is not a result ({type(exc).__name__}) {phase}", sticky=True))
+        finally:
+            # Decoding is the submission's time too: a reply crafted to be slow to decode
+            # (many tensors) spends its budget, not the grader's.
+            self._spent_s += time.monotonic() - decoding
         if not isinstance(response, dict):
             return self._lost_worker(StudentCodeProblem(
                 ProblemKind.GARBAGE, f"the worker sent a {type(response).__name__}, not a result {phase}",

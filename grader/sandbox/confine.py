@@ -284,13 +284,18 @@ def close_inherited_fds(keep: set[int]) -> None:
 
 
 def enter_worker_namespaces(conf: Confinement, namespaces: bool = True) -> bool:
-    """Unshare PID and IPC namespaces (and mounts, over an allow-list root): the next child
-    is pid 1 of the new PID namespace. False where no PID namespace is permitted."""
+    """Unshare PID, IPC and network namespaces (and mounts, over an allow-list root): the next
+    child is pid 1 of the new PID namespace. False where no PID namespace is permitted.
+
+    The network namespace is the worker's own, not only the worker server's: abstract unix
+    sockets belong to a network namespace, and would otherwise carry messages between
+    workers running side by side (IPC by another name)."""
     if not (LINUX and namespaces):
         conf.lack("own IPC", "namespaces turned off" if LINUX else f"not available on {sys.platform}")
         return False
     own_mounts = CLONE_NEWNS if ALLOW_LIST in conf.in_force else 0
-    for flags in (CLONE_NEWPID | CLONE_NEWIPC | own_mounts, CLONE_NEWPID):
+    wanted = CLONE_NEWPID | CLONE_NEWIPC | own_mounts
+    for flags in (wanted | CLONE_NEWNET, wanted, CLONE_NEWPID):
         try:
             call("unshare", flags)
             break
@@ -302,8 +307,12 @@ def enter_worker_namespaces(conf: Confinement, namespaces: bool = True) -> bool:
         conf.lack("own IPC", f"no IPC namespace ({why})")
         return False
     conf.have("process lifetime", "new PID namespace: every process it starts ends with it")
-    if flags & CLONE_NEWIPC:
-        conf.have("own IPC", "new IPC namespace: System V and POSIX IPC end with the worker")
+    if flags & CLONE_NEWIPC and flags & CLONE_NEWNET:
+        conf.have("own IPC", "new IPC and network namespaces: System V and POSIX IPC and abstract "
+                             "unix sockets end with the worker")
+    elif flags & CLONE_NEWIPC:
+        conf.lack("own IPC", "a new IPC namespace, but abstract unix sockets are shared by the workers "
+                             "of one worker server (no network namespace per worker)")
     else:
         conf.lack("own IPC", f"no IPC namespace ({why})")
     if not flags & CLONE_NEWNS:
@@ -436,7 +445,7 @@ def install_seccomp(conf: Confinement) -> None:
         conf.lack("seccomp", why)
     else:
         conf.have("seccomp", "denied: mount, namespaces, ptrace, keyrings, bpf, perf events, io_uring, "
-                             "modules and the like")
+                             "modules, CPU affinity and the like")
 
 
 def _in_user_namespace() -> bool:

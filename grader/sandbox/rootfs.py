@@ -140,7 +140,8 @@ def _pivot() -> None:
 
 
 def worker_mounts(tmp_mb: int) -> list[str]:
-    """In a worker's own mount and PID namespaces: a fresh /proc, a fresh /tmp.
+    """In a worker's own mount and PID namespaces: a fresh /proc, a fresh /tmp, and no
+    ``SHARED_WORK`` (the folder shared by workers that cannot have their own /tmp).
 
     What the root holds under /tmp (an allowed path there, such as a checkout or packages
     under /tmp) is bound back into the fresh one. Returns what it could not do, as
@@ -153,6 +154,10 @@ def worker_mounts(tmp_mb: int) -> list[str]:
         problems.append(f"/proc: {exc.strerror}")
     try:
         _fresh_keeping("/tmp", f"size={tmp_mb}m,mode=700")
+        # The server's folder for workers without a /tmp of their own is one tmpfs for all
+        # its workers, writable by all: what one student left there, the next would find.
+        # A worker with its own /tmp does without it.
+        call("umount2", SHARED_WORK.encode(), MNT_DETACH)
     except OSError as exc:
         problems.append(f"/tmp: {exc.strerror}")
     return problems

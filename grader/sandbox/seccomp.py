@@ -4,10 +4,12 @@ Denied with EPERM: mounting and namespaces (mount, pivot_root, unshare, setns, c
 namespace flag, the new mount API), tracing other processes (ptrace, process_vm_*), the
 kernel keyrings (add_key, request_key, keyctl: keys would carry messages between students
 running as the same user), bpf, perf events, io_uring (its operations bypass seccomp),
-userfaultfd, kernel modules, kexec, swap, reboot, clock setting. clone3 answers ENOSYS,
-since its flags sit behind a pointer a filter cannot read; the C library then falls back
-to clone, whose flags it can. Any other architecture's calls (32-bit ones on x86-64) are
-refused outright.
+userfaultfd, kernel modules, kexec, swap, reboot, clock setting, and changing CPU affinity
+(``grade batch`` pins each slot, its workers included, to a core of its own: a submission
+that spread its spinning threads over every core would starve the classmates graded beside
+it). clone3 answers ENOSYS, since its flags sit behind a pointer a filter cannot read; the
+C library then falls back to clone, whose flags it can. Any other architecture's calls
+(32-bit ones on x86-64) are refused outright.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ DENIED = ("mount", "umount2", "pivot_root", "chroot", "unshare", "setns", "ptrac
           "open_tree", "move_mount", "fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr",
           "init_module", "finit_module", "delete_module", "kexec_load", "kexec_file_load",
           "swapon", "swapoff", "reboot", "acct", "quotactl", "syslog", "settimeofday",
-          "adjtimex", "clock_adjtime", "open_by_handle_at", "name_to_handle_at")
+          "adjtimex", "clock_adjtime", "open_by_handle_at", "name_to_handle_at", "sched_setaffinity")
 # (audit arch, {name: number}) per machine; the new calls (>= 424) share numbers everywhere.
 _COMMON = {"pidfd_send_signal": 424, "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427,
            "open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432,
@@ -47,7 +49,7 @@ TABLES = {
         "delete_module": 176, "kexec_load": 246, "kexec_file_load": 320, "swapon": 167,
         "swapoff": 168, "reboot": 169, "acct": 163, "quotactl": 179, "settimeofday": 164,
         "adjtimex": 159, "clock_adjtime": 305, "open_by_handle_at": 304, "name_to_handle_at": 303,
-        **_COMMON}),
+        "sched_setaffinity": 203, **_COMMON}),
     "aarch64": (0xC00000B7, {
         "clone": 220, "ptrace": 117, "syslog": 116, "chroot": 51, "mount": 40, "umount2": 39,
         "pivot_root": 41, "unshare": 97, "setns": 268, "process_vm_readv": 270,
@@ -56,7 +58,7 @@ TABLES = {
         "delete_module": 106, "kexec_load": 104, "kexec_file_load": 294, "swapon": 224,
         "swapoff": 225, "reboot": 142, "acct": 89, "quotactl": 60, "settimeofday": 170,
         "adjtimex": 171, "clock_adjtime": 266, "open_by_handle_at": 265, "name_to_handle_at": 264,
-        **_COMMON}),
+        "sched_setaffinity": 122, **_COMMON}),
 }
 
 

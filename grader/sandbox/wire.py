@@ -41,7 +41,14 @@ DTYPES = {str(dtype).removeprefix("torch."): dtype for dtype in (
     torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64, torch.bool)}
 MAX_DEPTH = 32  # how deeply plain data nests; deeper objects cross as Opaque
 _ENVELOPE = 2  # a message holds its plain data two levels down: {"args": [arg, ...]}
-MAX_ITEMS = 100_000  # objects in one result; the rest cross as Opaque
+MAX_ITEMS = 100_000  # objects in one result; a container that would exceed it crosses as Opaque
+# What a reader decodes at most: tensors (and storages) in one message, and values in it (a
+# dict's keys count too). A worker following ``plain`` stays well within; a compromised one
+# could otherwise make the trusted side build millions of tensors from one 64 MiB reply.
+MAX_NODES = 3 * MAX_ITEMS
+# The JSON header of a reply: ``plain`` data is small there (tensors travel as raw bytes),
+# and ``json.loads`` turns a few bytes ("{},") into objects of a hundred before any count.
+MAX_REPLY_HEADER = 8 * 2**20
 MAX_ELEMENTS = 2**24  # per tensor: judges recompute on what they receive, in their own memory
 REPR_LIMIT = 300
 _HEAD = struct.Struct("<I")
@@ -140,6 +147,9 @@ def plain(obj: Any, _depth: int = 0, _count: list[int] | None = None) -> Any:
         return obj if math.isfinite(obj) else str(obj)
     if isinstance(obj, (torch.dtype, torch.device, torch.Size)):
         return str(obj) if not isinstance(obj, torch.Size) else list(obj)
+    container = type(obj) in (list, tuple, dict) or type(obj).__name__ == "OrderedDict"
+    if container and count[0] + len(obj) > MAX_ITEMS:  # whole, so that no reply holds more
+        return opaque(obj)
     if type(obj) in (list, tuple):
         return [plain(item, _depth + 1, count) for item in obj]
     if type(obj) is dict or type(obj).__name__ == "OrderedDict":
@@ -162,14 +172,23 @@ def dumps(value: Any) -> bytes:
     return b"".join([_HEAD.pack(len(header)), header, *encoder.buffers])
 
 
-def loads(data: bytes) -> Any:
-    """The value of a message, decoded without running anything it holds."""
+def loads(data: bytes, max_header: int | None = None) -> Any:
+    """The value of a message, decoded without running anything it holds.
+
+    The trusted side reads a worker's reply with ``max_header=MAX_REPLY_HEADER``.
+    """
     try:
         (size,) = _HEAD.unpack_from(data)
+        if max_header is not None and size > max_header:
+            raise DecodeError(f"a header of {size} bytes (at most {max_header})")
         header = json.loads(data[_HEAD.size:_HEAD.size + size])
+        if not (isinstance(header["t"], list) and isinstance(header["s"], list)):
+            raise DecodeError("the tables of tensors and storages are not lists")
+        if len(header["t"]) > MAX_ITEMS or len(header["s"]) > MAX_ITEMS:
+            raise DecodeError(f"more than {MAX_ITEMS} tensors in one message")
         storages = _storages(data, _HEAD.size + size, header["s"])
         tensors = [_tensor(spec, storages) for spec in header["t"]]
-        return _decode(header["v"], tensors, 0)
+        return _decode(header["v"], tensors, 0, [MAX_NODES])
     except DecodeError:
         raise
     except (ValueError, TypeError, KeyError, IndexError, RuntimeError, RecursionError,
@@ -255,9 +274,12 @@ def _tensor(spec: dict[str, Any], storages: list[torch.UntypedStorage]) -> torch
     return torch.empty(0, dtype=dtype).set_(storage, offset, shape, stride)
 
 
-def _decode(value: Any, tensors: list[torch.Tensor], depth: int) -> Any:
+def _decode(value: Any, tensors: list[torch.Tensor], depth: int, left: list[int]) -> Any:
     if depth > MAX_DEPTH + _ENVELOPE:
         raise DecodeError("the value is nested too deeply")
+    left[0] -= 1
+    if left[0] < 0:
+        raise DecodeError(f"more than {MAX_NODES} values in one message")
     if not isinstance(value, dict):
         if isinstance(value, list):
             raise DecodeError("an untagged list")
@@ -270,11 +292,12 @@ def _decode(value: Any, tensors: list[torch.Tensor], depth: int) -> Any:
             raise DecodeError("a tensor's index is not a number")
         return tensors[body]
     if tag in ("l", "u"):
-        items = [_decode(v, tensors, depth + 1) for v in _list(body)]
+        items = [_decode(v, tensors, depth + 1, left) for v in _list(body)]
         return items if tag == "l" else tuple(items)
     if tag == "d":
         pairs = _list(body)
-        return {_key(_decode(k, tensors, depth + 1)): _decode(v, tensors, depth + 1) for k, v in pairs}
+        return {_key(_decode(k, tensors, depth + 1, left)): _decode(v, tensors, depth + 1, left)
+                for k, v in pairs}
     if tag == "z":
         return torch.Size(int(n) for n in _list(body))
     if tag == "y":
