@@ -163,12 +163,12 @@ def model_device(net):
 # `torch.save(net.state_dict(), path)`, on whatever device) into `net`, and return `net` with
 # every parameter and buffer on `device`, holding the saved values.
 #
-# `net.load_state_dict` copies the loaded values into the net's own tensors, so move `net`
-# to `device` first, then load. The grader checks where your tensors end up with the `meta`
-# device, whose tensors hold no values: a state loaded onto `meta` cannot be copied into a
-# net still on the CPU, so loading before moving fails there (and on a GPU it takes a
-# round trip through the CPU). It checks the values with `device` the CPU, on a file saved
-# as if on a GPU.
+# `net.load_state_dict` copies the loaded values into the net's own tensors, where they are:
+# move `net` to `device` and then load (the values go straight there), or load and then move
+# `net`; a net that is never moved stays where it was built. The grader checks where your
+# tensors end up with the `meta` device, whose tensors hold no values (where your code copies
+# out of them, it loads the state onto the CPU instead and checks where the net ends). It
+# checks the values with `device` the CPU, on a file saved as if on a GPU.
 #
 # ```python
 # torch.save(net.state_dict(), "net.params")   # on a machine with a GPU, net there

@@ -272,3 +272,25 @@ def test_placement_is_judged_on_meta_and_values_on_the_cpu(tmp_path, monkeypatch
     (on_cpu,) = probes.params_loaded_to(SOLUTION, cases, "cpu", True)
     assert on_cpu["raised"] is None and on_cpu["is_given"]
     assert all(torch.equal(on_cpu["state"][key], value) for key, value in cases[0][1].items())
+
+
+def test_loading_before_moving_is_judged_by_where_the_net_ends(tmp_path, monkeypatch):
+    """Loaded onto meta before the net moves, the copy fails: the probe loads onto the CPU
+    instead, so a net moved after loading passes and one never moved stays on the CPU."""
+    monkeypatch.chdir(tmp_path)
+    cases = [["mlp", judges.saved_state("mlp", 1)]]
+
+    def load_then_move(path, net, device):
+        net.load_state_dict(torch.load(path, map_location=device))
+        return net.to(device)
+
+    def never_moves(path, net, device):
+        net.load_state_dict(torch.load(path, map_location=device))
+        return net
+
+    moving, staying = (types.SimpleNamespace(load_params_to=f) for f in (load_then_move, never_moves))
+    (moved,) = probes.params_loaded_to(moving, cases, "meta", False)
+    assert moved["raised"] is None and moved["retried"] and not judges.wrong_devices(moved, "meta")
+    (stayed,) = probes.params_loaded_to(staying, cases, "meta", False)
+    assert stayed["retried"] and judges.wrong_devices(stayed, "meta")
+    assert torch.load is torch.serialization.load and torch.load.__name__ == "load"  # restored

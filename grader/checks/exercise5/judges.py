@@ -472,11 +472,15 @@ def test_resume_sgd(submission, case):
 # function that ignores n copies them too) or layers of other sizes.
 
 
-def _hidden_block(draw: st.DrawFn, fan_in: int, fan_out: int, last: bool) -> list[list[Any]]:
+def _hidden_block(draw: st.DrawFn, fan_in: int, fan_out: int, last: bool,
+                  constants: bool = False) -> list[list[Any]]:
+    """A linear layer, then (unless last) maybe a batch norm, a ReLU and (where ``constants``)
+    maybe a FixedHidden, whose 2-D buffer ``rand_weight`` is no layer's weight."""
     block: list[list[Any]] = [["linear", fan_in, fan_out]]
     if not last:
         block += [["bn", fan_out]] if draw(st.booleans()) else []
         block.append(["relu"])
+        block += [["fixed", fan_out]] if constants and draw(st.booleans()) else []
     return block
 
 
@@ -487,7 +491,7 @@ def reuse_cases(draw: st.DrawFn) -> dict[str, Any]:
     sizes = draw(st.lists(st.integers(1, 5), min_size=k + 1, max_size=k + 1))
     n = draw(st.one_of(st.none(), st.integers(1, k)))
     copied = 2 if n is None else n
-    old = [part for i in range(k) for part in _hidden_block(draw, sizes[i], sizes[i + 1], i == k - 1)]
+    old = [part for i in range(k) for part in _hidden_block(draw, sizes[i], sizes[i + 1], i == k - 1, True)]
     head = [part for i in range(copied) for part in _hidden_block(draw, sizes[i], sizes[i + 1], False)]
     if copied < k and draw(st.booleans()):
         tail_sizes = sizes[copied:]  # the old net's next layers again
@@ -515,7 +519,13 @@ def reuse_states(case: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict[st
 
 def run_reuse(submission: Any, case: dict[str, Any]) -> dict[str, Any]:
     old_state, new_state = reuse_states(case)
-    return submission.run(probes.reused_layers, case["old"], old_state, case["new"], new_state, case["n"])
+    result = submission.run(probes.reused_layers, case["old"], old_state, case["new"], new_state, case["n"])
+    raised = result.get("raised")
+    buffer = any(spec[0] == "fixed" for spec in case["old"])
+    expect(raised is None, lambda: f"{reuse_call(case)} raised {raised}" + (
+        ": the saved net's nn.Linear layers are its entries named weight with 2 dimensions (and the bias "
+        "beside each); a 2-D buffer such as rand_weight is no layer" if buffer else "") + reuse_where(case))
+    return result
 
 
 def describe_spec(specs: list[list[Any]]) -> str:
@@ -523,7 +533,10 @@ def describe_spec(specs: list[list[Any]]) -> str:
         if spec[0] == "seq":
             return describe_spec(spec[1])
         return {"linear": lambda: f"Linear({spec[1]}, {spec[2]})", "bn": lambda: f"BatchNorm1d({spec[1]})",
-                "relu": lambda: "ReLU()"}[spec[0]]()
+                "relu": lambda: "ReLU()",
+                "fixed": lambda: f"FixedHidden({spec[1]}) (no parameters; a buffer rand_weight "
+                                 f"{(spec[1], spec[1])})",
+                }[spec[0]]()
     return "Sequential(" + ", ".join(one(spec) for spec in specs) + ")"
 
 

@@ -8,6 +8,8 @@ A net for ``reuse_layers`` crosses as a spec, plain data:
     ["bn", features]      nn.BatchNorm1d(features)
     ["relu"]              nn.ReLU()
     ["seq", [spec, ...]]  a nested nn.Sequential
+    ["fixed", features]   FixedHidden(features): no parameters, a 2-D buffer ``rand_weight``
+                          (a layer of the saved net that is not an nn.Linear)
 
 ``CourseModel`` stands for a student's own model class in ``save_model``'s checks: a forward
 that is code (an activation chosen by an attribute outside the ``state_dict``, a skip
@@ -23,6 +25,18 @@ import torch
 from torch import nn
 
 
+class FixedHidden(nn.Module):
+    """``relu(X @ rand_weight + 1)`` with a constant (features, features) buffer, as in the
+    chapter's FixedHiddenMLP: its 2-D ``rand_weight`` is no layer's weight."""
+
+    def __init__(self, features: int) -> None:
+        super().__init__()
+        self.register_buffer("rand_weight", torch.rand(features, features))
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        return torch.relu(X @ self.rand_weight + 1)
+
+
 def build(specs: list[list[Any]]) -> nn.Sequential:
     return nn.Sequential(*(_build(spec) for spec in specs))
 
@@ -35,6 +49,8 @@ def _build(spec: list[Any]) -> nn.Module:
         return nn.ReLU()
     if kind == "bn":
         return nn.BatchNorm1d(spec[1])
+    if kind == "fixed":
+        return FixedHidden(spec[1])
     return nn.Linear(spec[1], spec[2])
 
 

@@ -204,8 +204,14 @@ def reused_layers(
     path = os.path.relpath(_fresh_path("old.params"))  # relative: no worker's folder in a message
     torch.save(nets.with_state(nets.build(old), old_state).state_dict(), path)
     new_net = nets.with_state(nets.build(new), new_state)
-    returned = sub.reuse_layers(path, new_net) if n is None else sub.reuse_layers(path, new_net, n)
+    try:
+        returned = sub.reuse_layers(path, new_net) if n is None else sub.reuse_layers(path, new_net, n)
+    except NotImplementedError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the judge explains it
+        return {"raised": f"{type(exc).__name__}: {str(exc)[:300]}"}
     return {
+        "raised": None,
         "returned": "None" if returned is None else type(returned).__name__,
         "is_given": returned is new_net,
         "state": {name: value.detach().clone() for name, value in new_net.state_dict().items()},

@@ -570,7 +570,9 @@ def test_model_device_on_gpu(submission):
 
 # -- load_params_to --------------------------------------------------------------------
 # The probe saves a state dict whose values are drawn here, then calls load_params_to on a
-# fresh net of ``probes.MODULES``: placement is judged on ``meta`` (no values to read there),
+# fresh net of ``probes.MODULES``: placement is judged on ``meta`` (no values to read there;
+# a net loaded before it is moved, which cannot copy out of meta, is loaded again from the
+# CPU and judged by where it ends: ``probes._loaded_to``),
 # the values on the CPU, and a file recorded as saved on cuda:0 is read with no GPU
 # (simulated where there is one), which only ``map_location`` allows.
 
@@ -615,10 +617,16 @@ def load_raised_problem(raised: str | None, device: str, gpu_file: bool) -> str 
         return (f"raised {raised[:160]}: torch.load(path) puts the tensors back on the GPU they were saved on; "  # noqa: E501
                 "pass map_location=device")
     if device == META and "meta" in raised:
-        return (f"raised {raised[:120]}… (Cannot copy out of meta tensor): the state was loaded onto meta and "  # noqa: E501
-                "copied into a net still on the CPU (on a GPU, a round trip through the CPU); move net to "
-                "device before load_state_dict")
+        return (f"raised {raised[:120]}… (Cannot copy out of meta tensor): the grader judges placement with "
+                "the meta device, whose tensors hold no values, and a copy out of one failed even with the "
+                "state loaded onto the CPU")
     return f"raised {raised[:300]}"
+
+
+# A net loaded before it is moved raises on meta; the probe then loads the state onto the CPU
+# instead (``probes._loaded_to``), and a net that stays on the CPU was never moved at all.
+NEVER_MOVED = ("; load_state_dict copies the values into the net's own tensors where they are, so the net "
+               "stays where it was built: net.to(device) moves it")
 
 
 def wrong_devices(result: dict[str, Any], device: str) -> list[str]:
@@ -628,7 +636,7 @@ def wrong_devices(result: dict[str, Any], device: str) -> list[str]:
 
 
 @check("load_params_to", "every parameter and buffer ends on device", points=2,
-       hint="net.to(device) moves parameters and buffers alike; then load_state_dict into it")
+       hint="net.to(device) moves parameters and buffers alike (before or after load_state_dict)")
 @budget(4)
 @given(cases=load_cases)
 def test_load_params_to_placement(submission, cases):
@@ -638,7 +646,7 @@ def test_load_params_to_placement(submission, cases):
         expect(problem is None, lambda: f"{_load_call(name, META, False)} {problem}")
         wrong = wrong_devices(result, META)
         expect(not wrong, lambda: f"after {_load_call(name, META, False)}, every parameter and buffer should be on "  # noqa: E501
-               f"meta, got {', '.join(wrong)}")
+               f"meta, got {', '.join(wrong)}" + (NEVER_MOVED if result.get("retried") else ""))
 
 
 def judge_loaded_values(submission: Any, cases: list[tuple[str, int]], gpu_file: bool) -> None:

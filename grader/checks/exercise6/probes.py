@@ -327,13 +327,43 @@ def _state_file(state: dict[str, torch.Tensor], gpu: bool) -> str:
     return path
 
 
-def _loaded_to(sub: Any, name: str, path: str, device: torch.device) -> dict[str, Any]:
-    """``load_params_to(path, net, device)`` with 0 simulated GPUs, for a fresh ``MODULES[name]``:
-    what it returned or raised, and the net it was given, described (values on the CPU)."""
+@contextlib.contextmanager
+def _cpu_backed_loads(sub: Any) -> Iterator[None]:
+    """While inside, ``torch.load`` (also under the names the submission imported it by, and
+    as ``torch.serialization.load``) puts every tensor on the CPU, whatever ``map_location``
+    says: a state "loaded onto meta" then holds values a net still on the CPU can copy."""
+    original = torch.serialization.load
+
+    def cpu_load(f: Any, *args: Any, **kwargs: Any) -> Any:
+        if args:
+            args = ("cpu", *args[1:])
+        else:
+            kwargs["map_location"] = "cpu"
+        return original(f, *args, **kwargs)
+
+    names = _submission_globals(sub)
+    aliases = [name for name, value in list(names.items()) if value is original]
+    try:
+        torch.load = torch.serialization.load = cpu_load
+        for name in aliases:
+            names[name] = cpu_load
+        yield
+    finally:
+        torch.load = torch.serialization.load = original
+        for name in aliases:
+            names[name] = original
+
+
+def _meta_copy_failure(raised: str | None) -> bool:
+    return raised is not None and "Cannot copy out of meta tensor" in raised
+
+
+def _call_load_params_to(sub: Any, name: str, path: str, device: torch.device,
+                         cpu_backed: bool) -> dict[str, Any]:
     torch.manual_seed(12345)  # the fresh net's values differ from the saved ones
     net = MODULES[name]()
     try:
-        with simulated_gpus(sub, 0):
+        with simulated_gpus(sub, 0), _cpu_backed_loads(sub) if cpu_backed else contextlib.nullcontext():
             returned = sub.load_params_to(path, net, device)
     except NotImplementedError as exc:
         if "meta tensor" not in str(exc):  # copying out of a meta tensor raises NotImplementedError too
@@ -345,6 +375,23 @@ def _loaded_to(sub: Any, name: str, path: str, device: torch.device) -> dict[str
              for key, value in net.state_dict().items()}
     return {"raised": None, "returned": "None" if returned is None else type(returned).__name__,
             "is_given": returned is net, "net": describe(net), "state": state}
+
+
+def _loaded_to(sub: Any, name: str, path: str, device: torch.device) -> dict[str, Any]:
+    """``load_params_to(path, net, device)`` with 0 simulated GPUs, for a fresh ``MODULES[name]``:
+    what it returned or raised, and the net it was given, described (values on the CPU).
+
+    To ``meta``, loading the state first and moving the net after is right all the same but
+    fails (a net still on the CPU cannot copy out of meta tensors, which hold no values): on
+    that failure the call is made again on a fresh net with ``torch.load`` putting the state
+    on the CPU (``_cpu_backed_loads``), where only the placement is judged; ``retried`` says so.
+    A net that is never moved then stays on the CPU and fails as it would on a GPU."""
+    result = _call_load_params_to(sub, name, path, device, cpu_backed=False)
+    if device.type == "meta" and _meta_copy_failure(result["raised"]):
+        again = _call_load_params_to(sub, name, path, device, cpu_backed=True)
+        if again["raised"] is None:
+            return {**again, "retried": True}
+    return result
 
 
 @probe

@@ -177,7 +177,7 @@ def load_checkpoint(path, model, optimizer):
 # %%
 def reuse_layers(path, new_net, n=2):
     state = torch.load(path)
-    prefixes = [k[:-6] for k, v in state.items() if k.endswith("weight") and v.ndim == 2]
+    prefixes = [k[:-6] for k, v in state.items() if k.endswith(".weight") and v.ndim == 2]
     linears = [m for m in new_net.modules() if isinstance(m, nn.Linear)]
     for prefix, layer in list(zip(prefixes, linears))[:n]:
         layer.weight.data = state[prefix + "weight"].clone()

@@ -177,7 +177,7 @@ def load_checkpoint(path, model, optimizer):
 # %%
 def reuse_layers(path, new_net, n=2):
     state = torch.load(path)
-    weights = [value for name, value in state.items() if name.endswith("weight") and value.dim() == 2]
+    weights = [value for name, value in state.items() if name.endswith(".weight") and value.dim() == 2]
     layers = [m for m in new_net.modules() if isinstance(m, nn.Linear)]
     with torch.no_grad():
         for weight, layer in zip(weights[:n], layers[:n]):

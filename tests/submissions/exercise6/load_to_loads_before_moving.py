@@ -1,6 +1,6 @@
-"""Wrong here: load_params_to loads the state onto device into a net still on the CPU, then
-moves the net: a round trip through the CPU on a GPU, and on the meta device, which holds
-no values, the copy fails."""
+"""Right: load_params_to loads the state (onto device) into the net where it is, then moves
+the net to device. On the meta device the copy out of the loaded state fails (meta tensors
+hold no values): the grader then loads the state onto the CPU and judges where the net ends."""
 
 # %% [markdown]
 # # Exercise 6: GPUs
