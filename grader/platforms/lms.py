@@ -25,13 +25,12 @@ import click
 
 from grader.atomic import write_text_atomic
 from grader.batch.scheduler import MANIFEST, Outcome, read_manifest
-from grader.render import text
+from grader.render import text, to_csv
 
 ROSTER_KEY = "submission"  # the roster's column naming each student's folder in the batch
 CANVAS_IDENTITY = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 MOODLE_IDENTITY = ("Email address",)
 MOODLE_WITHOUT_ROSTER = ("Username",)  # the folder names are no e-mail addresses
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run such a cell
 
 
 @dataclass(frozen=True)
@@ -94,7 +93,7 @@ def export(
         graded = by_student.get(key, {})
         writer.writerow(
             [
-                *(_literal(roster[key][name]) for name in identity),
+                *(to_csv.literal(roster[key][name]) for name in identity),
                 *(_grade(graded.get(exercise)) for exercise in exercises),
             ]
         )
@@ -112,11 +111,6 @@ def _grade(outcome: Outcome | None) -> str:
     if outcome is None or outcome.source == "error" or outcome.score is None:
         return ""  # not submitted, or not graded: blank leaves the LMS's grade as it is
     return text.number(outcome.score)
-
-
-def _literal(value: str) -> str:
-    value = text.clean(value)
-    return "'" + value if value.startswith(_FORMULA_START) else value
 
 
 @click.group("export")

@@ -28,7 +28,7 @@ def render(rows: Mapping[str, Mapping[str, Report | None]], exercises: Sequence[
         reports = rows[student]
         scores = [_score(reports.get(exercise)) for exercise in exercises]
         total = sum(score for score in scores if isinstance(score, float))
-        writer.writerow([_literal(student), *(_cell(score) for score in scores), text.number(total)])
+        writer.writerow([literal(student), *(_cell(score) for score in scores), text.number(total)])
     return out.getvalue()
 
 
@@ -42,6 +42,7 @@ def _cell(score: float | str) -> str:
     return text.number(score) if isinstance(score, float) else score
 
 
-def _literal(name: str) -> str:
-    name = text.clean(name)
-    return "'" + name if name.startswith(_FORMULA_START) else name
+def literal(value: str) -> str:
+    """``value`` for a CSV cell: cleaned, and never taken by a spreadsheet for a formula."""
+    value = text.clean(value)
+    return "'" + value if value.startswith(_FORMULA_START) else value
