@@ -39,9 +39,9 @@ def render(report: Report) -> str:
 
 def _test(check: CheckResult) -> dict[str, Any]:
     status = {Status.PASSED: "pass", Status.FAILED: "fail"}.get(check.status, "error")
-    if check.hidden:
-        message = "" if check.status == Status.PASSED else "hidden check: details once grades are published"
-    else:
-        message = f"{check.status}: {text.message(check)}" if check.message else ""
+    message = ""
+    if check.status != Status.PASSED:  # the shared rules: a hidden check's details withheld
+        sections = text.failure(check)
+        message = sections.withheld or (f"{check.status}: {sections.message}" if sections.message else "")
     return {"name": text.clean(check.name), "status": status, "message": message, "line_no": 0,
             "execution_time": f"{check.duration_s:.2f}s", "score": float(check.score)}
