@@ -151,6 +151,9 @@ def _serve_confined(
     rfd: int, wfd: int, config: dict[str, Any], conf: confine.Confinement
 ) -> None:
     """R: the process-level confinement, then the request loop."""
+    if config.get("spare"):  # made ahead of time: the request it serves comes now
+        rfd, config = _await_request(rfd, config)
+        wfd = rfd
     private_tmp = "hidden files" in conf.in_force  # the server mounted a private /tmp
     # Its own /tmp (mounted by S), else a folder the worker server or the trusted side made.
     workdir = "/tmp" if config.get("own_tmp") else config["workdir"]
@@ -172,6 +175,19 @@ def _serve_confined(
         confine.close_stdio(conf)
     confine.install_seccomp(conf)
     serve(Channel(rfd, wfd), conf)
+
+
+def _await_request(link: int, config: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """A spare worker (``worker_server._Workers``) waits here for the request's settings and
+    the channel to serve; it ends if the worker server drops it instead."""
+    import json
+    import socket
+
+    with socket.socket(fileno=link) as server:
+        message, fds, _, _ = socket.recv_fds(server, 65536, 1)
+    if not message or len(fds) != 1:
+        os._exit(0)
+    return fds[0], {**config, **json.loads(message), "spare": False}
 
 
 def _in_child(body: Callable[[], None]) -> int:
@@ -389,6 +405,9 @@ def spawned_main() -> NoReturn:
     config = json.loads(sys.argv[1])
     import torch
 
+    from grader import lazy_dynamo
+
+    lazy_dynamo.install()
     torch.set_num_threads(1)
     os.environ["MPLBACKEND"] = "Agg"  # where matplotlib is preloaded: plots draw off-screen
     for name in config.get("preload", []):

@@ -14,6 +14,7 @@ submission. Requests are JSON lines; a spawn request carries the worker's socket
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import json
 import os
@@ -24,7 +25,7 @@ import socket
 import sys
 from typing import Any
 
-from grader.sandbox import cgroups, rootfs
+from grader.sandbox import cgroups, confine, rootfs
 from grader.sandbox.confine import Confinement
 
 # A forked worker's copy-on-write pages of the server (the heap its refcounts touch) are
@@ -36,60 +37,160 @@ def main() -> None:
     fd, options = int(sys.argv[1]), json.loads(sys.argv[2])
     import torch
 
+    from grader import lazy_dynamo
+
+    lazy_dynamo.install()  # exercise5's training would otherwise import all of dynamo here
     torch.set_num_threads(1)  # workers share the machine; one thread each is also deterministic
     os.environ["MPLBACKEND"] = "Agg"  # where matplotlib is preloaded: plots draw off-screen
-    from grader.sandbox import confine, worker
+    from grader.sandbox import worker  # noqa: F401 - what every worker runs, imported once here
+    from grader.sandbox.client import DEFAULT_LIMITS
 
     for name in options["preload"]:
         importlib.import_module(name)
     groups = cgroups.prepare() if options["namespaces"] else cgroups.Cgroups()  # before /sys is gone
     server = confine.isolate_server(options["hidden"], allowed_paths(), options["tmp_mb"],
                                     options["namespaces"])
-    private_tmp = "hidden files" in server.in_force
-    work_base = rootfs.SHARED_WORK if confine.ALLOW_LIST in server.in_force else "/tmp"
+    workers = _Workers(groups, server, options)
     ctrl = socket.socket(fileno=fd)
+    # What the imports made is never garbage: out of the collector's sight, a worker's
+    # collections neither scan it nor copy the pages it lives on.
+    gc.freeze()
     _send(ctrl, {"ready": True, "pid": os.getpid()})
     confine.set_parent_death_signal()  # the grader died: no server without it
-    exited: dict[int, int] = {}
-    live: dict[int, tuple[str, str]] = {}  # pid -> its cgroup and working directory
+    workers.fork_spare({key: getattr(DEFAULT_LIMITS, key) for key in CGROUP_SETTINGS})
     buffer = b""
     while True:
         line, fds, buffer = _receive(ctrl, buffer)
-        if line is None:
-            for pid in set(live) - set(exited):  # the grader is gone: so is every worker
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-                with contextlib.suppress(ChildProcessError):
-                    os.waitpid(pid, 0)
-            _clean_up(live, list(live), groups)
-            groups.close()
-            return
-        _clean_up(live, _reap(exited), groups)
+        if line is None:  # the grader is gone: so is every worker
+            workers.end_all()
+            # Nothing left to flush, and tearing torch down would keep the grader waiting
+            # (about half a second) in `launcher.close`.
+            os._exit(0)
+        workers.clean_up(_reap(workers.exited))
         request = json.loads(line)
         if request["op"] == "spawn":
-            config = dict(request["config"], namespaces=options["namespaces"], tmp_mb=options["tmp_mb"])
-            if private_tmp:  # in a folder of the server's, under a name nobody can guess
-                config["workdir"] = f"{work_base}/worker-{secrets.token_hex(8)}"
-                os.mkdir(config["workdir"], 0o700)
-            group, conf = _worker_group(groups, config, server)
-            pid = os.fork()
-            if pid == 0:
-                ctrl.close()
-                _enter_group(groups, group, conf)
-                worker.worker_process(fds[0], fds[0], config, conf.as_dict())
-            os.close(fds[0])
-            live[pid] = (group, config["workdir"] if private_tmp else "")
+            pid = workers.start(request["config"], fds[0])
             _send(ctrl, {"pid": pid})
+            workers.fork_spare(request["config"])  # while the grader talks to this one
         elif request["op"] == "poll":
-            pid = request["pid"]
-            code = os.waitstatus_to_exitcode(exited.pop(pid)) if pid in exited else None
-            _send(ctrl, {"pid": pid, "exitcode": code})
+            _send(ctrl, {"pid": request["pid"], "exitcode": workers.poll(request["pid"])})
         elif request["op"] == "wait":
-            pid = request["pid"]
-            if pid not in exited:
-                exited[pid] = os.waitpid(pid, 0)[1]
-                _clean_up(live, [pid], groups)
-            _send(ctrl, {"pid": pid, "exitcode": os.waitstatus_to_exitcode(exited.pop(pid))})
+            _send(ctrl, {"pid": request["pid"], "exitcode": workers.wait(request["pid"])})
+
+
+# What a worker's cgroup is made with: a spare fits a request that asks for the same.
+CGROUP_SETTINGS = ("memory_mb", "max_processes")
+
+
+class _Workers:
+    """The server's workers: each in its own cgroup and working directory, removed when it
+    ends; and one spare, forked ahead of the next request.
+
+    A spare goes through the slow part of a start (the forks of a large process, the
+    namespaces, the mounts) and then waits, before any of its confinement that depends on a
+    request, for the request's settings and its channel. Only its cgroup's limits are fixed
+    when it is made: a request that asks for other limits gets a worker made afresh.
+    """
+
+    def __init__(self, groups: cgroups.Cgroups, server: Confinement, options: dict[str, Any]) -> None:
+        self.groups = groups
+        self.server = server
+        self.options = options
+        self.private_tmp = "hidden files" in server.in_force
+        self.work_base = rootfs.SHARED_WORK if confine.ALLOW_LIST in server.in_force else "/tmp"
+        self.exited: dict[int, int] = {}
+        self.live: dict[int, tuple[str, str]] = {}  # pid -> its cgroup and working directory
+        self.spare: tuple[int, socket.socket, dict[str, Any]] | None = None  # pid, link, config
+
+    def start(self, request: dict[str, Any], channel_fd: int) -> int:
+        """A worker for ``request`` on ``channel_fd``: the spare where it fits, else a new one."""
+        config = self._config(request)
+        try:
+            pid = self._hand_over(config, channel_fd)
+            if pid is None:
+                pid = self._fork(config, channel_fd)
+        finally:
+            os.close(channel_fd)
+        return pid
+
+    def fork_spare(self, request: dict[str, Any]) -> None:
+        if self.spare is not None:
+            return
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        config = dict(self._config(request), spare=True)
+        try:
+            pid = self._fork(config, theirs.fileno())
+        except OSError:
+            ours.close()
+            return  # no spare: the next request makes its worker itself
+        finally:
+            theirs.close()
+        self.spare = pid, ours, config
+
+    def poll(self, pid: int) -> int | None:
+        return os.waitstatus_to_exitcode(self.exited.pop(pid)) if pid in self.exited else None
+
+    def wait(self, pid: int) -> int:
+        if pid not in self.exited:
+            self.exited[pid] = os.waitpid(pid, 0)[1]
+            self.clean_up([pid])
+        return os.waitstatus_to_exitcode(self.exited.pop(pid))
+
+    def clean_up(self, ended: list[int]) -> None:
+        """Remove the cgroups and working directories of workers that have ended."""
+        for pid in ended:
+            group, workdir = self.live.pop(pid, ("", ""))
+            if group:
+                self.groups.remove(group)
+            if workdir:
+                shutil.rmtree(workdir, ignore_errors=True)
+        self.groups.sweep()
+
+    def end_all(self) -> None:
+        for pid in set(self.live) - set(self.exited):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+        self.clean_up(list(self.live))
+        self.groups.close()
+
+    def _config(self, request: dict[str, Any]) -> dict[str, Any]:
+        return dict(request, namespaces=self.options["namespaces"], tmp_mb=self.options["tmp_mb"])
+
+    def _hand_over(self, config: dict[str, Any], channel_fd: int) -> int | None:
+        """The spare's pid, now serving ``channel_fd``; None where there is no spare that
+        fits (it is then ended)."""
+        if self.spare is None:
+            return None
+        pid, link, made_with = self.spare
+        self.spare = None
+        fits = all(config[key] == made_with[key] for key in CGROUP_SETTINGS)
+        try:
+            if fits and pid not in self.exited:
+                if self.private_tmp:  # the spare's own folder, made with it
+                    config = dict(config, workdir=made_with["workdir"])
+                socket.send_fds(link, [json.dumps(config).encode()], [channel_fd])
+                return pid
+        except OSError:
+            pass  # it died: a new one
+        finally:
+            link.close()  # a spare not handed over reads the end of its link and exits
+        return None
+
+    def _fork(self, config: dict[str, Any], channel_fd: int) -> int:
+        if self.private_tmp:  # in a folder of the server's, under a name nobody can guess
+            config["workdir"] = f"{self.work_base}/worker-{secrets.token_hex(8)}"
+            os.mkdir(config["workdir"], 0o700)
+        group, conf = _worker_group(self.groups, config, self.server)
+        pid = os.fork()
+        if pid == 0:
+            from grader.sandbox import worker
+
+            _enter_group(self.groups, group, conf)
+            worker.worker_process(channel_fd, channel_fd, config, conf.as_dict())
+        self.live[pid] = (group, config["workdir"] if self.private_tmp else "")
+        return pid
 
 
 def allowed_paths() -> list[str]:
@@ -141,17 +242,6 @@ def _enter_group(groups: cgroups.Cgroups, group: str, conf: Confinement) -> None
             conf.lack(aspect, f"could not enter the worker's cgroup ({exc.strerror})")
     except BaseException:
         os._exit(70)  # never back into the server's loop
-
-
-def _clean_up(live: dict[int, tuple[str, str]], ended: list[int], groups: cgroups.Cgroups) -> None:
-    """Remove the cgroups and working directories of workers that have ended."""
-    for pid in ended:
-        group, workdir = live.pop(pid, ("", ""))
-        if group:
-            groups.remove(group)
-        if workdir:
-            shutil.rmtree(workdir, ignore_errors=True)
-    groups.sweep()
 
 
 MAX_UNCLAIMED = 1024  # exit statuses kept for the grader to ask for; a batch abandons many

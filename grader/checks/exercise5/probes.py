@@ -14,7 +14,6 @@ import sys
 from typing import Any
 
 import torch
-import torch._dynamo  # noqa: F401 - torch.optim imports it on first use (~1 s): once, in the server
 from torch import nn
 
 from grader.authoring import probe
