@@ -224,6 +224,7 @@ def _watch(exercise: Exercise, path: Path | None, report_path: Path | None, time
     try:
         from grader.atomic import write_text_atomic
         from grader.grading.engine import grade
+        from grader.grading.replay import Tapes
         from grader.grading.watch import watch
         from grader.render import to_json, to_terminal
         from grader.sandbox.client import Limits
@@ -241,7 +242,8 @@ def _watch(exercise: Exercise, path: Path | None, report_path: Path | None, time
             click.echo(f"Watching {chosen}{why}: save it to grade again (Ctrl-C to stop).", err=True)
 
         limits = Limits.for_timeout(timeout)
-        watch(chosen, lambda: grade(chosen, exercise, limits=limits, launcher=launcher), show)
+        tapes = Tapes()  # what passed in one run is replayed first in the next
+        watch(chosen, lambda: grade(chosen, exercise, limits=limits, launcher=launcher, tapes=tapes), show)
     except KeyboardInterrupt:
         click.echo("Stopped watching.", err=True)
         return EXIT_GRADED

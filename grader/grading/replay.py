@@ -1,4 +1,5 @@
-"""Replaying a property check's inputs, for batch grading: hypothesis generates once.
+"""Replaying a property check's inputs, for batch grading and ``grade watch``: hypothesis
+generates once.
 
 With derandomized hypothesis and no example database, the inputs of a check that *passes*
 depend only on the check, never on the submission: each example's draws come from a fixed
@@ -7,7 +8,7 @@ passed a check, the next can be judged on the same inputs by calling the test's 
 directly, without hypothesis generating them again (a third of the grading time of
 exercise3). If every input passes, the verdict is the one hypothesis would have reached;
 if one fails, the check runs under hypothesis from the start, which finds that failure too
-and shrinks it as usual. The tapes live in one grading process's memory.
+and shrinks it as usual. The tapes live in one grading process's (or one ``grade watch``'s) memory.
 
 Interactive draws (``st.data()``) are recorded in order with their labels; a judge must not
 choose what to draw from the worker's answers (none does), and a replay that draws off the

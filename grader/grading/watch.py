@@ -5,9 +5,11 @@
     and the same pytest-ready process -> print the table and what changed -> ... -> Ctrl-C
 
 Each run is the pipeline of ``grade exerciseN`` (``engine.grade``), with the same
-confinement and the same report; only the start-up is paid once. A save is graded once the
-file has stopped changing for ``SETTLE_S`` (editors write in steps) and only when its bytes
-changed (a touch regrades nothing).
+confinement and the same report; only the start-up is paid once. Like a batch, a run replays
+the inputs of checks that passed before (``grading.replay``), and a check whose replay fails
+runs under hypothesis afresh, shrinking included: the verdicts are those of a cold run.
+A save is graded once the file has stopped changing for ``SETTLE_S`` (editors write in
+steps) and only when its bytes changed (a touch regrades nothing).
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from pathlib import Path
 from grader.grading.submission import file_sha256
 from grader.report import Report, Status
 
-POLL_S = 0.1
-SETTLE_S = 0.15
+# A save is seen within POLL_S, and graded once the file has kept still for SETTLE_S (an
+# editor that writes in steps; one caught halfway is graded again when it ends).
+POLL_S = 0.05
+SETTLE_S = 0.05
 MARK = {Status.PASSED: "✓", Status.FAILED: "✗", Status.ERROR: "✗", Status.NOT_RUN: "–"}
 
 
