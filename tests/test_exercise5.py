@@ -152,7 +152,7 @@ def test_training_in_a_worker_matches_the_judges_recomputation_bit_for_bit(solut
 
 def test_a_worker_steps_optimizers_without_importing_dynamo(launcher, tmp_path):
     """torch.optim imports torch._dynamo on first use (~1 s, inside a check's time limit):
-    the worker server's stand-in (grader/lazy_dynamo.py) must reach its workers."""
+    the worker server's stand-in (grader/deferred_imports.py) must reach its workers."""
     path = tmp_path / "exercise5.py"
     path.write_text(
         "import sys\nimport torch\nfrom torch import nn\n\n"

@@ -26,9 +26,6 @@ HIDDEN_MANIFEST = "hidden.json"
 class Exercise:
     name: str  # "exercise3"
     title: str  # "Custom layers"
-    # Modules the worker server imports for it beside the probes (the package's WORKER_PRELOAD):
-    # what students' code commonly imports first, at a cost every worker would pay again.
-    worker_preload: tuple[str, ...] = ()
 
     @property
     def folder(self) -> Path:
@@ -73,8 +70,7 @@ def all_exercises() -> dict[str, Exercise]:
     for folder in sorted(CHECKS_DIR.glob("exercise*/")):
         if (folder / "judges.py").exists() and (folder / "probes.py").exists():
             package = importlib.import_module(f"grader.checks.{folder.name}")
-            found[folder.name] = Exercise(folder.name, getattr(package, "TITLE", folder.name),
-                                          tuple(getattr(package, "WORKER_PRELOAD", ())))
+            found[folder.name] = Exercise(folder.name, getattr(package, "TITLE", folder.name))
     return found
 
 
@@ -93,11 +89,10 @@ def withheld_checks(name: str) -> HiddenChecks | None:
 
 
 def probes_modules(exercises: Iterable[Exercise] | None = None) -> list[str]:
-    """The modules a worker server imports before any submission: the shared probes, and the
-    probes and ``worker_preload`` of ``exercises`` (default: all)."""
-    chosen = list(all_exercises().values() if exercises is None else exercises)
-    return ["grader.checks.common_probes", *(module for e in chosen for module in e.probes_modules),
-            *dict.fromkeys(module for e in chosen for module in e.worker_preload)]
+    """The probe modules a worker server imports before any submission: the shared ones and
+    those of ``exercises`` (default: all)."""
+    chosen = all_exercises().values() if exercises is None else exercises
+    return ["grader.checks.common_probes", *(module for e in chosen for module in e.probes_modules)]
 
 
 # Where verdicts come from: the check author's kit, the checks, the grading pipeline, the
@@ -105,7 +100,7 @@ def probes_modules(exercises: Iterable[Exercise] | None = None) -> list[str]:
 # schedules or packages reports (render, batch, platforms, course, cli) and is left out of
 # checks_version, so that a change there does not make a batch's cache regrade everything.
 VERDICT_CODE = ("authoring", "checks", "grading", "sandbox", "report.py", "statuses.py", "compat.py",
-                "paths.py", "lazy_dynamo.py")
+                "paths.py", "deferred_imports.py")
 
 
 @lru_cache(maxsize=1)

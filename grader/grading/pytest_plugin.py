@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import compat, lazy_dynamo
+from grader import compat, deferred_imports
 from grader.authoring.figure_data import checked
 from grader.authoring.judging import MARKER
 from grader.grading.error_hints import hint_for
@@ -30,7 +30,7 @@ from grader.report import CheckResult, Status
 from grader.sandbox.client import Limits, Sandbox
 from grader.statuses import ProblemKind
 
-lazy_dynamo.install()  # judges that train nets (exercise5) step optimizers: see there
+deferred_imports.install()  # the exercise5 judges step optimizers: see there
 
 
 class GradingSession:

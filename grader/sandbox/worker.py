@@ -405,9 +405,9 @@ def spawned_main() -> NoReturn:
     config = json.loads(sys.argv[1])
     import torch
 
-    from grader import lazy_dynamo
+    from grader import deferred_imports
 
-    lazy_dynamo.install()
+    deferred_imports.install()
     torch.set_num_threads(1)
     os.environ["MPLBACKEND"] = "Agg"  # where matplotlib is preloaded: plots draw off-screen
     for name in config.get("preload", []):
