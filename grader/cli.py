@@ -179,7 +179,7 @@ def _grade(exercise: Exercise, path: Path | None, report_path: Path | None,
         from grader.sandbox.client import Limits
 
         report = grade(chosen, exercise, limits=Limits.for_timeout(timeout), launcher=launcher,
-                       execute=execute, cell_s=cell_timeout, seed=seed)
+                       execute=execute, cell_s=cell_timeout, seed=seed, split=True)
     except KeyboardInterrupt:
         click.echo("Interrupted: no report written.", err=True)
         return EXIT_INTERRUPTED

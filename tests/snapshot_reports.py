@@ -4,7 +4,10 @@
 A tool for refactors that must not change behaviour: run it before and after, then diff
 the two folders (``diff -r BEFORE AFTER``). Not a test (pytest does not collect it).
 
-    .venv/bin/python -m tests.snapshot_reports OUT_DIR
+    .venv/bin/python -m tests.snapshot_reports OUT_DIR [--split]
+
+``--split`` grades as ``grade exerciseN`` does, in two judging processes (``two_judges``):
+its snapshot must equal the plain one.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ def files(exercise: str) -> list[Path]:
     return found + sorted(p for p in (SUBMISSIONS / exercise).iterdir() if p.suffix in (".py", ".ipynb"))
 
 
-def main(out: Path) -> None:
+def main(out: Path, split: bool = False) -> None:
     from grader.grading.engine import grade
     from grader.grading.exercises import all_exercises
     from grader.grading.sandbox_setup import start_launcher
@@ -31,7 +34,8 @@ def main(out: Path) -> None:
     try:
         for name, exercise in sorted(all_exercises().items()):
             for path in files(name):
-                data = without_timings(grade(path, exercise, limits=TEST_LIMITS, launcher=launcher))
+                data = without_timings(grade(path, exercise, limits=TEST_LIMITS, launcher=launcher,
+                                                    split=split))
                 data.pop("submission")  # absolute, differs between checkouts
                 data.pop("checks_version")  # changes with any edit of the grader's code
                 target = out / name / f"{path.parent.name}-{path.name}.json"
@@ -44,4 +48,4 @@ def main(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    main(Path(sys.argv[1]), split="--split" in sys.argv[2:])

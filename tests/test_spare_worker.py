@@ -100,3 +100,14 @@ def _descendants(pid: int) -> list[int]:
         frontier = [child for child, parent in parents.items() if parent in frontier]
         found += frontier
     return found
+
+
+def test_a_submission_that_closes_its_channel_is_told_so(grade_file, tmp_path):
+    """Only the worker itself holds its channel (fresh or spare alike): closing it is seen at
+    once, and said as such, not as a time-out nor as a memory kill."""
+    path = tmp_path / "exercise3.py"
+    path.write_text("import os, time\nfor fd in range(3, 64):\n    try:\n        os.close(fd)\n"
+                    "    except OSError:\n        pass\ntime.sleep(30)\n")
+    report = grade_file(path)
+    assert report.score == 0
+    assert "closed the worker's connection to the grader while importing" in report.problem

@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import gc
 import io
 import time
 from collections.abc import Collection
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import grader
+from grader.grading import two_judges
 from grader.grading.exercises import Exercise, checks_version
 from grader.grading.sandbox_setup import start_launcher
 from grader.grading.seed import PUBLIC_SEED, GradingSeed
-from grader.grading.submission import read_submission
+from grader.grading.submission import Submission, read_submission
 from grader.grading.text_caps import cap, cap_checks
 from grader.paths import CHECKS_DIR
 from grader.report import CheckResult, Isolation, Report, Status
@@ -52,6 +54,7 @@ def grade(
     tapes: Tapes | None = None,
     seed: GradingSeed = PUBLIC_SEED,
     targets: Collection[str] | None = None,
+    split: bool = False,
 ) -> Report:
     """Grade the submission at ``path`` as ``exercise``.
 
@@ -59,7 +62,9 @@ def grade(
     a worker like any other, and reports that as a check worth no points. ``tapes`` (batch
     grading) replays the inputs of checks that passed for earlier submissions. ``seed``
     chooses the inputs hypothesis draws (public, or a course secret's). ``targets``
-    (``grade audit``) runs only the checks of those API names.
+    (``grade audit``) runs only the checks of those API names. ``split`` judges in two
+    processes where the machine has a core to spare (``two_judges``; not with ``tapes``,
+    which live in this process).
     """
     started = time.perf_counter()
     own_launcher = launcher is None
@@ -67,41 +72,41 @@ def grade(
     import pytest
     import torch
 
-    from grader.grading.pytest_plugin import GradingSession
-
     torch.set_num_threads(1)  # judges compute little; threads only contend with the workers
     _freeze_imported_objects()
 
     submission = read_submission(path)
-    sandbox = Sandbox(launcher, submission, limits)
-    session = GradingSession(sandbox, tapes, seed, targets)
-    executed = _execution_check(sandbox, cell_s) if execute else []
-    judging = time.perf_counter()
-    # Public judges, then hidden ones where this copy of the grader has them (given by path,
-    # so pytest collects them whatever pytest.ini's python_files says).
-    args = [*map(str, exercise.judge_files), "-c", str(CHECKS_DIR / "pytest.ini"), "--rootdir",
-            str(CHECKS_DIR),
-            "-s", "-q", "--tb=line"]
-    for plugin in UNUSED_PYTEST_PLUGINS:
-        args += ["-p", f"no:{plugin}"]
-    output = io.StringIO()
+    judge = functools.partial(_judge, exercise, submission, limits, tapes, seed, targets)
+    partner, theirs = None, None
     try:
-        with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
-            exit_code = pytest.main(args, plugins=[session])
+        if split and tapes is None and two_judges.can_split(launcher):
+            linked = launcher.connect()  # type: ignore[attr-defined]
+            partner = two_judges.fork(lambda: judge(linked, part=1).results_only())
+            linked.close()  # the forked process's connection, not ours
+        sandbox = Sandbox(launcher, submission, limits)
+        executed = _execution_check(sandbox, cell_s) if execute else []
+        judging = time.perf_counter()
+        ours = judge(launcher, part=0 if partner else None, sandbox=sandbox)
+        if ours.exit_code == pytest.ExitCode.INTERRUPTED:
+            raise KeyboardInterrupt  # half the checks are no grade: report nothing
+        theirs = partner.result() if partner else None
     finally:
-        sandbox.close()
+        if partner and theirs is None:  # interrupted, or failed: its results are not wanted
+            partner.kill()
         if own_launcher:
             launcher.close()
-    if exit_code == pytest.ExitCode.INTERRUPTED:
-        raise KeyboardInterrupt  # half the checks are no grade: report nothing
+    if theirs and theirs["exit_code"] == pytest.ExitCode.INTERRUPTED:
+        raise KeyboardInterrupt
     finished = time.perf_counter()
-    checks = cap_checks([_utf8_check(check) for check in executed + session.results])
+    results = ours.merged(theirs)
+    checks = cap_checks([_utf8_check(check) for check in executed + results])
     problem = submission.load_error or ""
     if sandbox.load_problem is not None:
         problem = cap(_utf8(sandbox.load_problem.message))
-    if session.collect_errors or not checks:
-        detail = session.collect_errors[0] if session.collect_errors else output.getvalue()[-2000:]
-        problem = f"grader error: the judges did not run (pytest exit {int(exit_code)})\n{detail}"
+    collect_errors = ours.collect_errors + (theirs["collect_errors"] if theirs else [])
+    if collect_errors or not checks:
+        detail = collect_errors[0] if collect_errors else ours.output[-2000:]
+        problem = f"grader error: the judges did not run (pytest exit {int(ours.exit_code)})\n{detail}"
         checks = ()
     return Report(
         exercise=exercise.name,
@@ -117,6 +122,56 @@ def grade(
         seed=seed.fingerprint,
         notes=sandbox.notes,
     )
+
+
+@dataclasses.dataclass
+class _Judged:
+    """What one judging process found: its checks' results and where each goes."""
+
+    results: list[CheckResult]
+    positions: list[int]
+    collect_errors: list[str]
+    exit_code: int
+    output: str = ""
+
+    def results_only(self) -> dict[str, Any]:
+        """What the forked judging process sends back (``two_judges``)."""
+        return {"results": self.results, "positions": self.positions,
+                "collect_errors": self.collect_errors, "exit_code": int(self.exit_code)}
+
+    def merged(self, theirs: dict[str, Any] | None) -> list[CheckResult]:
+        """Every check's result, in the judges' order, this process's and the other's."""
+        if theirs is None:
+            return list(self.results)
+        placed = zip(self.positions + theirs["positions"], self.results + theirs["results"], strict=True)
+        return [result for _, result in sorted(placed, key=lambda pair: pair[0])]
+
+
+def _judge(exercise: Exercise, submission: Submission, limits: Limits, tapes: Tapes | None,
+           seed: GradingSeed, targets: Collection[str] | None, launcher: Launcher,
+           part: int | None = None, sandbox: Sandbox | None = None) -> _Judged:
+    """Run the exercise's judges (``part``: this process's share of them) against the
+    submission, in a worker from ``launcher`` (or ``sandbox``'s)."""
+    import pytest
+
+    from grader.grading.pytest_plugin import GradingSession
+
+    sandbox = sandbox or Sandbox(launcher, submission, limits)
+    session = GradingSession(sandbox, tapes, seed, targets, part)
+    # Public judges, then hidden ones where this copy of the grader has them (given by path,
+    # so pytest collects them whatever pytest.ini's python_files says).
+    args = [*map(str, exercise.judge_files), "-c", str(CHECKS_DIR / "pytest.ini"), "--rootdir",
+            str(CHECKS_DIR), "-s", "-q", "--tb=line"]
+    for plugin in UNUSED_PYTEST_PLUGINS:
+        args += ["-p", f"no:{plugin}"]
+    output = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
+            exit_code = pytest.main(args, plugins=[session])
+    finally:
+        sandbox.close()
+    return _Judged(session.results, session.positions, session.collect_errors, int(exit_code),
+                   output.getvalue())
 
 
 _frozen = False

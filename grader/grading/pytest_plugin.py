@@ -21,6 +21,7 @@ import pytest
 from grader import compat, deferred_imports
 from grader.authoring.figure_data import checked
 from grader.authoring.judging import MARKER
+from grader.grading import two_judges
 from grader.grading.error_hints import hint_for
 from grader.grading.errors import GraderFault, StudentCodeProblem, WorkerLost
 from grader.grading.replay import Tapes
@@ -37,12 +38,15 @@ class GradingSession:
     """Registered by the engine: supplies the sandbox and collects results."""
 
     def __init__(self, sandbox: Sandbox, tapes: Tapes | None = None, seed: GradingSeed = PUBLIC_SEED,
-                 targets: Collection[str] | None = None) -> None:
+                 targets: Collection[str] | None = None, part: int | None = None) -> None:
         self.sandbox = sandbox
         self.tapes = tapes  # batch grading: inputs of checks that passed before (grader.grading.replay)
         self.seed = seed  # which inputs each check draws (grader.grading.seed)
         self.targets = targets  # only the checks of these API names (grade audit), or all
+        self.part = part  # judging in two processes: this one's share (grader.grading.two_judges)
         self.results: list[CheckResult] = []
+        self.positions: list[int] = []  # each result's place among all the checks collected
+        self._position: dict[str, int] = {}
         self.collect_errors: list[str] = []
         self._started: dict[str, float] = {}
         # target -> its time-limit problem: later checks of that target are not run again,
@@ -55,6 +59,10 @@ class GradingSession:
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         if self.targets is not None:
             items[:] = [item for item in items if set(_target(item).split("/")) & set(self.targets)]
+        self._position = {item.nodeid: place for place, item in enumerate(items)}
+        if self.part is not None:
+            parts = two_judges.assign(items, _target)
+            items[:] = [item for item, part in zip(items, parts, strict=True) if part == self.part]
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         """Import the submission once, before the first check (its failure is reused)."""
@@ -103,6 +111,7 @@ class GradingSession:
             if result.status in (Status.FAILED, Status.ERROR) and self.sandbox.output:
                 result = dataclasses.replace(result, output=clean(self.sandbox.output[:1000]))
             self.results.append(result)
+            self.positions.append(self._position.get(item.nodeid, len(self._position)))
 
     def _same_cause(self, result: CheckResult, cause: str) -> CheckResult:
         """``result``, saying "(same cause as ...)" where an earlier check of its target failed

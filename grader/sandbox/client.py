@@ -306,7 +306,10 @@ class Sandbox:
 
     def _death_problem(self, worker: WorkerHandle, phase: str) -> StudentCodeProblem:
         code = worker.finish()
-        if code < 0:
+        if worker.stopped:  # it closed its channel but went on running
+            text = (f"the submission closed the worker's connection to the grader {phase}; "
+                    "the worker was stopped")
+        elif code < 0:
             sig = -code
             # Windows has neither signal (nor negative exit codes: see WINDOWS_CRASHES).
             sigkill, sigxcpu = getattr(signal, "SIGKILL", 9), getattr(signal, "SIGXCPU", 24)

@@ -12,6 +12,7 @@ on Linux, macOS and Windows (``choose_isolation`` picks it by itself off Linux).
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import os
 import signal
@@ -57,6 +58,7 @@ class WorkerHandle:
         self.channel = channel
         self._launcher = launcher
         self.exitcode: int | None = None
+        self.stopped = False  # killed by ``finish`` for not ending by itself
 
     def kill(self) -> None:
         own = getattr(self._launcher, "kill", None)
@@ -80,6 +82,7 @@ class WorkerHandle:
                 code = self._launcher.poll(self.pid)
             if code is None:
                 self.kill()
+                self.stopped = True
                 code = self._launcher.wait(self.pid)
             self.exitcode = code
         self.channel.close()
@@ -115,6 +118,7 @@ class ServerLauncher:
         self._lock = threading.Lock()
         self._buffer = b""
         self._ready = False
+        self._owner = True  # this connection started the server (see ``connect``)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - the server's log, kept for errors
         self._process = subprocess.Popen(
@@ -147,7 +151,23 @@ class ServerLauncher:
     def wait(self, pid: int) -> int:
         return self._request({"op": "wait", "pid": pid})["exitcode"]
 
+    def connect(self) -> ServerLauncher:
+        """Another connection to the same worker server, for a process forked from this one
+        (a second judging process), so that its requests never interleave with ours. Closing
+        it leaves the server running."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            self._request({"op": "connect"}, fd=theirs.fileno())
+        finally:
+            theirs.close()
+        linked = copy.copy(self)
+        linked._ctrl, linked._lock, linked._buffer, linked._owner = ours, threading.Lock(), b"", False
+        return linked
+
     def close(self) -> None:
+        if not self._owner:
+            self._ctrl.close()
+            return
         try:
             self._ctrl.close()
             self._process.wait(timeout=5)

@@ -76,7 +76,7 @@ def _minimal(paths: Iterable[str]) -> list[str]:
     """The paths without those already inside another one (bound along with it), and
     without the host's root itself (a "/" on sys.path would otherwise bind everything)."""
     kept: list[str] = []
-    for path in sorted(set(paths), key=len):
+    for path in sorted(set(paths), key=lambda p: (len(p), p)):  # the same order every run
         if path != "/" and not any(_is_under(path, outer) for outer in kept):  # never all of it
             kept.append(path)
     return kept

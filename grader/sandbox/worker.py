@@ -122,7 +122,7 @@ def worker_process(rfd: int, wfd: int, config: dict[str, Any], server: dict[str,
             if aspect not in conf.in_force:
                 conf.missing.setdefault(aspect, f"no cgroup: started as a {launcher}")
         if confine.enter_worker_namespaces(conf, config.get("namespaces", True)):
-            status = _in_child(lambda: _namespace_init(rfd, wfd, config, conf))
+            status = _in_child(lambda: _namespace_init(rfd, wfd, config, conf), {rfd, wfd})
             code = os.waitstatus_to_exitcode(status)
             _exit_like(signal_status(code - 128) if 128 < code < 128 + 65 else status)
         _serve_confined(rfd, wfd, config, conf)
@@ -143,7 +143,7 @@ def _namespace_init(
     """
     confine.set_parent_death_signal()
     config = dict(config, own_tmp=confine.mount_worker_filesystems(conf, config.get("tmp_mb", 256)))
-    status = _in_child(lambda: _serve_confined(rfd, wfd, config, conf))
+    status = _in_child(lambda: _serve_confined(rfd, wfd, config, conf), {rfd, wfd})
     os._exit(128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.waitstatus_to_exitcode(status))
 
 
@@ -190,8 +190,10 @@ def _await_request(link: int, config: dict[str, Any]) -> tuple[int, dict[str, An
     return fds[0], {**config, **json.loads(message), "spare": False}
 
 
-def _in_child(body: Callable[[], None]) -> int:
-    """Run ``body`` in a forked child; return its wait status."""
+def _in_child(body: Callable[[], None], handed_down: set[int]) -> int:
+    """Run ``body`` in a forked child; return its wait status. The ``handed_down`` descriptors
+    (the channel) are the child's alone from then on: when the worker closes its channel,
+    the trusted side sees it at once."""
     pid = os.fork()
     if pid == 0:
         try:
@@ -200,6 +202,9 @@ def _in_child(body: Callable[[], None]) -> int:
             traceback.print_exc()
         finally:
             os._exit(70)
+    for fd in handed_down:
+        with contextlib.suppress(OSError):
+            os.close(fd)
     while True:
         try:
             return os.waitpid(pid, 0)[1]

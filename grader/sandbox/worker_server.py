@@ -9,6 +9,7 @@ submission. Requests are JSON lines; a spawn request carries the worker's socket
     -> {"op": "spawn", "config": {...}} + fd     <- {"pid": 1234}
     -> {"op": "poll", "pid": 1234}               <- {"pid": 1234, "exitcode": null}
     -> {"op": "wait", "pid": 1234}               <- {"pid": 1234, "exitcode": -9}
+    -> {"op": "connect"} + fd                    <- {"connected": true}   (another link, same requests)
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import importlib
 import json
 import os
 import secrets
+import select
 import shutil
 import signal
 import socket
@@ -58,11 +60,20 @@ def main() -> None:
     _send(ctrl, {"ready": True, "pid": os.getpid()})
     confine.set_parent_death_signal()  # the grader died: no server without it
     workers.fork_spare({key: getattr(DEFAULT_LIMITS, key) for key in CGROUP_SETTINGS})
-    buffer = b""
+    # The grader's connection, and any more it opens for processes it forks (a second
+    # judging process): link -> what was read from it and not yet handled.
+    links = {ctrl: b""}
     while True:
-        line, fds, buffer = _receive(ctrl, buffer)
-        if line is None:  # the grader is gone: so is every worker
-            workers.end_all()
+        link = next((each for each, pending in links.items() if b"\n" in pending), None)
+        if link is None:
+            link = select.select(list(links), [], [])[0][0]
+        line, fds, links[link] = _receive(link, links[link])
+        if line is None:
+            if link is not ctrl:  # that process is done
+                del links[link]
+                link.close()
+                continue
+            workers.end_all()  # the grader is gone: so is every worker
             # Nothing left to flush, and tearing torch down would keep the grader waiting
             # (about half a second) in `launcher.close`.
             os._exit(0)
@@ -70,12 +81,15 @@ def main() -> None:
         request = json.loads(line)
         if request["op"] == "spawn":
             pid = workers.start(request["config"], fds[0])
-            _send(ctrl, {"pid": pid})
+            _send(link, {"pid": pid})
             workers.fork_spare(request["config"])  # while the grader talks to this one
         elif request["op"] == "poll":
-            _send(ctrl, {"pid": request["pid"], "exitcode": workers.poll(request["pid"])})
+            _send(link, {"pid": request["pid"], "exitcode": workers.poll(request["pid"])})
         elif request["op"] == "wait":
-            _send(ctrl, {"pid": request["pid"], "exitcode": workers.wait(request["pid"])})
+            _send(link, {"pid": request["pid"], "exitcode": workers.wait(request["pid"])})
+        elif request["op"] == "connect":
+            links[socket.socket(fileno=fds[0])] = b""
+            _send(link, {"connected": True})
 
 
 # What a worker's cgroup is made with: a spare fits a request that asks for the same.

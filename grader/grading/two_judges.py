@@ -1,0 +1,99 @@
+"""Judging in two processes at once, for a single ``grade`` on a machine with a core to spare.
+
+The grader's process forks once its imports are done; each process runs the checks of some
+of the API names, with a worker of its own for the submission, from the same worker server
+(``ServerLauncher.connect``). All the checks of one API name stay in one process and in
+their order, so that what one check of a name tells the next ("not run again" after a time
+limit, "(same cause as ...)") reads as it does in one process. The forked process sends its
+results back through a pipe and exits; the report lists every check in the judges' order.
+
+While one process waits for its worker the other judges: on two cores the checks take
+about two thirds of the time. A batch already keeps every core busy and does not split.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import signal
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from grader.grading.errors import GraderFault
+
+PARTS = 2
+
+
+def assign(items: list[pytest.Item], target_of: Callable[[pytest.Item], str]) -> list[int]:
+    """The part (0 or 1) of each item: whole API names, balanced by their examples."""
+    weights: dict[str, int] = {}
+    for item in items:
+        target = target_of(item)
+        weights[target] = weights.get(target, 0) + _examples(item)
+    load = [0] * PARTS
+    part_of: dict[str, int] = {}
+    for target in sorted(weights, key=lambda t: -weights[t]):  # stable: ties in judges' order
+        part = load.index(min(load))
+        part_of[target] = part
+        load[part] += weights[target]
+    return [part_of[target_of(item)] for item in items]
+
+
+def _examples(item: pytest.Item) -> int:
+    """Roughly what a check costs: its hypothesis examples (a plain check: a few calls)."""
+    settings = getattr(getattr(item, "obj", None), "_hypothesis_internal_use_settings", None)
+    return int(getattr(settings, "max_examples", 5))
+
+
+def can_split(launcher: Any) -> bool:
+    """Whether this machine and launcher allow a second judging process."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return cores >= 2 and hasattr(launcher, "connect") and hasattr(os, "fork")
+
+
+class Partner:
+    """The forked judging process: its results, once it is done."""
+
+    def __init__(self, pid: int, read_fd: int) -> None:
+        self.pid, self._read_fd = pid, read_fd
+
+    def result(self) -> dict[str, Any]:
+        with os.fdopen(self._read_fd, "rb") as pipe:
+            data = pipe.read()
+        status = os.waitpid(self.pid, 0)[1]
+        if not data:
+            raise GraderFault(f"the second judging process ended without results "
+                              f"(exit code {os.waitstatus_to_exitcode(status)})")
+        return pickle.loads(data)  # noqa: S301 - written by our own fork, never by student code
+
+    def kill(self) -> None:
+        """End it where its results are no longer wanted (the grader was interrupted)."""
+        with contextlib.suppress(ProcessLookupError, ChildProcessError):
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+        with contextlib.suppress(OSError):
+            os.close(self._read_fd)
+
+
+def fork(body: Callable[[], dict[str, Any]]) -> Partner:
+    """Run ``body`` in a forked process; its return value comes back by ``Partner.result``."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child ends with os._exit (coverage cannot see it)
+        os.close(read_fd)
+        code = 70
+        try:
+            from grader.sandbox.confine import set_parent_death_signal
+
+            set_parent_death_signal()  # the grader died: so does its second judge
+            data = pickle.dumps(body())
+            with os.fdopen(write_fd, "wb") as pipe:
+                pipe.write(data)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    return Partner(pid, read_fd)
