@@ -22,6 +22,7 @@ from grader.atomic import write_text_atomic
 from grader.batch.cache import ReportCache
 from grader.batch.discover import Job
 from grader.batch.pool import MARGIN_S, Pool
+from grader.grading.sandbox_setup import plotting
 from grader.grading.seed import PUBLIC, PUBLIC_SEED, GradingSeed
 from grader.grading.submission import file_sha256
 
@@ -102,7 +103,9 @@ def grade_batch(jobs: Sequence[Job], settings: Settings, checks_version: str,
                        "secret_file": str(settings.secret_file) if settings.secret_file else None,
                        "seed": settings.seed.fingerprint,
                        "prime": [[str(path), name] for path, name in settings.prime],
-                       "fail_fast": settings.fail_fast, "isolation": settings.isolation}
+                       "fail_fast": settings.fail_fast, "isolation": settings.isolation,
+                       # a class whose notebooks plot: every worker server imports pyplot once
+                       "plots": plotting(job.path for job in todo)}
             pool = Pool(settings.parallel, options, settings.out / "logs",
                         limits.budget_s + limits.load_s + MARGIN_S)
             pool.run(todo, finish)

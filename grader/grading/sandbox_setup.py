@@ -53,7 +53,7 @@ def start_launcher(
     ``launchers.choose_isolation``)."""
     submissions = list(submissions)
     preload = probes_modules(exercises)
-    if plots or (plots is None and any(map(_plots, submissions))):
+    if plots or (plots is None and plotting(submissions)):
         preload.append(PLOTTING)
     return default_launcher(preload, hidden_paths(submissions, extra_hidden), isolation)
 
@@ -62,6 +62,11 @@ def start_launcher(
 # cell should wait; forked from a server that imported it, nothing. Not worth it for files
 # that never plot, so the server imports it only for notebooks that mention it.
 PLOTTING = "matplotlib.pyplot"
+
+
+def plotting(submissions: Iterable[Path]) -> bool:
+    """Whether any of ``submissions`` is a notebook that mentions matplotlib."""
+    return any(map(_plots, submissions))
 
 
 def _plots(path: Path) -> bool:

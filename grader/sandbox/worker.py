@@ -358,7 +358,10 @@ def _resolve(qualified: str) -> Callable[..., Any]:
 def _seed(seed: int) -> None:
     import torch
 
-    torch.manual_seed(seed)
+    if torch.backends.cuda.is_built() or torch.backends.mps.is_built():
+        torch.manual_seed(seed)  # the accelerators' generators too (or queued until they start)
+    else:  # the same for a CPU build, without the bookkeeping for absent GPUs: 0.2 ms a call
+        torch.default_generator.manual_seed(seed)
     random.seed(seed)
     numpy = sys.modules.get("numpy")
     if numpy is not None:
