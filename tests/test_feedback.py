@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from grader.authoring import shown_as
 from grader.grading.pytest_plugin import _counterexample
+from grader.render.text import clean
 
 
 def falsified(test) -> BaseException:
@@ -148,3 +149,9 @@ def test_the_call_that_raised_sits_between_the_error_and_the_students_lines():
 def test_a_missing_name_names_the_one_the_file_defines():
     assert "the file defines `MyLinear`: did you mean to name it `Mylinear`?" in _problem(
         {"status": "missing", "name": "Mylinear"})
+
+
+def test_addresses_in_reprs_are_masked_so_reports_repeat():
+    text = "got generator <generator object to_device.<locals>.<genexpr> at 0x7fe6c31cbf10>"
+    assert clean(text) == "got generator <generator object to_device.<locals>.<genexpr> at 0x…>"
+    assert clean("X at 0x1f, shape (2, 3)") == "X at 0x1f, shape (2, 3)"  # not an address in a repr

@@ -22,6 +22,9 @@ _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|
 # and C1 controls and DEL too, which XML allows but which act on terminals that show a log.
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _NEWLINES = re.compile(r"\r\n?")
+# An object's address in its repr ("<generator object f at 0x7f3a...>") differs on every run:
+# masked, so that the same submission gets the same report.
+_ADDRESS = re.compile(r"( at )0x[0-9a-fA-F]{6,}>")
 # A traceback's header or one of its frames (Python's, or pytest's "path.py:12: in name"),
 # wherever it starts in a line.
 _FRAME = re.compile(r'Traceback \(most recent call last\).*|File "[^"]*", line \d+.*|\S+\.py:\d+: in .*')
@@ -30,8 +33,9 @@ GRADER_FAULT_NOTE = "(details for your instructor are in the JSON report)"
 
 
 def clean(text: str) -> str:
-    """``text`` without terminal escapes or control characters; newlines become ``\\n``."""
-    return _UNSAFE.sub("", _ANSI.sub("", _NEWLINES.sub("\n", text)))
+    """``text`` without terminal escapes or control characters, and without the addresses in
+    objects' reprs; newlines become ``\\n``."""
+    return _ADDRESS.sub(r"\g<1>0x…>", _UNSAFE.sub("", _ANSI.sub("", _NEWLINES.sub("\n", text))))
 
 
 def without_frames(text: str) -> str:
