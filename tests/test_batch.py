@@ -23,7 +23,7 @@ import pytest
 from grader.batch.discover import discover
 from grader.grading.exercises import all_exercises
 from tests.classroom import make_class
-from tests.conftest import ROOT
+from tests.conftest import REQUIRED_ISOLATION, ROOT
 
 GRADE = [sys.executable, "-m", "grader"]
 TIMEOUT = "1"  # seconds a call (importing: two); the hostile submissions cost that much
@@ -373,3 +373,25 @@ def test_a_second_batch_into_the_same_out_is_refused(tmp_path):
     with FileLock(out / ".lock"):  # as another grade batch holds it
         result = batch(str(tmp_path / "class"), "--out", str(out), timeout=60)
     assert result.returncode == 2 and "another grade batch is writing" in result.stderr
+
+
+def test_a_finished_batch_leaves_no_cgroup_behind(tmp_path):
+    """Its grading processes end by themselves, and their worker servers remove what they
+    made; killing them (as an interrupted batch must) would leave the servers' cgroups."""
+    before = _grader_cgroups()
+    make_class(tmp_path / "class", 2)
+    result = batch(str(tmp_path / "class"), "--out", str(tmp_path / "out"), "--timeout", TIMEOUT)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(next((tmp_path / "out" / "reports").glob("*/exercise3.json")).read_text())
+    if "worker memory" not in report["isolation"]["in_force"]:
+        if REQUIRED_ISOLATION == "full":
+            pytest.fail("no cgroups for workers (GRADER_REQUIRE_ISOLATION=full)")
+        pytest.skip("no cgroups on this machine")
+    assert not _grader_cgroups() - before
+
+
+def _grader_cgroups() -> set[Path]:
+    """The worker servers' cgroup folders (v1 or v2, up to four levels down)."""
+    root = Path("/sys/fs/cgroup")
+    return {path for depth in range(1, 5) for path in root.glob("/".join(["*"] * depth))
+            if path.name.startswith("d2l-grader-")}

@@ -64,6 +64,15 @@ class _Runner:
         *lines, self._buffer = self._buffer.split(b"\n")
         return [json.loads(line) for line in lines if line.strip()]
 
+    def finish(self, grace_s: float = 10.0) -> int:
+        """End it by closing its input, as it ends when no job is left; killed if it has not
+        ended in ``grace_s``. Whatever of its group is left is killed too."""
+        with contextlib.suppress(OSError):
+            self.process.stdin.close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=grace_s)
+        return self.kill()
+
     def kill(self) -> int:
         with contextlib.suppress(ProcessLookupError):  # already gone
             if hasattr(os, "killpg"):  # the whole group: its worker server and workers too
@@ -103,13 +112,20 @@ class Pool:
                         job_id, job = pending.popleft()
                         runner.assign(job_id, job, self.job_s)
                 self._wait(by_id, done)
+            self.close(graceful=True)
         finally:
             self.close()
 
-    def close(self) -> None:
+    def close(self, graceful: bool = False) -> None:
+        """End the grading processes: ``graceful`` (every job done) lets each end by itself,
+        so that its worker server removes its workers' cgroups; else (interrupted, failed)
+        they are killed at once."""
         for runner in self._runners:
             self._selector.unregister(runner.process.stdout)
-            runner.kill()
+            if graceful:
+                runner.finish()
+            else:
+                runner.kill()
         self._runners.clear()
 
     def _start(self, slot: int) -> None:
