@@ -43,9 +43,11 @@ def assign(items: list[pytest.Item], target_of: Callable[[pytest.Item], str]) ->
 
 
 def _examples(item: pytest.Item) -> int:
-    """Roughly what a check costs: its hypothesis examples (a plain check: a few calls)."""
+    """Roughly what a check costs: its hypothesis examples (a plain check: a few calls), and
+    as much again as five examples for what every check pays once (its set-up, the first
+    call into new code, hypothesis's start)."""
     settings = getattr(getattr(item, "obj", None), "_hypothesis_internal_use_settings", None)
-    return int(getattr(settings, "max_examples", 5))
+    return int(getattr(settings, "max_examples", 5)) + 5
 
 
 def can_split(launcher: Any) -> bool:
