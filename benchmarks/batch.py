@@ -54,7 +54,8 @@ def run_batch(folder: Path, out: Path, jobs: int, timeout: float) -> tuple[float
 
 
 class PeakMemory:
-    """Samples the summed PSS of a process and all its descendants every 50 ms."""
+    """Samples the summed PSS of a process and all its descendants every 250 ms (reading every
+    process's smaps_rollup takes CPU from the batch it measures)."""
 
     def __init__(self, pid: int) -> None:
         self.pid, self.mib, self._done = pid, 0.0, threading.Event()
@@ -66,7 +67,7 @@ class PeakMemory:
         self._thread.join()
 
     def _sample(self) -> None:
-        while not self._done.wait(0.05):
+        while not self._done.wait(0.25):
             self.mib = max(self.mib, sum(_pss_kib(p) for p in _tree(self.pid)) / 1024)
 
 
