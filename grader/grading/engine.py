@@ -3,6 +3,9 @@
     read the file -> start a worker (forked from the worker server) -> import the
     submission there -> run the exercise's judges with pytest in this process, each asking
     the worker for probe results -> collect one CheckResult per judge -> Report
+
+``grade exerciseN`` splits the judges between this process and one forked from it, each
+with its own worker (``two_judges``); the report is the same.
 """
 
 from __future__ import annotations
@@ -81,8 +84,12 @@ def grade(
     try:
         if split and tapes is None and two_judges.can_split(launcher):
             linked = launcher.connect()  # type: ignore[attr-defined]
-            partner = two_judges.fork(lambda: judge(linked, part=1).results_only())
-            linked.close()  # the forked process's connection, not ours
+            try:
+                partner = two_judges.fork(lambda: judge(linked, part=1).results_only())
+            except OSError:  # no process to spare: this one judges it all
+                partner = None
+            finally:
+                linked.close()  # the forked process's connection, not ours
         sandbox = Sandbox(launcher, submission, limits)
         executed = _execution_check(sandbox, cell_s) if execute else []
         judging = time.perf_counter()
