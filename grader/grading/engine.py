@@ -167,8 +167,10 @@ def _judge(exercise: Exercise, submission: Submission, limits: Limits, tapes: Ta
     session = GradingSession(sandbox, tapes, seed, targets, part)
     # Public judges, then hidden ones where this copy of the grader has them (given by path,
     # so pytest collects them whatever pytest.ini's python_files says).
+    # --assert=plain: judges fail through expect()/Fail with messages of their own, never a
+    # bare assert (tests/test_judges_style.py), so rewriting their modules is time for nothing.
     args = [*map(str, exercise.judge_files), "-c", str(CHECKS_DIR / "pytest.ini"), "--rootdir",
-            str(CHECKS_DIR), "-s", "-q", "--tb=line"]
+            str(CHECKS_DIR), "-s", "-q", "--tb=line", "--assert=plain"]
     for plugin in UNUSED_PYTEST_PLUGINS:
         args += ["-p", f"no:{plugin}"]
     output = io.StringIO()
