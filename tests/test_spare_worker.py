@@ -111,3 +111,38 @@ def test_a_submission_that_closes_its_channel_is_told_so(grade_file, tmp_path):
     report = grade_file(path)
     assert report.score == 0
     assert "closed the worker's connection to the grader while importing" in report.problem
+
+
+STACK_PROBE = '''
+import traceback, zlib
+import torch
+from torch import nn
+
+WHERE = zlib.crc32("|".join(f"{f.filename}:{f.lineno}" for f in traceback.extract_stack()).encode())
+
+class CenteredLayer(nn.Module):
+    def forward(self, X):
+        return torch.tensor([float(WHERE)], dtype=torch.float64)
+'''
+
+
+def test_every_worker_runs_the_submission_from_the_same_stack(tmp_path):
+    """torch.jit.trace writes the Python stack into the files it saves: a student's saved
+    model must be the same bytes whichever spare served it (the first one, one forked after a
+    request, one forked to fit other limits), or replayed and plain grading send different
+    files to the judges."""
+    path = tmp_path / "exercise3.py"
+    path.write_text(STACK_PROBE)
+    launcher = start_launcher([path], [all_exercises()["exercise3"]])
+    try:
+        stacks = set()
+        for limits, pause in [(Limits(), 0.3), (Limits(), 0), (Limits(memory_mb=300), 0), (Limits(), 0.3)]:
+            time.sleep(pause)
+            sandbox = Sandbox(launcher, read_submission(path), limits)
+            try:
+                stacks.add(float(sandbox.run(probes.centered_outputs, [torch.ones(1)])[0]))
+            finally:
+                sandbox.close()
+    finally:
+        launcher.close()
+    assert len(stacks) == 1, "workers forked from different places in the server"

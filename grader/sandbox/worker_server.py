@@ -59,11 +59,23 @@ def main() -> None:
     gc.freeze()
     _send(ctrl, {"ready": True, "pid": os.getpid()})
     confine.set_parent_death_signal()  # the grader died: no server without it
-    workers.fork_spare({key: getattr(DEFAULT_LIMITS, key) for key in CGROUP_SETTINGS})
+    wanted: dict[str, Any] = {key: getattr(DEFAULT_LIMITS, key) for key in CGROUP_SETTINGS}
     # The grader's connection, and any more it opens for processes it forks (a second
     # judging process): link -> what was read from it and not yet handled.
     links = {ctrl: b""}
+    spawning: tuple[socket.socket, dict[str, Any], int] | None = None  # a request no spare fitted
     while True:
+        # Every worker is forked here, as a spare, so that all carry the same stack:
+        # torch.jit.trace writes the stack into the files it saves, and a student's saved
+        # model must not depend on which spare (the first, a later one, one made to fit a
+        # request) happened to serve it. Between requests: while the grader talks to a worker.
+        workers.fork_spare(wanted)
+        if spawning is not None:
+            link, config, channel = spawning
+            spawning = None
+            pid = workers.start(config, channel)
+            _send(link, {"pid": pid if pid is not None else workers.start_afresh(config, channel)})
+            continue
         link = next((each for each, pending in links.items() if b"\n" in pending), None)
         if link is None:
             link = select.select(list(links), [], [])[0][0]
@@ -80,9 +92,12 @@ def main() -> None:
         workers.clean_up(_reap(workers.exited))
         request = json.loads(line)
         if request["op"] == "spawn":
-            pid = workers.start(request["config"], fds[0])
-            _send(link, {"pid": pid})
-            workers.fork_spare(request["config"])  # while the grader talks to this one
+            wanted = request["config"]
+            pid = workers.start(wanted, fds[0])
+            if pid is None:  # the spare did not fit: one that does is forked first
+                spawning = link, wanted, fds[0]
+            else:
+                _send(link, {"pid": pid})
         elif request["op"] == "poll":
             _send(link, {"pid": request["pid"], "exitcode": workers.poll(request["pid"])})
         elif request["op"] == "wait":
@@ -116,16 +131,21 @@ class _Workers:
         self.live: dict[int, tuple[str, str]] = {}  # pid -> its cgroup and working directory
         self.spare: tuple[int, socket.socket, dict[str, Any]] | None = None  # pid, link, config
 
-    def start(self, request: dict[str, Any], channel_fd: int) -> int:
-        """A worker for ``request`` on ``channel_fd``: the spare where it fits, else a new one."""
-        config = self._config(request)
-        try:
-            pid = self._hand_over(config, channel_fd)
-            if pid is None:
-                pid = self._fork(config, channel_fd)
-        finally:
+    def start(self, request: dict[str, Any], channel_fd: int) -> int | None:
+        """The spare's pid, now serving ``request`` on ``channel_fd``; None where there is
+        no spare or it does not fit (it is then ended, and ``channel_fd`` kept)."""
+        pid = self._hand_over(self._config(request), channel_fd)
+        if pid is not None:
             os.close(channel_fd)
         return pid
+
+    def start_afresh(self, request: dict[str, Any], channel_fd: int) -> int:
+        """A worker forked for ``request`` now: where no spare could be made (no process
+        to spare)."""
+        try:
+            return self._fork(self._config(request), channel_fd)
+        finally:
+            os.close(channel_fd)
 
     def fork_spare(self, request: dict[str, Any]) -> None:
         if self.spare is not None:
