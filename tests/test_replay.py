@@ -65,3 +65,34 @@ def test_hypothesis_draws_no_constants_from_the_graders_own_source():
     import grader.checks.exercise3.judges  # noqa: F401
 
     assert len(providers._get_local_constants()) == 0
+
+
+def test_tapes_copy_values_as_deepcopy_does():
+    """Tensors are cloned directly, but what comes back must be what ``copy.deepcopy`` gives:
+    same values, dtypes, strides and grad flags, no storage shared with the tape, and a
+    storage shared within the value still shared (views and tied tensors go to deepcopy)."""
+    import copy
+
+    import torch
+
+    from grader.grading.replay import copied
+
+    x = torch.arange(6.0).reshape(2, 3)
+    leaf = torch.ones(2, requires_grad=True)
+    value = {"xs": [x, x.t().contiguous(), torch.zeros(0, 4)], "pair": (leaf, 3, "s"), "n": None}
+    twin = copied(value)
+    expected = copy.deepcopy(value)
+    for got, want in zip(twin["xs"] + [twin["pair"][0]], expected["xs"] + [expected["pair"][0]], strict=True):
+        assert torch.equal(got, want) and got.dtype == want.dtype and got.stride() == want.stride()
+        assert got.requires_grad == want.requires_grad and got.is_leaf
+    assert twin["pair"][1:] == (3, "s") and type(twin["pair"]) is tuple and twin["n"] is None
+    twin["xs"][0].add_(1)
+    assert torch.equal(x, torch.arange(6.0).reshape(2, 3)), "the copy shares the tape's storage"
+    tied = copied([x, x])
+    assert tied[0] is tied[1], "a tensor twice in a value is one tensor in its copy, as with deepcopy"
+    view = copied([x, x[0]])
+    assert view[1].untyped_storage().data_ptr() == view[0].untyped_storage().data_ptr()
+    strided = x.t()
+    assert copied(strided).stride() == strided.stride()
+    roomy = copy.deepcopy(torch.zeros(3, 4)[:1, :2])  # no view any more, but a storage of 12
+    assert copied(roomy).untyped_storage().nbytes() == roomy.untyped_storage().nbytes()
