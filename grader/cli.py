@@ -225,6 +225,7 @@ def _watch(exercise: Exercise, path: Path | None, report_path: Path | None, time
         from grader.atomic import write_text_atomic
         from grader.grading.engine import grade
         from grader.grading.replay import Tapes
+        from grader.grading.warm_judges import WarmJudges
         from grader.grading.watch import watch
         from grader.render import to_json, to_terminal
         from grader.sandbox.client import Limits
@@ -243,7 +244,9 @@ def _watch(exercise: Exercise, path: Path | None, report_path: Path | None, time
 
         limits = Limits.for_timeout(timeout)
         tapes = Tapes()  # what passed in one run is replayed first in the next
-        watch(chosen, lambda: grade(chosen, exercise, limits=limits, launcher=launcher, tapes=tapes), show)
+        judges = WarmJudges()  # and the judges stay collected, in one pytest session
+        watch(chosen, lambda: grade(chosen, exercise, limits=limits, launcher=launcher, tapes=tapes,
+                                    judges=judges), show)
     except KeyboardInterrupt:
         click.echo("Stopped watching.", err=True)
         return EXIT_GRADED

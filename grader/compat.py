@@ -8,7 +8,9 @@ students meet, or a replay that silently drew other inputs would change their re
 - hypothesis: the constants it collects from "local" modules (emptied), the seed of a
   derandomized test and how hypothesis derives it (batch replay), the note that shows the
   falsifying example (the report's counterexample).
-- pytest: a test item's fixture names (batch replay).
+- pytest: a test item's fixture names (batch replay); making a config from arguments, and
+  configuring and unconfiguring it, as ``pytest.main`` does (one session kept open across
+  submissions, ``grading.warm_judges``); the end of a session's fixtures.
 """
 
 from __future__ import annotations
@@ -87,6 +89,25 @@ def fixture_names(item: pytest.Function) -> tuple[str, ...]:
     return tuple(item._fixtureinfo.argnames)
 
 
+def pytest_config(args: list[str], plugins: list[Any]) -> pytest.Config:
+    """A configured pytest config for ``args``, as ``pytest.main`` makes one."""
+    config = _prepareconfig(args, plugins)
+    config._do_configure()
+    return config
+
+
+def unconfigure(config: pytest.Config) -> None:
+    config._ensure_unconfigure()
+
+
+def tear_down_all(session: pytest.Session) -> None:
+    """Finish every fixture still set up, session-scoped ones included."""
+    session._setupstate.teardown_exact(None)
+
+
+_prepareconfig = internal("_pytest.config", "_prepareconfig")
+
+
 def _check_given() -> None:
     """A @given test carries the seed attribute and ``hypothesis.inner_test``."""
 
@@ -104,6 +125,11 @@ def _check_pytest() -> None:
     fixture_info = internal("_pytest.fixtures", "FuncFixtureInfo")
     if "argnames" not in getattr(fixture_info, "__dataclass_fields__", {}):
         raise moved("_pytest.fixtures.FuncFixtureInfo.argnames")
+    for name in ("_do_configure", "_ensure_unconfigure"):
+        if not callable(getattr(pytest.Config, name, None)):
+            raise moved(f"pytest.Config.{name}")
+    if not callable(getattr(internal("_pytest.runner", "SetupState"), "teardown_exact", None)):
+        raise moved("_pytest.runner.SetupState.teardown_exact")
 
 
 _check_given()

@@ -68,6 +68,7 @@ def _serve(protocol: TextIO, exercises: dict[str, Any], launcher: Any, options: 
            seed: GradingSeed) -> None:
     from grader.grading.engine import grade
     from grader.grading.replay import Tapes
+    from grader.grading.warm_judges import WarmJudges
     from grader.sandbox.client import Limits
 
     limits = Limits.for_timeout(float(options["timeout_s"]))
@@ -75,15 +76,16 @@ def _serve(protocol: TextIO, exercises: dict[str, Any], launcher: Any, options: 
     # records them from the solutions first and has a failing replay end its check.
     tapes = Tapes(fail_fast=bool(options.get("fail_fast")))
     unprimed = {name: Path(path) for path, name in options.get("prime", [])}
+    judges = WarmJudges()  # each exercise's judges collected once, in one pytest session
     _send(protocol, {"ready": True})
     for line in sys.stdin:
         job = json.loads(line)
         try:
             if job["exercise"] in unprimed:  # before its exercise's first job: record the tapes
                 grade(unprimed.pop(job["exercise"]), exercises[job["exercise"]], limits=limits,
-                      launcher=launcher, tapes=tapes, seed=seed)
+                      launcher=launcher, tapes=tapes, seed=seed, judges=judges)
             report = grade(Path(job["path"]), exercises[job["exercise"]], limits=limits, launcher=launcher,
-                           tapes=tapes, seed=seed, targets=job.get("targets"))
+                           tapes=tapes, seed=seed, targets=job.get("targets"), judges=judges)
             _send(protocol, {"id": job["id"], "report": report.to_dict()})
         except Exception as exc:  # noqa: BLE001 - the grader's own failure: an infrastructure error
             detail = traceback.format_exception_only(exc)[-1].strip()

@@ -34,6 +34,7 @@ from grader.sandbox.launchers import Launcher
 
 if TYPE_CHECKING:
     from grader.grading.replay import Tapes
+    from grader.grading.warm_judges import WarmJudges
 
 __all__ = ["grade"]
 
@@ -58,6 +59,7 @@ def grade(
     seed: GradingSeed = PUBLIC_SEED,
     targets: Collection[str] | None = None,
     split: bool = False,
+    judges: WarmJudges | None = None,
 ) -> Report:
     """Grade the submission at ``path`` as ``exercise``.
 
@@ -67,7 +69,8 @@ def grade(
     chooses the inputs hypothesis draws (public, or a course secret's). ``targets``
     (``grade audit``) runs only the checks of those API names. ``split`` judges in two
     processes where the machine has a core to spare (``two_judges``; not with ``tapes``,
-    which live in this process).
+    which live in this process). ``judges`` (batch, watch) runs them in a pytest session
+    kept open across submissions (``warm_judges``).
     """
     started = time.perf_counter()
     own_launcher = launcher is None
@@ -79,10 +82,10 @@ def grade(
     _freeze_imported_objects()
 
     submission = read_submission(path)
-    judge = functools.partial(_judge, exercise, submission, limits, tapes, seed, targets)
+    judge = functools.partial(_judge, exercise, submission, limits, tapes, seed, targets, judges)
     partner, theirs = None, None
     try:
-        if split and tapes is None and two_judges.can_split(launcher):
+        if split and tapes is None and judges is None and two_judges.can_split(launcher):
             linked = launcher.connect()  # type: ignore[attr-defined]
             try:
                 partner = two_judges.fork(lambda: judge(linked, part=1).results_only())
@@ -94,7 +97,7 @@ def grade(
         executed = _execution_check(sandbox, cell_s) if execute else []
         judging = time.perf_counter()
         ours = judge(launcher, part=0 if partner else None, sandbox=sandbox)
-        if ours.exit_code == pytest.ExitCode.INTERRUPTED:
+        if ours.exit_code == pytest.ExitCode.INTERRUPTED and not ours.collect_errors:
             raise KeyboardInterrupt  # half the checks are no grade: report nothing
         theirs = partner.result() if partner else None
     finally:
@@ -102,7 +105,7 @@ def grade(
             partner.kill()
         if own_launcher:
             launcher.close()
-    if theirs and theirs["exit_code"] == pytest.ExitCode.INTERRUPTED:
+    if theirs and theirs["exit_code"] == pytest.ExitCode.INTERRUPTED and not theirs["collect_errors"]:
         raise KeyboardInterrupt
     finished = time.perf_counter()
     results = ours.merged(theirs)
@@ -155,32 +158,47 @@ class _Judged:
 
 
 def _judge(exercise: Exercise, submission: Submission, limits: Limits, tapes: Tapes | None,
-           seed: GradingSeed, targets: Collection[str] | None, launcher: Launcher,
-           part: int | None = None, sandbox: Sandbox | None = None) -> _Judged:
+           seed: GradingSeed, targets: Collection[str] | None, judges: WarmJudges | None,
+           launcher: Launcher, part: int | None = None, sandbox: Sandbox | None = None) -> _Judged:
     """Run the exercise's judges (``part``: this process's share of them) against the
-    submission, in a worker from ``launcher`` (or ``sandbox``'s)."""
+    submission, in a worker from ``launcher`` (or ``sandbox``'s): in a pytest session of
+    their own, or in ``judges``'s."""
     import pytest
 
     from grader.grading.pytest_plugin import GradingSession
 
     sandbox = sandbox or Sandbox(launcher, submission, limits)
+    if judges is not None:
+        try:
+            return judges.run(exercise, sandbox, tapes, seed, targets)
+        finally:
+            sandbox.close()
     session = GradingSession(sandbox, tapes, seed, targets, part)
-    # Public judges, then hidden ones where this copy of the grader has them (given by path,
-    # so pytest collects them whatever pytest.ini's python_files says).
-    # --assert=plain: judges fail through expect()/Fail with messages of their own, never a
-    # bare assert (tests/test_judges_style.py), so rewriting their modules is time for nothing.
-    args = [*map(str, exercise.judge_files), "-c", str(CHECKS_DIR / "pytest.ini"), "--rootdir",
-            str(CHECKS_DIR), "-s", "-q", "--tb=line", "--assert=plain"]
-    for plugin in UNUSED_PYTEST_PLUGINS:
-        args += ["-p", f"no:{plugin}"]
     output = io.StringIO()
     try:
         with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
-            exit_code = pytest.main(args, plugins=[session])
+            exit_code = pytest.main(pytest_args(exercise), plugins=[session])
     finally:
         sandbox.close()
     return _Judged(session.results, session.positions, session.collect_errors, int(exit_code),
                    output.getvalue())
+
+
+def pytest_args(exercise: Exercise, terminal: bool = True) -> list[str]:
+    """How pytest runs an exercise's judges: the public ones, then hidden ones where this
+    copy of the grader has them (given by path, so pytest collects them whatever
+    pytest.ini's python_files says). ``terminal``: with pytest's terminal reporter, whose
+    output the report shows where the judges did not run.
+
+    --assert=plain: judges fail through expect()/Fail with messages of their own, never a
+    bare assert (tests/test_judges_style.py), so rewriting their modules is time for nothing.
+    """
+    args = [*map(str, exercise.judge_files), "-c", str(CHECKS_DIR / "pytest.ini"), "--rootdir",
+            str(CHECKS_DIR), "-s", "--assert=plain"]
+    args += ["-q", "--tb=line"] if terminal else ["-p", "no:terminal"]
+    for plugin in UNUSED_PYTEST_PLUGINS:
+        args += ["-p", f"no:{plugin}"]
+    return args
 
 
 _frozen = False

@@ -37,13 +37,19 @@ deferred_imports.install()  # the exercise5 judges step optimizers: see there
 class GradingSession:
     """Registered by the engine: supplies the sandbox and collects results."""
 
-    def __init__(self, sandbox: Sandbox, tapes: Tapes | None = None, seed: GradingSeed = PUBLIC_SEED,
+    def __init__(self, sandbox: Sandbox | None, tapes: Tapes | None = None, seed: GradingSeed = PUBLIC_SEED,
                  targets: Collection[str] | None = None, part: int | None = None) -> None:
+        self.part = part  # judging in two processes: this one's share (grader.grading.two_judges)
+        self.start(sandbox, tapes, seed, targets)
+
+    def start(self, sandbox: Sandbox | None, tapes: Tapes | None, seed: GradingSeed,
+              targets: Collection[str] | None) -> None:
+        """Begin a submission's run: ``warm_judges`` runs one after another in one session
+        (a session's collection, with no sandbox yet, then imports no submission)."""
         self.sandbox = sandbox
         self.tapes = tapes  # batch grading: inputs of checks that passed before (grader.grading.replay)
         self.seed = seed  # which inputs each check draws (grader.grading.seed)
         self.targets = targets  # only the checks of these API names (grade audit), or all
-        self.part = part  # judging in two processes: this one's share (grader.grading.two_judges)
         self.results: list[CheckResult] = []
         self.positions: list[int] = []  # each result's place among all the checks collected
         self._position: dict[str, int] = {}
@@ -66,6 +72,8 @@ class GradingSession:
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         """Import the submission once, before the first check (its failure is reused)."""
+        if self.sandbox is None:
+            return
         with contextlib.suppress(StudentCodeProblem, GraderFault):  # each check reports it
             self.sandbox.prepare()
 
