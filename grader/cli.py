@@ -220,7 +220,7 @@ def watch_command(exercise: str, path: Path | None, report_path: Path | None, ti
 def _watch(exercise: Exercise, path: Path | None, report_path: Path | None, timeout: float,
            isolation: str | None = None) -> int:
     chosen, why = _choose_submission(exercise, path)
-    launcher = start_launcher_for(isolation, [chosen], [exercise])  # started once: every run is warm
+    launcher = start_launcher_for(isolation, [chosen], [exercise], many_workers=True)  # every run is warm
     try:
         from grader.atomic import write_text_atomic
         from grader.grading.engine import grade

@@ -27,7 +27,7 @@ if REQUIRED_ISOLATION not in ("", "full"):
 
 @pytest.fixture(scope="session")
 def launcher():
-    started = start_launcher(plots=True)  # the notebook fixtures plot
+    started = start_launcher(plots=True, many_workers=True)  # the notebook fixtures plot
     yield started
     started.close()
 

@@ -273,3 +273,37 @@ def test_a_model_saved_with_torch_export_passes_under_the_default_time_limits(gr
     path.write_text(patched, encoding="utf-8")
     report = grade_file(path, "exercise5", limits=Limits())
     assert not failures(report) and report.score == report.max_score
+
+
+RANDOM_AT_IMPORT = '''
+import torch
+from torch import nn
+
+DRAWN = torch.rand(3)  # at import, from the random state the worker started with
+
+class CenteredLayer(nn.Module):
+    def forward(self, X):
+        return DRAWN
+'''
+
+
+def test_what_a_submission_draws_at_import_is_the_same_in_every_worker(tmp_path):
+    """torch seeds each process at random, and exercise5's probes warm the JIT up in the
+    worker server with random layers of their own: a submission that draws at import (a
+    notebook's data) must still draw the same, whichever server forked its worker."""
+    from grader.checks.exercise3 import probes as probes3
+    from grader.grading.exercises import all_exercises
+    from grader.grading.sandbox_setup import start_launcher
+
+    path = tmp_path / "exercise3.py"
+    path.write_text(RANDOM_AT_IMPORT)
+    drawn = []
+    for names in (["exercise3"], ["exercise3"], ["exercise3", "exercise5"]):
+        launcher = start_launcher([path], [all_exercises()[name] for name in names])
+        sandbox = Sandbox(launcher, read_submission(path), Limits())
+        try:
+            drawn.append(sandbox.run(probes3.centered_outputs, [torch.ones(1)])[0])
+        finally:
+            sandbox.close()
+            launcher.close()
+    assert torch.equal(drawn[0], drawn[1]) and torch.equal(drawn[0], drawn[2])

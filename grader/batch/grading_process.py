@@ -36,7 +36,8 @@ def main() -> None:
     chosen = [exercises[name] for name in options["exercises"]]
     seed = _seed(options)
     launcher = start_launcher((), chosen, extra_hidden=[Path(p) for p in options["hide"]],
-                              plots=bool(options.get("plots")), isolation=options.get("isolation"))
+                              plots=bool(options.get("plots")), isolation=options.get("isolation"),
+                              many_workers=True)
     try:
         _serve(protocol, exercises, launcher, options, seed)
     finally:

@@ -45,17 +45,19 @@ def _session_sockets() -> list[Path]:
 def start_launcher(
     submissions: Iterable[Path] = (), exercises: Iterable[Exercise] | None = None,
     extra_hidden: Iterable[Path] = (), plots: bool | None = None, isolation: str | None = None,
+    many_workers: bool = False,
 ) -> Launcher:
     """Start the worker server now, hiding what it must (and ``extra_hidden``), with the
     probes of ``exercises`` (default: all; one exercise's probes start faster when that is
     all a run grades), and with matplotlib when ``plots`` (default: when a submission is a
     notebook that mentions it). ``isolation``: "full" or "portable" (default: by platform,
-    ``launchers.choose_isolation``)."""
+    ``launchers.choose_isolation``). ``many_workers``: a batch's or watch's server, which
+    prepares to start many (``launchers.ServerLauncher``'s ``huge_pages``)."""
     submissions = list(submissions)
     preload = probes_modules(exercises)
     if plots or (plots is None and plotting(submissions)):
         preload.append(PLOTTING)
-    return default_launcher(preload, hidden_paths(submissions, extra_hidden), isolation)
+    return default_launcher(preload, hidden_paths(submissions, extra_hidden), isolation, many_workers)
 
 
 # Importing pyplot costs 2-3 s in a worker (its font list built afresh each time), more than a

@@ -111,8 +111,11 @@ class ServerLauncher:
 
     def __init__(
         self, preload: list[str], hidden: list[str] | None = None, tmp_mb: int = 256,
-        ready_timeout_s: float = 120.0, namespaces: bool = True,
+        ready_timeout_s: float = 120.0, namespaces: bool = True, huge_pages: bool = False,
     ) -> None:
+        """``huge_pages``: the server collapses its memory into huge pages once started
+        (``sandbox.huge_pages``): 0.2 s of its time, then each worker costs 10-20 ms less.
+        Worth it for a server that starts many workers (batch, watch), not for one grade."""
         self.preload = list(preload)
         self._ready_timeout_s = ready_timeout_s
         self._lock = threading.Lock()
@@ -125,7 +128,7 @@ class ServerLauncher:
             [sys.executable, "-I", "-c", _bootstrap("from grader.sandbox.worker_server import main; main()"),
              str(theirs.fileno()),
              json.dumps({"preload": preload, "hidden": hidden or [], "tmp_mb": tmp_mb,
-                         "namespaces": namespaces})],
+                         "namespaces": namespaces, "huge_pages": huge_pages})],
             pass_fds=[theirs.fileno()],
             env=worker_env(),
             stdin=subprocess.DEVNULL,
@@ -331,16 +334,17 @@ def choose_isolation(requested: str | None = None) -> tuple[str, str]:
 
 
 def default_launcher(preload: list[str], hidden: list[str] | None = None,
-                     isolation: str | None = None) -> Launcher:
+                     isolation: str | None = None, many_workers: bool = False) -> Launcher:
     """The worker server where the platform can fork, else fresh interpreters; ``isolation``
     as ``choose_isolation`` settles it (``portable``: fresh interpreters, confined alike on
     every platform).
 
     ``hidden`` are the paths no worker may see (judges, solutions, submissions).
+    ``many_workers``: the server will start many (a batch, watch), so it prepares for that.
     """
     level, _ = choose_isolation(isolation)
     if level == "portable":
         return SpawnLauncher(preload, hidden, portable=True)
     if os.name == "posix":
-        return ServerLauncher(preload, hidden)
+        return ServerLauncher(preload, hidden, huge_pages=many_workers)
     return SpawnLauncher(preload, hidden)

@@ -307,6 +307,9 @@ def _load(request: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
     module = types.ModuleType("submission")
     module.__file__ = filename
     sys.modules["submission"] = module
+    # torch seeds each process at random: what the submission draws as it is imported (a
+    # notebook's data, a net built at the top) must be the same in every worker and run.
+    _seed(0)
     state["namespace"] = Namespace(module)
     notes: list[dict[str, Any]] = []
     try:

@@ -27,7 +27,7 @@ import socket
 import sys
 from typing import Any
 
-from grader.sandbox import cgroups, confine, rootfs
+from grader.sandbox import cgroups, confine, huge_pages, rootfs
 from grader.sandbox.confine import Confinement
 
 # A forked worker's copy-on-write pages of the server (the heap its refcounts touch) are
@@ -48,7 +48,9 @@ def main() -> None:
     from grader.sandbox.client import DEFAULT_LIMITS
 
     for name in options["preload"]:
-        importlib.import_module(name)
+        module = importlib.import_module(name)
+        if name.startswith("grader.checks.") and callable(getattr(module, "warm_up", None)):
+            module.warm_up()  # a probes module's first-use costs, paid here once (exercise5's JIT)
     groups = cgroups.prepare() if options["namespaces"] else cgroups.Cgroups()  # before /sys is gone
     server = confine.isolate_server(options["hidden"], allowed_paths(), options["tmp_mb"],
                                     options["namespaces"])
@@ -59,6 +61,8 @@ def main() -> None:
     gc.freeze()
     _send(ctrl, {"ready": True, "pid": os.getpid()})
     confine.set_parent_death_signal()  # the grader died: no server without it
+    if options.get("huge_pages"):  # while the grader still imports: every fork after is cheaper
+        huge_pages.collapse()
     wanted: dict[str, Any] = {key: getattr(DEFAULT_LIMITS, key) for key in CGROUP_SETTINGS}
     # The grader's connection, and any more it opens for processes it forks (a second
     # judging process): link -> what was read from it and not yet handled.
