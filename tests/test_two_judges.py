@@ -38,7 +38,8 @@ def test_a_split_report_is_the_single_process_one(launcher, exercise: str, path:
     assert not _children(), "the second judging process outlived its grading"
 
 
-def test_whole_api_names_go_to_one_part_balanced_by_examples():
+def test_whole_api_names_go_to_one_part_balanced_by_examples(monkeypatch):
+    monkeypatch.setattr(two_judges, "recorded_durations", lambda: {})  # no durations: examples decide
     items = [_item("A", 20), _item("A", 20), _item("B", 30), _item("C", 6), _item("D", 15), _item("C", 6)]
     parts = two_judges.assign(items, lambda item: item.target)
     by_target: dict[str, set[int]] = {}
@@ -51,9 +52,34 @@ def test_whole_api_names_go_to_one_part_balanced_by_examples():
     assert two_judges.assign(items, lambda item: item.target) == parts  # the same every time
 
 
-def _item(target: str, examples: int) -> SimpleNamespace:
+def test_recorded_durations_outweigh_examples(monkeypatch):
+    """exercise5's traced models: few examples, each costly. By examples, A (8) would join
+    B (50); by recorded seconds it weighs the most and goes apart from B. A check with no
+    entry (D) is weighed by its examples at the exercise's own seconds per example."""
+    durations = {"A: p": 0.4, "B: p": 0.1, "B: q": 0.1, "C: p": 0.1}
+    monkeypatch.setattr(two_judges, "recorded_durations", lambda: {"exercise9": durations})
+    items = [_item("A", 3, "p"), _item("B", 20, "p"), _item("B", 20, "q"), _item("C", 20, "p"),
+             _item("D", 20, "p")]
+    parts = two_judges.assign(items, lambda item: item.target, lambda item: f"{item.target}: {item.prop}")
+    assert parts == [0, 1, 1, 0, 1]  # A + C = 0.5 s against B + D = 0.41 s
+    costs = two_judges._costs(items, lambda item: f"{item.target}: {item.prop}")
+    assert costs[:4] == [0.4, 0.1, 0.1, 0.1] and costs[4] == pytest.approx(25 * 0.7 / 83)
+
+
+def test_every_public_check_has_a_recorded_duration(launcher):
+    """A check added or renamed without running benchmarks/check_durations.py would be
+    weighed by a guess (the split stays correct, only slower)."""
+    recorded = two_judges.recorded_durations()
+    for name, exercise in all_exercises().items():
+        report = grade(ROOT / "exercises" / f"{name}.py", exercise, limits=TEST_LIMITS, launcher=launcher)
+        public = {check.name for check in report.checks if not check.hidden}
+        assert public == set(recorded.get(name, {})), f"run benchmarks/check_durations.py ({name})"
+
+
+def _item(target: str, examples: int, prop: str = "") -> SimpleNamespace:
     settings = SimpleNamespace(max_examples=examples)
-    return SimpleNamespace(target=target, obj=SimpleNamespace(_hypothesis_internal_use_settings=settings))
+    return SimpleNamespace(target=target, prop=prop, path=Path("grader/checks/exercise9/judges.py"),
+                           obj=SimpleNamespace(_hypothesis_internal_use_settings=settings))
 
 
 def _children() -> list[int]:

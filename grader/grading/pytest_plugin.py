@@ -67,7 +67,7 @@ class GradingSession:
             items[:] = [item for item in items if set(_target(item).split("/")) & set(self.targets)]
         self._position = {item.nodeid: place for place, item in enumerate(items)}
         if self.part is not None:
-            parts = two_judges.assign(items, _target)
+            parts = two_judges.assign(items, _target, check_name)
             items[:] = [item for item, part in zip(items, parts, strict=True) if part == self.part]
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -156,6 +156,14 @@ def quick_report(item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestR
     return pytest.TestReport(item.nodeid, item.location, dict.fromkeys(item.keywords, 1), outcome, longrepr,
                              call.when, duration=call.duration, start=call.start, stop=call.stop,
                              user_properties=item.user_properties)
+
+
+def check_name(item: pytest.Item) -> str:
+    """The check's name in reports: "target: property"."""
+    marker = item.get_closest_marker(MARKER)
+    if marker is None:
+        return item.name
+    return f"{marker.kwargs.get('target', '')}: {marker.kwargs.get('prop', '')}"
 
 
 def _target(item: pytest.Item) -> str:

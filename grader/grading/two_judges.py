@@ -14,32 +14,64 @@ about two thirds of the time. A batch already keeps every core busy and does not
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import pickle
 import signal
 from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from grader.grading.errors import GraderFault
+from grader.paths import CHECKS_DIR
 
 PARTS = 2
+# How long each check took on the reference solution (written by benchmarks/check_durations.py).
+DURATIONS = CHECKS_DIR / "durations.json"
 
 
-def assign(items: list[pytest.Item], target_of: Callable[[pytest.Item], str]) -> list[int]:
-    """The part (0 or 1) of each item: whole API names, balanced by their examples."""
-    weights: dict[str, int] = {}
-    for item in items:
+def assign(items: list[pytest.Item], target_of: Callable[[pytest.Item], str],
+           name_of: Callable[[pytest.Item], str] = str) -> list[int]:
+    """The part (0 or 1) of each item: whole API names, balanced by what their checks cost."""
+    weights: dict[str, float] = {}
+    for item, cost in zip(items, _costs(items, name_of), strict=True):
         target = target_of(item)
-        weights[target] = weights.get(target, 0) + _examples(item)
-    load = [0] * PARTS
+        weights[target] = weights.get(target, 0) + cost
+    load = [0.0] * PARTS
     part_of: dict[str, int] = {}
     for target in sorted(weights, key=lambda t: -weights[t]):  # stable: ties in judges' order
         part = load.index(min(load))
         part_of[target] = part
         load[part] += weights[target]
     return [part_of[target_of(item)] for item in items]
+
+
+def _costs(items: list[pytest.Item], name_of: Callable[[pytest.Item], str]) -> list[float]:
+    """What each check costs: how long it took on the reference solution (``DURATIONS``),
+    else an estimate from its examples in the same unit. Examples alone weigh checks badly
+    where one example is costly (exercise5's traced models: 4 examples, 0.2 s)."""
+    durations = recorded_durations()
+    recorded = [durations.get(_exercise(item), {}).get(name_of(item)) for item in items]
+    known = [(cost, _examples(item)) for cost, item in zip(recorded, items, strict=True) if cost is not None]
+    per_example = sum(cost for cost, _ in known) / sum(n for _, n in known) if known else 1.0
+    return [cost if cost is not None else _examples(item) * per_example
+            for cost, item in zip(recorded, items, strict=True)]
+
+
+def _exercise(item: pytest.Item) -> str:
+    return Path(str(getattr(item, "path", ""))).parent.name  # grader/checks/<exercise>/judges.py
+
+
+@lru_cache(maxsize=1)
+def recorded_durations() -> dict[str, dict[str, float]]:
+    """exercise -> check name -> seconds, from ``DURATIONS`` (empty where it is missing)."""
+    try:
+        return json.loads(DURATIONS.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
 
 
 def _examples(item: pytest.Item) -> int:
