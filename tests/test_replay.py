@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import pytest
 
 from grader.grading.engine import grade
 from grader.grading.exercises import all_exercises
 from grader.grading.replay import Tapes
+from grader.grading.warm_judges import WarmJudges
 from grader.sandbox import client, wire
 from tests.conftest import ROOT, SUBMISSIONS, TEST_LIMITS, without_timings
 from tests.test_fixtures import EXERCISES, assert_as_expected, expectations
@@ -96,3 +98,40 @@ def test_tapes_copy_values_as_deepcopy_does():
     assert copied(strided).stride() == strided.stride()
     roomy = copy.deepcopy(torch.zeros(3, 4)[:1, :2])  # no view any more, but a storage of 12
     assert copied(roomy).untyped_storage().nbytes() == roomy.untyped_storage().nbytes()
+
+
+# A reviewer's attack (round 2): an answer that changes from call to call.
+_EX3 = all_exercises()["exercise3"]
+_SOLUTION_TEXT = (ROOT / "solutions" / "exercise3.py").read_text(encoding="utf-8")
+
+# FourierHalf answers wrongly on the first call its worker sees, rightly after that.
+RIGHT = "        return torch.fft.fft(X, dim=-1)[..., : (n + 1) // 2]\n"
+WRONG_FIRST = ("        _calls.append(1)\n"
+               "        if len(_calls) == 1:\n"
+               "            return torch.fft.fft(X, dim=-1)[..., : (n + 1) // 2] + 1\n" + RIGHT)
+
+
+def _verdicts(report) -> list[tuple[str, str, float]]:
+    return [(check.name, check.status, check.score) for check in report.checks]
+
+
+def test_a_wrong_answer_on_a_replayed_input_is_not_forgotten(launcher, tmp_path: Path):
+    """A batch replays the inputs a classmate passed; where the replay fails it runs
+    hypothesis afresh in the same worker. A submission that is wrong once (on its first
+    call) and right afterwards then passed in a batch the check it fails when graded alone:
+    the failure the replay found was dropped."""
+    assert _SOLUTION_TEXT.count(RIGHT) == 1
+    flaky = tmp_path / "exercise3.py"
+    flaky.write_text(_SOLUTION_TEXT.replace(RIGHT, WRONG_FIRST) + "\n_calls = []\n", encoding="utf-8")
+    alone = grade(flaky, _EX3, limits=TEST_LIMITS, launcher=launcher)
+    assert alone.score < alone.max_score  # the first call's answer is wrong
+
+    tapes, judges = Tapes(), WarmJudges()
+    try:
+        for path in (ROOT / "solutions" / "exercise3.py", flaky):  # a classmate, then this one
+            batch = grade(path, _EX3, limits=TEST_LIMITS, launcher=launcher, tapes=tapes,
+                          judges=judges)
+    finally:
+        judges.close()
+    assert _verdicts(batch) == _verdicts(alone)
+    assert batch.score == alone.score

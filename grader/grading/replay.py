@@ -8,7 +8,10 @@ passed a check, the next can be judged on the same inputs by calling the test's 
 directly, without hypothesis generating them again (a third of the grading time of
 exercise3). If every input passes, the verdict is the one hypothesis would have reached;
 if one fails, the check runs under hypothesis from the start, which finds that failure too
-and shrinks it as usual. The tapes live in one grading process's (or one ``grade watch``'s) memory.
+and shrinks it as usual. A submission whose answers change from call to call (state kept
+in its worker) may pass that second run: the failure the replay found stands, since
+hypothesis alone would have met it first. The tapes live in one grading process's (or one
+``grade watch``'s) memory.
 
 Interactive draws (``st.data()``) are recorded in order with their labels; a judge must not
 choose what to draw from the worker's answers (none does), and a replay that draws off the
@@ -89,13 +92,20 @@ class Tapes:
             return None
         fixtures = {name: item.funcargs[name] for name in compat.fixture_names(item)}
         tape = self._tapes.get(item.nodeid)
+        failure: Exception | None = None
         if tape is not None:
             failure = _replay(hypothesis.inner_test, fixtures, tape)
             if failure is None:
                 return True
             if self.fail_fast and not isinstance(failure, _OffTape):
                 raise failure
-        self._tapes[item.nodeid] = _record(item.obj, fixtures)
+        recorded = _record(item.obj, fixtures)  # raises as hypothesis does
+        if failure is not None and not isinstance(failure, _OffTape):
+            # The submission failed one of the very inputs hypothesis's run holds, and passed
+            # it when asked again: an answer that changes from call to call (state kept in
+            # its worker). Hypothesis alone would have met the failure first: keep it.
+            raise failure
+        self._tapes[item.nodeid] = recorded
         return True
 
 
