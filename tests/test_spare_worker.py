@@ -146,3 +146,27 @@ def test_every_worker_runs_the_submission_from_the_same_stack(tmp_path):
     finally:
         launcher.close()
     assert len(stacks) == 1, "workers forked from different places in the server"
+
+
+def test_a_second_connection_that_goes_away_mid_request_leaves_the_server_serving(server):
+    """A second judging process killed while it waits for a worker (the grader was
+    interrupted): the server's answer finds no one, and the grader's own connection must
+    still get workers (a reviewer's finding: the server's loop died on the broken pipe)."""
+    import json
+    import socket
+
+    for _ in range(3):
+        linked = server.connect()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        limits = Limits()
+        config = {"workdir": "/tmp", "memory_mb": limits.memory_mb, "cpu_s": limits.cpu_s,
+                  "file_mb": limits.file_mb, "max_processes": limits.max_processes, "debug": False}
+        request = {"op": "spawn", "config": config}
+        linked._ctrl.shutdown(socket.SHUT_RD)  # gone before the answer: it can only fail
+        socket.send_fds(linked._ctrl, [json.dumps(request).encode() + b"\n"], [theirs.fileno()])
+        theirs.close()
+        linked._ctrl.close()
+        ours.close()
+    time.sleep(0.5)
+    assert server._process.poll() is None, "the server died"
+    assert _isolation(server, Limits()) is not None  # a worker, with the solution imported

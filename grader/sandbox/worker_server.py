@@ -78,12 +78,17 @@ def main() -> None:
             link, config, channel = spawning
             spawning = None
             pid = workers.start(config, channel)
-            _send(link, {"pid": pid if pid is not None else workers.start_afresh(config, channel)})
+            _answer(links, link, {"pid": pid if pid is not None else workers.start_afresh(config, channel)})
             continue
         link = next((each for each, pending in links.items() if b"\n" in pending), None)
         if link is None:
             link = select.select(list(links), [], [])[0][0]
-        line, fds, links[link] = _receive(link, links[link])
+        try:
+            line, fds, links[link] = _receive(link, links[link])
+        except OSError:  # reset by a second judging process that was killed
+            if link is ctrl:
+                raise
+            line, fds = None, []
         if line is None:
             if link is not ctrl:  # that process is done
                 del links[link]
@@ -101,14 +106,14 @@ def main() -> None:
             if pid is None:  # the spare did not fit: one that does is forked first
                 spawning = link, wanted, fds[0]
             else:
-                _send(link, {"pid": pid})
+                _answer(links, link, {"pid": pid})
         elif request["op"] == "poll":
-            _send(link, {"pid": request["pid"], "exitcode": workers.poll(request["pid"])})
+            _answer(links, link, {"pid": request["pid"], "exitcode": workers.poll(request["pid"])})
         elif request["op"] == "wait":
-            _send(link, {"pid": request["pid"], "exitcode": workers.wait(request["pid"])})
+            _answer(links, link, {"pid": request["pid"], "exitcode": workers.wait(request["pid"])})
         elif request["op"] == "connect":
             links[socket.socket(fileno=fds[0])] = b""
-            _send(link, {"connected": True})
+            _answer(links, link, {"connected": True})
 
 
 # What a worker's cgroup is made with: a spare fits a request that asks for the same.
@@ -303,6 +308,19 @@ def _reap(exited: dict[int, int]) -> list[int]:
 
 def _send(ctrl: socket.socket, message: dict[str, Any]) -> None:
     ctrl.sendall(json.dumps(message).encode() + b"\n")
+
+
+def _answer(links: dict[socket.socket, bytes], link: socket.socket, message: dict[str, Any]) -> None:
+    """Reply on ``link``. A second judging process that went away before its answer (killed
+    when the grader was interrupted) is forgotten; the grader's own connection (the first
+    link) is the server's life."""
+    try:
+        _send(link, message)
+    except OSError:
+        if link is next(iter(links)):
+            raise
+        del links[link]
+        link.close()
 
 
 def _receive(ctrl: socket.socket, buffer: bytes) -> tuple[bytes | None, list[int], bytes]:
