@@ -309,7 +309,7 @@ def _load(request: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
     sys.modules["submission"] = module
     # torch seeds each process at random: what the submission draws as it is imported (a
     # notebook's data, a net built at the top) must be the same in every worker and run.
-    _seed(0)
+    seed(0)
     state["namespace"] = Namespace(module)
     notes: list[dict[str, Any]] = []
     try:
@@ -328,7 +328,7 @@ def _call(request: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
         fn = _resolve(request["probe"])
     except LookupError as exc:
         return {"status": Reply.NO_PROBE, "message": str(exc)}
-    _seed(request.get("seed", 0))
+    seed(request.get("seed", 0))
     try:
         value = fn(state["namespace"], *request.get("args", []))
         return {"status": Reply.OK, "value": wire.plain(value)}
@@ -358,17 +358,18 @@ def _resolve(qualified: str) -> Callable[..., Any]:
     return fn  # type: ignore[return-value]
 
 
-def _seed(seed: int) -> None:
+def seed(value: int) -> None:
+    """Seed torch, ``random`` and numpy (where imported) in this process."""
     import torch
 
     if torch.backends.cuda.is_built() or torch.backends.mps.is_built():
-        torch.manual_seed(seed)  # the accelerators' generators too (or queued until they start)
+        torch.manual_seed(value)  # the accelerators' generators too (or queued until they start)
     else:  # the same for a CPU build, without the bookkeeping for absent GPUs: 0.2 ms a call
-        torch.default_generator.manual_seed(seed)
-    random.seed(seed)
+        torch.default_generator.manual_seed(value)
+    random.seed(value)
     numpy = sys.modules.get("numpy")
     if numpy is not None:
-        numpy.random.seed(seed)
+        numpy.random.seed(value)
 
 
 def _failure(exc: BaseException, filename: str) -> dict[str, Any]:
