@@ -28,6 +28,7 @@ START_S = 180.0  # a grading process imports torch and starts its worker server:
 MARGIN_S = 60.0  # beyond a submission's own time limits, before its grading process is killed
 
 Done = Callable[[Job, dict[str, Any] | None, str], None]  # job, report (or None), error
+_Ended = tuple[Job, dict[str, Any] | None, str]  # what Done is told of one job
 
 
 class PoolError(RuntimeError):
@@ -106,12 +107,19 @@ class Pool:
         try:
             for slot in range(min(self.parallel, len(jobs))):
                 self._start(slot)
-            while pending or any(r.job is not None for r in self._runners):
+            finished: list[_Ended] = []
+            while True:
                 for runner in self._runners:
                     if runner.ready and runner.job is None and pending:
                         job_id, job = pending.popleft()
                         runner.assign(job_id, job, self.job_s)
-                self._wait(by_id, done)
+                # Reports are written once every free process has its next job: no process
+                # waits while the coordinator writes files.
+                for job, report, error in finished:
+                    done(job, report, error)
+                if not pending and all(r.job is None for r in self._runners):
+                    break
+                finished = self._wait(by_id)
             self.close(graceful=True)
         finally:
             self.close()
@@ -145,7 +153,9 @@ class Pool:
                                 f"(log: {runner.log})")
         self._start(runner.slot)
 
-    def _wait(self, by_id: dict[int, Job], done: Done) -> None:
+    def _wait(self, by_id: dict[int, Job]) -> list[_Ended]:
+        """The jobs that ended (graded, failed or stopped), each with its report or error."""
+        finished: list[_Ended] = []
         now = time.monotonic()
         timeout = max(0.0, min(r.deadline for r in self._runners) - now)
         for key, _ in self._selector.select(min(timeout, 1.0)):
@@ -154,8 +164,8 @@ class Pool:
             if messages is None:
                 code = runner.process.poll()
                 if runner.job is not None:
-                    done(runner.job, None, f"the grading process died (exit status {code}); "
-                                           f"its log: {runner.log}")
+                    finished.append((runner.job, None, f"the grading process died (exit status {code}); "
+                                                       f"its log: {runner.log}"))
                 self._replace(runner)
                 continue
             for message in messages:
@@ -164,10 +174,11 @@ class Pool:
                 elif "id" in message:
                     job = by_id[message["id"]]
                     runner.job = None
-                    done(job, message.get("report"), message.get("error", ""))
+                    finished.append((job, message.get("report"), message.get("error", "")))
         for runner in list(self._runners):
             if time.monotonic() > runner.deadline and (runner.job is not None or not runner.ready):
                 if runner.job is not None:
-                    done(runner.job, None, f"grading took longer than {self.job_s:g} s, beyond every time "
-                                           "limit of the submission; the grading process was stopped")
+                    finished.append((runner.job, None, f"grading took longer than {self.job_s:g} s, beyond "
+                                     "every time limit of the submission; the grading process was stopped"))
                 self._replace(runner)
+        return finished
