@@ -159,11 +159,12 @@ def quick_report(item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestR
 
 
 def check_name(item: pytest.Item) -> str:
-    """The check's name in reports: "target: property"."""
+    """The check's name in reports: "target: property" ("?: test_name" for a judge without
+    its @check marker, which reports a grader error)."""
     marker = item.get_closest_marker(MARKER)
     if marker is None:
-        return item.name
-    return f"{marker.kwargs.get('target', '')}: {marker.kwargs.get('prop', '')}"
+        return f"?: {item.name}"
+    return f"{marker.kwargs['target']}: {marker.kwargs['prop']}"
 
 
 def _target(item: pytest.Item) -> str:
@@ -190,7 +191,7 @@ def _result_of(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.Te
         meta, fault = dict(marker.kwargs), ""
     points = float(meta["points"])
     base = {
-        "name": f"{meta['target']}: {meta['prop']}",
+        "name": check_name(item),
         "target": meta["target"],
         "max_score": points,
         "hint": meta.get("hint", ""),

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+import torch
 from hypothesis.errors import UnsatisfiedAssumption
 from hypothesis.strategies import DataObject
 
@@ -185,9 +186,7 @@ def _cloned(value: Any, storages: set[int]) -> Any:
         if any(type(key) not in _ATOMS for key in value):
             raise _Slow
         return {key: _cloned(item, storages) for key, item in value.items()}
-    import torch
-
-    if kind is not torch.Tensor or not _plain_leaf(value, torch):
+    if kind is not torch.Tensor or not _plain_leaf(value):
         raise _Slow
     storage = value.untyped_storage()
     if storage.data_ptr() in storages:  # shared within the value (or several empty ones): deepcopy keeps that
@@ -200,7 +199,7 @@ def _cloned(value: Any, storages: set[int]) -> Any:
     return clone.requires_grad_() if value.requires_grad else clone
 
 
-def _plain_leaf(tensor: Any, torch: Any) -> bool:
+def _plain_leaf(tensor: torch.Tensor) -> bool:
     """A dense CPU tensor that owns its storage from the start, with no gradient or
     attributes of its own: what a clone copies whole."""
     return (tensor._base is None and tensor.is_leaf and tensor.grad is None and not tensor.__dict__
