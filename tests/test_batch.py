@@ -395,3 +395,30 @@ def _grader_cgroups() -> set[Path]:
     root = Path("/sys/fs/cgroup")
     return {path for depth in range(1, 5) for path in root.glob("/".join(["*"] * depth))
             if path.name.startswith("d2l-grader-")}
+
+
+def test_the_coordinator_starts_its_grading_processes_without_importing_torch(tmp_path):
+    """Importing torch takes over a second, and the grading processes (which import it
+    themselves) would wait for it: the coordinator needs only the limits' arithmetic."""
+    touch(tmp_path / "class" / "alice" / "exercise3.py")
+    script = f"""
+import sys
+from pathlib import Path
+from grader.batch import scheduler
+from grader.batch.discover import discover
+from grader.grading.exercises import all_exercises
+
+class Pool:
+    def __init__(self, *args):
+        print("torch" in sys.modules)
+    def run(self, jobs, finish):
+        pass
+
+scheduler.Pool = Pool
+jobs = discover(Path({str(tmp_path / "class")!r}), set(all_exercises())).jobs
+settings = scheduler.Settings(out=Path({str(tmp_path / "out")!r}), parallel=2, timeout_s=1.0)
+scheduler.grade_batch(jobs, settings, "v", lambda outcome: None)
+"""
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
+                            timeout=60)
+    assert result.stdout.strip() == "False", result.stdout + result.stderr

@@ -73,7 +73,7 @@ def grade_batch(jobs: Sequence[Job], settings: Settings, checks_version: str,
     propagates. After a crash the cache still holds every report finished, so a rerun
     resumes there.
     """
-    from grader.sandbox.client import Limits
+    from grader.sandbox.limits import Limits
 
     cache = ReportCache(settings.out / "cache", checks_version, settings.timeout_s, settings.seed.fingerprint)
     outcomes: dict[Job, Outcome] = {}
