@@ -3,6 +3,7 @@ misses named, no internals and no colour codes in what a student reads."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -155,3 +156,31 @@ def test_addresses_in_reprs_are_masked_so_reports_repeat():
     text = "got generator <generator object to_device.<locals>.<genexpr> at 0x7fe6c31cbf10>"
     assert clean(text) == "got generator <generator object to_device.<locals>.<genexpr> at 0x…>"
     assert clean("X at 0x1f, shape (2, 3)") == "X at 0x1f, shape (2, 3)"  # not an address in a repr
+
+
+def test_a_failure_message_is_made_once_and_only_when_read():
+    """While hypothesis shrinks, a check fails on many inputs and only the last is reported:
+    its message (tensors formatted) and figure are made when the report reads them."""
+    from grader.authoring.judging import Fail, expect, expect_close
+
+    made = []
+    with pytest.raises(Fail) as raised:
+        expect(False, lambda: made.append("message") or "the property broke",
+               lambda: made.append("figure") or {"kind": "comparison"})
+    failure = raised.value
+    assert made == []
+    assert str(failure) == "the property broke" and failure.args == ("the property broke",)
+    assert failure.figure == {"kind": "comparison"} and made == ["message", "figure"]
+    assert str(failure) == "the property broke" and made == ["message", "figure"]
+    with pytest.raises(Fail) as raised:
+        expect_close(torch.tensor([1.0, -2.0]), torch.tensor([1.0, 2.0]), "f(X)", X=torch.ones(2))
+    assert str(raised.value).startswith("f(X) is wrong at index (1,): got tensor(-2.), expected tensor(2.)")
+    assert "on input X = tensor([1., 1.])" in raised.value.args[0]
+
+
+def test_a_message_that_cannot_be_made_still_fails_the_property():
+    from grader.authoring.judging import Fail, expect
+
+    with pytest.raises(Fail) as raised:
+        expect(False, lambda: f"{ {}['shapes'] }")
+    assert str(raised.value) == "the property does not hold (and its message failed: KeyError: 'shapes')"

@@ -61,19 +61,60 @@ def budget(examples: int) -> settings:
     return settings(_GRADING, max_examples=examples)
 
 
+Figure = dict[str, Any] | None
+_ARGS = BaseException.__dict__["args"]  # the C slot that a property below stands in front of
+
+
 class Fail(AssertionError):
     """A property broke. The message is what the student reads; ``figure`` (optional) is
     data for a small picture of the failure (``grader.authoring.figure_data``), kept in the
     report as the check's ``figure``; ``hint`` (optional) replaces the check's hint where the
-    evidence points at another mistake than the one it was written for ("" for none)."""
+    evidence points at another mistake than the one it was written for ("" for none).
 
-    def __init__(self, message: str, figure: dict[str, Any] | None = None, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.figure = figure
+    ``message`` and ``figure`` may be functions that make them, called at most once and
+    only when read: while hypothesis shrinks, a failing check fails on a hundred inputs but
+    only the last failure is reported, and formatting the tensors of each one was a third
+    of the time spent shrinking."""
+
+    def __init__(self, message: str | Callable[[], str], figure: Figure | Callable[[], Figure] = None,
+                 hint: str | None = None) -> None:
+        super().__init__()
+        self._message: str | Callable[[], str] | None = message
+        self._figure = figure
         self.hint = hint
 
+    @property  # type: ignore[override]
+    def args(self) -> tuple[Any, ...]:
+        if self._message is not None:
+            message, self._message = self._message, None
+            _ARGS.__set__(self, (_made(message),))
+        return _ARGS.__get__(self)
 
-Figure = dict[str, Any] | None
+    @args.setter
+    def args(self, value: tuple[Any, ...]) -> None:
+        self._message = None
+        _ARGS.__set__(self, value)
+
+    def __str__(self) -> str:
+        args = self.args
+        return str(args[0]) if len(args) == 1 else super().__str__()
+
+    @property
+    def figure(self) -> Figure:
+        if callable(self._figure):
+            self._figure = _figure(self._figure)
+        return self._figure
+
+
+def _made(message: str | Callable[[], str]) -> str:
+    """The message, made now if it is made by a function (which must not take the student's
+    failure away: a message that cannot be formatted still says the property broke)."""
+    if not callable(message):
+        return message
+    try:
+        return message()
+    except Exception as exc:  # noqa: BLE001 - a judge's formatting of the worker's data
+        return f"the property does not hold (and its message failed: {type(exc).__name__}: {exc})"
 
 
 def expect(condition: bool, message: str | Callable[[], str],
@@ -83,7 +124,7 @@ def expect(condition: bool, message: str | Callable[[], str],
     ``figure`` (or a lambda giving it) is drawn beside the message where a format can;
     ``hint`` replaces the check's hint for this failure (see ``Fail``)."""
     if not condition:
-        raise Fail(message() if callable(message) else message, _figure(figure), hint)
+        raise Fail(message, figure, hint)
 
 
 def _figure(figure: Figure | Callable[[], Figure]) -> Figure:
@@ -134,16 +175,19 @@ def on_input(inputs: dict[str, Any]) -> str:
 def expect_tensor(value: Any, what: str, **inputs: Any) -> torch.Tensor:
     """``value`` must be a tensor; returns it."""
     if is_opaque(value):
-        raise Fail(f"{what} should be a tensor, got {value.type_name} {value.text}" + on_input(inputs))
+        raise Fail(lambda: f"{what} should be a tensor, got {value.type_name} {value.text}"
+                   + on_input(inputs))
     if not isinstance(value, torch.Tensor):
-        raise Fail(f"{what} should be a tensor, got {type(value).__name__} {show(value)}" + on_input(inputs))
+        raise Fail(lambda: f"{what} should be a tensor, got {type(value).__name__} {show(value)}"
+                   + on_input(inputs))
     return value
 
 
 def expect_shape(value: torch.Tensor, shape: tuple[int, ...], what: str, **inputs: Any) -> None:
     got = tuple(value.shape)
     if got != tuple(shape):
-        raise Fail(f"{what} has the wrong shape: got {got}, expected {tuple(shape)}" + on_input(inputs))
+        raise Fail(lambda: f"{what} has the wrong shape: got {got}, expected {tuple(shape)}"
+                   + on_input(inputs))
 
 
 def expect_close(
@@ -174,11 +218,9 @@ def expect_close(
         same_kind = actual.is_complex() or not expected.is_complex()
         shown = expected.to(actual.dtype) if actual.is_floating_point() and same_kind else expected
         raise Fail(
-            f"{what} is wrong{where}: got {show(actual[index] if index else actual)}, "
+            lambda: f"{what} is wrong{where}: got {show(actual[index] if index else actual)}, "
             f"expected {show(shown[index] if index else shown)} "
             f"(largest difference {float(diff.max()):.4g})\n"
             f"  got      {show(actual)}\n  expected {show(shown)}" + on_input(inputs),
-            figure=_figure(
-                lambda: figure_data.comparison(actual, shown, title=f"{what}: got against expected")
-            ),
+            figure=lambda: figure_data.comparison(actual, shown, title=f"{what}: got against expected"),
         )
