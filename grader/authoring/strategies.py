@@ -46,6 +46,21 @@ def _cached_tensors(shape: tuple[int, ...] | st.SearchStrategy[tuple[int, ...]] 
 
 
 @cache
+def rows(width: int, least: int = 1, most: int = 4) -> st.SearchStrategy[torch.Tensor]:
+    """Inputs for a layer of ``width`` features: tensors of shape (n, width), n from ``least``
+    to ``most``. Built once for each size: judges that draw a layer's size first and its
+    inputs after would otherwise build (and hypothesis validate) them on every draw."""
+    return tensors(st.tuples(st.integers(least, most), st.just(width)))
+
+
+@cache
+def batches(width: int, least: int = 1, most: int = 4,
+            max_count: int = 4) -> st.SearchStrategy[list[torch.Tensor]]:
+    """One to ``max_count`` batches of ``rows(width, least, most)``."""
+    return st.lists(rows(width, least, most), min_size=1, max_size=max_count)
+
+
+@cache
 def _raw(count: int) -> st.SearchStrategy[bytes]:
     return st.binary(min_size=count, max_size=count)
 

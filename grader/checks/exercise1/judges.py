@@ -28,6 +28,7 @@ from grader.authoring import (
     repeating_chains,
     show,
     shown_as,
+    strategies,
     tensors,
 )
 from grader.checks import common_probes
@@ -46,7 +47,7 @@ LR = 0.5  # one SGD step with gradients of ones moves every registered parameter
 
 
 def batches(width: int, max_count: int = 3) -> st.SearchStrategy[list[torch.Tensor]]:
-    return st.lists(tensors(st.tuples(st.integers(1, 3), st.just(width))), min_size=1, max_size=max_count)
+    return strategies.batches(width, 1, 3, max_count)
 
 
 # -- chains of layers -------------------------------------------------------------------------
@@ -367,7 +368,7 @@ INSTANCE = {"linear": "nn.Linear({w}, {w})", "relu": "nn.Sequential(nn.Linear({w
 def stack_cases(draw: st.DrawFn) -> list[Any]:
     kind, width = draw(st.sampled_from(sorted(INSTANCE))), draw(st.integers(1, 4))
     n = draw(st.integers(1, 4))
-    return [kind, width, n, draw(tensors(st.tuples(st.integers(1, 3), st.just(width))))]
+    return [kind, width, n, draw(strategies.rows(width, 1, 3))]
 
 
 def describe_stack(kind: str, width: int, n: int) -> str:

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from grader.authoring import (
+    batches,
     budget,
     check,
     expect,
@@ -128,8 +129,7 @@ def test_centered_gradients(submission, pairs):
 def linear_cases(draw, max_batches: int = 4):
     """(in_units, units, xs): a layer's size and batches of inputs for it."""
     in_units, units = draw(st.integers(1, 6)), draw(st.integers(1, 6))
-    xs = draw(st.lists(tensors(st.tuples(st.integers(1, 4), st.just(in_units))), min_size=1,
-                       max_size=max_batches))
+    xs = draw(batches(in_units, 1, 4, max_batches))
     return in_units, units, xs
 
 
