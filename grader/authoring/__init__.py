@@ -16,7 +16,7 @@ _HOMES = {
     "probe": "grader.sandbox.worker",
     **dict.fromkeys(("check", "budget", "Fail", "expect", "paired", "show", "on_input", "expect_tensor",
                      "expect_shape", "expect_close"), "grader.authoring.judging"),
-    **dict.fromkeys(("tensors", "shapes", "rows", "batches", "layer_chains", "repeating_chains",
+    **dict.fromkeys(("tensors", "shapes", "rows", "batches", "choice", "layer_chains", "repeating_chains",
                      "FLOAT_DTYPES"), "grader.authoring.strategies"),
     **dict.fromkeys(("Opaque", "is_opaque"), "grader.sandbox.wire"),
     "real_gpus": "grader.sandbox.confine",

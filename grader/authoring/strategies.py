@@ -46,6 +46,12 @@ def _cached_tensors(shape: tuple[int, ...] | st.SearchStrategy[tuple[int, ...]] 
 
 
 @cache
+def choice(options: tuple) -> st.SearchStrategy:
+    """``st.sampled_from(options)``, built once for each tuple of options (as ``rows``)."""
+    return st.sampled_from(options)
+
+
+@cache
 def rows(width: int, least: int = 1, most: int = 4) -> st.SearchStrategy[torch.Tensor]:
     """Inputs for a layer of ``width`` features: tensors of shape (n, width), n from ``least``
     to ``most``. Built once for each size: judges that draw a layer's size first and its
@@ -121,7 +127,7 @@ def layer_chains(
     def chain(w: int, levels: int, least: int) -> tuple[list[dict], int]:
         layers: list[dict] = []
         for _ in range(draw(st.integers(least, max_layers))):
-            kind = draw(st.sampled_from(kinds if levels > 0 else kinds[:-1]))
+            kind = draw(choice(kinds if levels > 0 else kinds[:-1]))
             if kind == "linear":
                 out = draw(st.integers(1, max_width))
                 layers.append({"kind": "linear", "name": f"{prefix}{next(counter)}", "in": w, "out": out})
@@ -145,7 +151,7 @@ def repeating_chains(draw: st.DrawFn, width: int, *, max_width: int = 5,
     before, w = draw(layer_chains(width, min_layers=0, max_layers=2, depth=0, max_width=max_width,
                                   prefix=prefix + "a"))
     shared = {"kind": "linear", "name": prefix + "shared", "in": w, "out": w}
-    between = [_activation(k) for k in draw(st.lists(st.sampled_from(ACTIVATION_KINDS), max_size=2))]
+    between = [_activation(k) for k in draw(st.lists(choice(ACTIVATION_KINDS), max_size=2))]
     chain = [*before, shared, *between, dict(shared)]
     if draw(st.booleans()):
         chain.append({"kind": "chain", "layers": [dict(shared), {"kind": "relu"}]})

@@ -16,6 +16,7 @@ on many seeds without grading.
 from __future__ import annotations
 
 import math
+from functools import cache
 from typing import Any
 
 import torch
@@ -25,6 +26,7 @@ from hypothesis import strategies as st
 from grader.authoring import (
     budget,
     check,
+    choice,
     expect,
     expect_close,
     expect_tensor,
@@ -224,10 +226,15 @@ def test_keeps_parameters(submission, cases):
                + on_input(dict(X1=x1, X2=x2)))
 
 
+@cache
+def _widths_but(d1: int) -> st.SearchStrategy[int]:
+    return widths.filter(lambda d: d != d1)
+
+
 @st.composite
 def width_changes(draw: st.DrawFn) -> list[Any]:
     out, d1 = draw(outs), draw(widths)
-    d2 = draw(widths.filter(lambda d: d != d1))
+    d2 = draw(_widths_but(d1))
     return [out, draw(inputs(d1)), draw(inputs(d2))]
 
 
@@ -445,8 +452,7 @@ def lazy_nets(draw: st.DrawFn) -> tuple[list[list[Any]], torch.Tensor]:
     def chain(w: int, nested: bool, least: int) -> tuple[list[list[Any]], int]:
         parts: list[list[Any]] = []
         for _ in range(draw(st.integers(least, 3))):
-            kind = draw(st.sampled_from(["lazy", "linear", "relu",
-                                         "seq"] if nested else ["lazy", "linear", "relu"]))
+            kind = draw(choice(("lazy", "linear", "relu", "seq") if nested else ("lazy", "linear", "relu")))
             if kind == "seq":
                 inner, w = chain(w, False, 1)
                 parts.append(["seq", inner])

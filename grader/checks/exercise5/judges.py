@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from functools import cache
 from typing import Any
 
 import torch
@@ -23,12 +24,14 @@ from grader.authoring import (
     Fail,
     budget,
     check,
+    choice,
     expect,
     expect_close,
     expect_shape,
     expect_tensor,
     on_input,
     paired,
+    rows,
     shapes,
     show,
     tensors,
@@ -67,9 +70,9 @@ VIEWS = ("whole", "transposed", "every other row", "offset")
 def any_tensors(draw: st.DrawFn) -> torch.Tensor:
     """A tensor of any dtype and shape (zero-size too), maybe a non-contiguous view or one
     that starts inside its storage."""
-    dtype = draw(st.sampled_from(DTYPES))
+    dtype = draw(_DTYPE_CHOICES)
     base = _as_dtype(draw(tensors(shapes(0, 3, min_side=0, max_side=4), dtype=torch.float64)), dtype)
-    view = draw(st.sampled_from(VIEWS))
+    view = draw(_VIEW_CHOICES)
     if view == "transposed" and base.dim() >= 2:
         return base.transpose(0, -1)
     if view == "every other row" and base.dim() >= 1:
@@ -79,13 +82,25 @@ def any_tensors(draw: st.DrawFn) -> torch.Tensor:
     return base
 
 
+# Built once: hypothesis validates a strategy on its first draw, which cost more than the
+# drawing where these were built anew for every example (strategies.py says more).
+_DTYPE_CHOICES = st.sampled_from(DTYPES)
+_VIEW_CHOICES = st.sampled_from(VIEWS)
+_ITEMS = st.lists(any_tensors(), max_size=4)
+_NAMES = st.text("abcdefghijklmnopqrstuvwxyz._0123456789", min_size=1, max_size=8)
+
+
+@cache
+def _keys(count: int) -> st.SearchStrategy[list[str]]:
+    return st.lists(_NAMES, min_size=count, max_size=count, unique=True)
+
+
 @st.composite
 def containers(draw: st.DrawFn) -> list[torch.Tensor] | dict[str, torch.Tensor]:
-    items = draw(st.lists(any_tensors(), max_size=4))
+    items = draw(_ITEMS)
     if draw(st.booleans()):
         return items
-    names = st.text("abcdefghijklmnopqrstuvwxyz._0123456789", min_size=1, max_size=8)
-    keys = draw(st.lists(names, min_size=len(items), max_size=len(items), unique=True))
+    keys = draw(_keys(len(items)))
     return dict(zip(keys, items, strict=True))
 
 
@@ -153,16 +168,20 @@ def test_container_round_trip(submission, objs):
 # -- save_params / load_params -------------------------------------------------------------
 
 
+@cache
+def _quarter_batches(width: int, least: int, most: int) -> st.SearchStrategy[list[torch.Tensor]]:
+    """One to three batches of ``rows(width, least, most)``, divided by 4 (by a lambda, which
+    a counterexample shows as Python: ``torch.tensor([[0.0], [0.0]]) / 4``)."""
+    return st.lists(rows(width, least, most).map(lambda t: t / 4), min_size=1, max_size=3)
+
+
 @st.composite
 def bn_cases(draw: st.DrawFn) -> dict[str, Any]:
     """A batch-norm net (sizes and parameter values), training batches that move its
     running statistics, and inputs to compare outputs on."""
     d, h, o = draw(st.integers(1, 4)), draw(st.integers(1, 5)), draw(st.integers(1, 3))
-    rows = st.integers(2, 4)
-    batches = draw(st.lists(tensors(st.tuples(rows, st.just(d))).map(lambda t: t / 4), min_size=1,
-                            max_size=3))
-    xs = draw(st.lists(tensors(st.tuples(st.integers(1, 3), st.just(d))).map(lambda t: t / 4), min_size=1,
-                       max_size=3))
+    batches = draw(_quarter_batches(d, 2, 4))
+    xs = draw(_quarter_batches(d, 1, 3))
     return {"sizes": [d, h, o], "seed": draw(st.integers(0, 2**16)), "batches": batches, "xs": xs}
 
 
@@ -484,12 +503,18 @@ def _hidden_block(draw: st.DrawFn, fan_in: int, fan_out: int, last: bool,
     return block
 
 
+@cache
+def _layers_to_copy(k: int) -> st.SearchStrategy[int | None]:
+    """reuse_layers' n for an old net of k layers: None (the default) or 1 to k."""
+    return st.one_of(st.none(), st.integers(1, k))
+
+
 @st.composite
 def reuse_cases(draw: st.DrawFn) -> dict[str, Any]:
     """An old net of k >= 2 linear layers, n (None: the default, 2), and a new net."""
     k = draw(st.integers(2, 4))
     sizes = draw(st.lists(st.integers(1, 5), min_size=k + 1, max_size=k + 1))
-    n = draw(st.one_of(st.none(), st.integers(1, k)))
+    n = draw(_layers_to_copy(k))
     copied = 2 if n is None else n
     old = [part for i in range(k) for part in _hidden_block(draw, sizes[i], sizes[i + 1], i == k - 1, True)]
     head = [part for i in range(copied) for part in _hidden_block(draw, sizes[i], sizes[i + 1], False)]
@@ -619,7 +644,7 @@ def model_cases(draw: st.DrawFn) -> dict[str, Any]:
     """A CourseModel (sizes, activation, state from a seed), an example and inputs of its shape."""
     d, h, o = draw(st.integers(1, 4)), draw(st.integers(1, 5)), draw(st.integers(1, 3))
     shape = (draw(st.integers(1, 4)), d)
-    return {"config": {"d": d, "h": h, "o": o, "act": draw(st.sampled_from(["relu", "tanh"]))},
+    return {"config": {"d": d, "h": h, "o": o, "act": draw(choice(("relu", "tanh")))},
             "seed": draw(st.integers(0, 2**16)), "example": draw(tensors(shape)),
             "xs": draw(st.lists(tensors(shape), min_size=1, max_size=3))}
 

@@ -30,7 +30,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from grader.authoring import budget, check, expect, paired, shapes, show, shown_as
+from grader.authoring import budget, check, choice, expect, paired, shapes, show, shown_as
 from grader.checks.exercise6 import probes
 
 DEVICE = "torch.device"  # the qualified type name of a torch.device
@@ -466,13 +466,13 @@ def nets(draw: st.DrawFn, split: bool) -> dict[str, Any]:
         bias = True
     count = parameter_count(widths, bias, norm)
     if not split:
-        device = draw(st.sampled_from(DEVICES))
+        device = draw(choice(DEVICES))
         return shown_as(render_net)(_mlp(widths, bias, norm, [device] * count, device))
-    devices = draw(st.lists(st.sampled_from(DEVICES), min_size=count, max_size=count))
+    devices = draw(st.lists(choice(DEVICES), min_size=count, max_size=count))
     if len(set(devices)) == 1:
         flip = draw(st.integers(0, count - 1))
         devices[flip] = META if devices[flip] == "cpu" else "cpu"
-    buffers = draw(st.sampled_from(DEVICES)) if norm else "cpu"
+    buffers = draw(choice(DEVICES)) if norm else "cpu"
     return shown_as(render_net)(_mlp(widths, bias, norm, devices, buffers))
 
 
