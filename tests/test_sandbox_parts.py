@@ -1,4 +1,5 @@
-"""The sandbox's parts on their own: the seccomp program and finding delegated cgroups."""
+"""The sandbox's parts on their own: the seccomp program, finding delegated cgroups, and the
+worker's capped output."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import textwrap
 import pytest
 
 from grader.sandbox import cgroups, seccomp
+from grader.sandbox.worker import OUTPUT_CAP, CappedOutput
 from tests.conftest import ROOT
 
 SOLUTION = (ROOT / "solutions" / "exercise3.py").read_text(encoding="utf-8")
@@ -147,3 +149,13 @@ def test_a_worker_failing_to_start_is_the_graders_fault_until_the_students_code_
     with pytest.raises(StudentCodeProblem, match="after its code had run"):
         sandbox._started_worker()
     sandbox.close()
+
+
+def test_capped_output_keeps_the_first_characters_and_counts_the_rest():
+    out = CappedOutput()
+    out.write("a" * (OUTPUT_CAP - 3))
+    assert out.write("bcdef") == 5  # straddles the cap: three kept, two counted
+    out.write(12345)  # print() passes str; anything else is made one
+    assert out.text() == "a" * (OUTPUT_CAP - 3) + "bcd" + "\n… (7 more characters)"
+    out.reset()
+    assert out.text() == "" and out.write("") == 0 and out.text() == ""

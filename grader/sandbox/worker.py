@@ -83,13 +83,17 @@ class CappedOutput(io.TextIOBase):
 
     def write(self, text: str) -> int:
         text = str(text)
+        size = len(text)
         with self._lock:
             room = OUTPUT_CAP - self.size
-            if room > 0:
-                self.kept.append(text[:room])
-                self.size += min(room, len(text))
-            self.dropped += max(0, len(text) - max(room, 0))
-        return len(text)
+            if room <= 0:  # full, as it stays through a flood of prints: only counted
+                self.dropped += size
+                return size
+            self.kept.append(text[:room])
+            taken = min(room, size)
+            self.size += taken
+            self.dropped += size - taken
+        return size
 
     def text(self) -> str:
         with self._lock:
