@@ -6,8 +6,9 @@ it and both versions: a patch that silently did nothing would change which examp
 students meet, or a replay that silently drew other inputs would change their reports.
 
 - hypothesis: the constants it collects from "local" modules (emptied), the seed of a
-  derandomized test and how hypothesis derives it (batch replay), the note that shows the
-  falsifying example (the report's counterexample).
+  derandomized test and how hypothesis derives it (batch replay; the digest it derives it
+  from, computed once per test function), the note that shows the falsifying example (the
+  report's counterexample).
 - pytest: a test item's fixture names (batch replay); making a config from arguments, and
   configuring and unconfiguring it, as ``pytest.main`` does (one session kept open across
   submissions, ``grading.warm_judges``); the end of a session's fixtures.
@@ -56,6 +57,8 @@ _local_constants = internal(_providers.__name__, "_local_constants")
 internal(_providers.__name__, "_get_local_constants")  # replaced by no_local_constants
 _int_from_bytes: Callable[[bytes], int] = internal("hypothesis.internal.conjecture.utils", "int_from_bytes")
 _function_digest: Callable[[Any], bytes] = internal("hypothesis.internal.reflection", "function_digest")
+_core = internal("hypothesis", "core")
+internal(_core.__name__, "function_digest")  # replaced by digest_once
 
 
 def no_local_constants() -> None:
@@ -70,9 +73,34 @@ def no_local_constants() -> None:
     _providers._get_local_constants = lambda: empty
 
 
+def digest_once() -> None:
+    """Have hypothesis digest each test function once per process.
+
+    Every run of a derandomized test digests the function's source twice (its seed, and its
+    database key, made even without a database): about 4 ms of inspect and tokenize, paid
+    again for every check that fails in a batch or a watch. The digest of a function object
+    cannot change: its source is the one it was compiled from.
+    """
+    if getattr(_core.function_digest, "_grader_cached", False):
+        return
+    digests: dict[Any, bytes] = {}
+
+    def function_digest(function: Any) -> bytes:
+        try:
+            return digests[function]
+        except KeyError:
+            digest = digests[function] = _function_digest(function)
+            return digest
+        except TypeError:  # an unhashable callable: digested every time, as before
+            return _function_digest(function)
+
+    function_digest._grader_cached = True  # type: ignore[attr-defined]
+    _core.function_digest = function_digest
+
+
 def derandomized_seed(test: Callable[..., Any]) -> int:
     """The seed a derandomized hypothesis run of ``test`` uses (from its digest)."""
-    return _int_from_bytes(_function_digest(test))
+    return _int_from_bytes(_core.function_digest(test))
 
 
 def seed_of(wrapped: Any) -> Any:

@@ -3,6 +3,7 @@ expects them in the pinned versions, and one that moves stops the grader loudly.
 
 from __future__ import annotations
 
+import random
 import subprocess
 import sys
 
@@ -46,10 +47,38 @@ def test_the_derandomized_seed_is_hypothesis_own():
     assert seen == first  # the seed replay sets is the one derandomize uses
 
 
+def test_each_test_is_digested_once_and_draws_what_it_drew():
+    import hypothesis.internal.reflection as reflection
+
+    import grader.authoring.judging  # noqa: F401 - applies the patch
+
+    @hypothesis.given(hypothesis.strategies.integers())
+    @hypothesis.settings(derandomize=True, database=None, max_examples=3)
+    def property_test(x: int) -> None:
+        seen.append(x)
+
+    seen: list[int] = []
+    inner = property_test.hypothesis.inner_test
+    digested = []
+    original = reflection.function_digest
+    compat._function_digest = lambda f: digested.append(f) or original(f)
+    try:
+        property_test()
+        property_test()
+    finally:
+        compat._function_digest = original
+    assert digested == [inner]  # once, for the seed and the database key of both runs
+    assert len(seen) == 6 and seen[:3] == seen[3:]
+    seed = int.from_bytes(original(inner), "big")  # hypothesis's own derandomized seed
+    drawn = hypothesis.core.get_random_for_wrapped_test(inner, property_test)
+    assert drawn.random() == random.Random(seed).random()
+
+
 MOVED = {
     "local constants": "from hypothesis.internal.conjecture import providers\n"
                        "del providers._get_local_constants",
     "function digest": "import hypothesis.internal.reflection as r\ndel r.function_digest",
+    "hypothesis core's digest": "import hypothesis.core as c\ndel c.function_digest",
     "test seed": "import hypothesis\ngiven = hypothesis.given\n"
                  "def moved(*a, **k):\n    def wrap(f):\n        w = given(*a, **k)(f)\n"
                  "        del w._hypothesis_internal_use_seed\n        return w\n    return wrap\n"
