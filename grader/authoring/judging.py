@@ -79,8 +79,8 @@ class Fail(AssertionError):
 
     def __init__(self, message: str | Callable[[], str], figure: Figure | Callable[[], Figure] = None,
                  hint: str | None = None) -> None:
-        super().__init__()
-        self._message: str | Callable[[], str] | None = message
+        super().__init__(*(() if callable(message) else (message,)))
+        self._message: str | Callable[[], str] | None = message if callable(message) else None
         self._figure = figure
         self.hint = hint
 
@@ -99,6 +99,13 @@ class Fail(AssertionError):
     def __str__(self) -> str:
         args = self.args
         return str(args[0]) if len(args) == 1 else super().__str__()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:  # copy and pickle: made, as an exception's args are
+        state = {**self.__dict__, "_message": None, "_figure": self.figure}
+        return type(self), (str(self),), state
 
     @property
     def figure(self) -> Figure:

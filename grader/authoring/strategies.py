@@ -45,9 +45,14 @@ def _cached_tensors(shape: tuple[int, ...] | st.SearchStrategy[tuple[int, ...]] 
     return _tensors(shape, dtype)
 
 
-@cache
 def choice(options: tuple) -> st.SearchStrategy:
     """``st.sampled_from(options)``, built once for each tuple of options (as ``rows``)."""
+    # Keyed by the options' types too: (0, 1) == (False, True), but they draw other values.
+    return _choice(options, tuple(map(type, options)))
+
+
+@cache
+def _choice(options: tuple, types: tuple[type, ...]) -> st.SearchStrategy:
     return st.sampled_from(options)
 
 

@@ -100,6 +100,11 @@ def _without_bytes(tensor: torch.Tensor) -> str:
     if (tensor.layout != torch.strided or not tensor.is_cpu or tensor.is_quantized
             or tensor.dtype not in _NAMES):
         return f"a {tensor.layout} tensor on {tensor.device} of {tensor.dtype}"
+    # A fake tensor says "cpu" over a storage on meta, which holds no values: its bytes
+    # would be whatever lies at address 0 (reviewer's finding).
+    storage = tensor.untyped_storage()
+    if storage.device.type != "cpu" or (storage.nbytes() and not storage.data_ptr()):
+        return f"a tensor without values (its storage is on {storage.device}: a fake or meta tensor)"
     return ""
 
 
@@ -203,6 +208,7 @@ class _Encoder:
         self.tensors: list[dict[str, Any]] = []
         self.buffers: list[bytes] = []
         self._storages: dict[tuple[int, int], int] = {}  # (data pointer, bytes) -> index
+        self._made: list[torch.Tensor] = []
 
     def encode(self, value: Any, depth: int) -> Any:
         if depth > MAX_DEPTH + _ENVELOPE:
@@ -211,6 +217,11 @@ class _Encoder:
             return value
         if isinstance(value, torch.Tensor):
             tensor = value.detach()
+            if tensor.is_conj() or tensor.is_neg():  # views whose values are not their bytes
+                tensor = tensor.resolve_conj().resolve_neg()
+                # A new tensor: kept alive until the message is made, or a later one could
+                # get its address and be taken for the same storage.
+                self._made.append(tensor)
             why = _without_bytes(tensor)
             return self.encode(Opaque(type(value).__name__, why, True), depth) if why else {
                 "t": self._tensor(tensor)}
@@ -244,10 +255,12 @@ class _Encoder:
 def _bytes(storage: torch.UntypedStorage) -> bytes:
     """A copy of a CPU storage's bytes (read straight from its memory: a fifth of the time
     of going through a uint8 view and numpy, for the same bytes)."""
-    size = storage.nbytes()
+    size, address = storage.nbytes(), storage.data_ptr()
     if not size:
         return b""
-    return ctypes.string_at(storage.data_ptr(), size)
+    if not address:  # checked by _without_bytes, unless a thread freed it since
+        raise ValueError("a tensor's storage was freed while it was being sent")
+    return ctypes.string_at(address, size)
 
 
 def _storages(data: bytes, start: int, sizes: list[int]) -> list[torch.UntypedStorage]:
