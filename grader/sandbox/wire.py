@@ -22,8 +22,9 @@ numbers, strings, lists, tuples, dicts, tensors, ``torch.Size``, dtypes, devices
 A probe's result is made of the student's objects, so the worker first passes it through
 ``plain``: tensors are detached, tuples become lists and dtypes strings (the forms judges
 compare with), and anything that is not plain data becomes an ``Opaque`` stand-in. A tensor
-with no plain bytes (meta, sparse, quantized, on a GPU) crosses as an ``Opaque`` too, which
-judges refuse, saying what it was.
+with no plain bytes (meta, fake, sparse, quantized, on a GPU) crosses as an ``Opaque`` too,
+which judges refuse, saying what it was. A conjugate or negative view crosses as its values
+(a copy): its bytes alone would say otherwise.
 """
 
 from __future__ import annotations
