@@ -60,6 +60,7 @@ def _fake_zeros(n: int) -> torch.Tensor:
     return FakeTensorMode(allow_non_fake_inputs=True).from_tensor(torch.zeros(n))
 
 
+@pytest.mark.filterwarnings("ignore:Accessing the data pointer of FakeTensor")  # the test reads it
 def test_a_fake_tensor_is_refused_not_sent_as_uninitialized_memory():
     """Was a finding. plain() keeps a FakeTensor (its device reads "cpu", is_cpu is True), whose
     storage is on meta with data_ptr() 0. 22ee3c4 raised (set_ refuses a meta storage: "the
@@ -179,6 +180,7 @@ def test_resolved_views_are_not_taken_for_one_storage():
     assert all(torch.equal(g, s.resolve_conj()) for g, s in zip(got, sent, strict=True))
 
 
+@pytest.mark.filterwarnings("ignore:ComplexHalf support is experimental")
 @pytest.mark.parametrize("make", [
     lambda: torch.empty(3, device="meta"),
     lambda: torch.eye(3).to_sparse(),
