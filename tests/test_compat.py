@@ -33,13 +33,20 @@ def test_the_local_constants_pool_is_empty_once_judges_are_imported():
     assert len(providers._get_local_constants()) == 0
 
 
-def test_the_derandomized_seed_is_hypothesis_own():
+def _derandomized(seen: list[int]):
+    """A derandomized property test that notes each integer it draws in ``seen``."""
+
     @hypothesis.given(hypothesis.strategies.integers())
     @hypothesis.settings(derandomize=True, database=None, max_examples=3)
     def property_test(x: int) -> None:
         seen.append(x)
 
+    return property_test
+
+
+def test_the_derandomized_seed_is_hypothesis_own():
     seen: list[int] = []
+    property_test = _derandomized(seen)
     property_test()
     first, seen[:] = list(seen), []
     compat.set_seed(property_test, compat.derandomized_seed(property_test.hypothesis.inner_test))
@@ -52,12 +59,8 @@ def test_each_test_is_digested_once_and_draws_what_it_drew():
 
     import grader.authoring.judging  # noqa: F401 - applies the patch
 
-    @hypothesis.given(hypothesis.strategies.integers())
-    @hypothesis.settings(derandomize=True, database=None, max_examples=3)
-    def property_test(x: int) -> None:
-        seen.append(x)
-
     seen: list[int] = []
+    property_test = _derandomized(seen)
     inner = property_test.hypothesis.inner_test
     digested = []
     original = reflection.function_digest

@@ -45,7 +45,7 @@ def main() -> None:
     torch.set_num_threads(1)  # workers share the machine; one thread each is also deterministic
     os.environ["MPLBACKEND"] = "Agg"  # where matplotlib is preloaded: plots draw off-screen
     from grader.sandbox import worker  # what every worker runs, imported once here
-    from grader.sandbox.client import DEFAULT_LIMITS
+    from grader.sandbox.limits import DEFAULT_LIMITS  # not client: the grading side's modules
 
     worker.seed(0)  # its first call imports numpy.random (8 ms), here rather than in every worker
     for name in options["preload"]:
