@@ -77,11 +77,42 @@ def test_each_test_is_digested_once_and_draws_what_it_drew():
     assert drawn.random() == random.Random(seed).random()
 
 
+class _Item:
+    """A pytest item as hypothesis sees one: it formats failures through ``repr_failure``."""
+
+    def __init__(self) -> None:
+        self.formatted = 0
+
+    def repr_failure(self, excinfo: object) -> str:
+        self.formatted += 1
+        return "formatted by pytest"
+
+
+def test_a_failing_example_is_formatted_plainly_not_by_pytest():
+    from hypothesis.internal.escalation import current_pytest_item
+
+    import grader.authoring.judging  # noqa: F401 - applies the patch
+
+    @hypothesis.given(hypothesis.strategies.integers(0, 10))
+    @hypothesis.settings(derandomize=True, database=None, max_examples=20)
+    def property_test(x: int) -> None:
+        assert x < 3, "three or more"
+
+    item = _Item()
+    with current_pytest_item.with_value(item), pytest.raises(AssertionError, match="three or more") as caught:
+        property_test()
+    assert item.formatted == 0  # pytest parses the judge module's source for each frame
+    assert any("x=3" in note for note in caught.value.__notes__)  # the example, shrunk as before
+    text = hypothesis.core.format_exception(caught.value, caught.value.__traceback__)
+    assert "AssertionError: three or more" in text and "property_test" in text
+
+
 MOVED = {
     "local constants": "from hypothesis.internal.conjecture import providers\n"
                        "del providers._get_local_constants",
     "function digest": "import hypothesis.internal.reflection as r\ndel r.function_digest",
     "hypothesis core's digest": "import hypothesis.core as c\ndel c.function_digest",
+    "traceback formatting": "import hypothesis.core as c\ndel c.format_exception",
     "test seed": "import hypothesis\ngiven = hypothesis.given\n"
                  "def moved(*a, **k):\n    def wrap(f):\n        w = given(*a, **k)(f)\n"
                  "        del w._hypothesis_internal_use_seed\n        return w\n    return wrap\n"
