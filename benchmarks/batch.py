@@ -6,7 +6,9 @@ On a generated class of exercise3 submissions (tests/classroom.py: about half co
 third partly wrong, the rest broken or hostile: endless loops, a memory bomb, a fork bomb,
 os._exit, a file that is not Python), prints:
   1. `grade batch` from cold (no cache): wall time, throughput, peak memory of the whole
-     process tree (sum of proportional set sizes), and whether every score is the expected one;
+     process tree (sum of proportional set sizes), whether every score is the expected one,
+     and where the machine's CPU time went (grading processes, worker servers and their
+     workers, the coordinator, the rest of the machine);
   2. the same command again, fully cached;
   3. the naive way on a sample: one fresh `python -m pytest judges.py --submission FILE`
      per submission, one after another (as notebook graders run a class), and the ratio
@@ -40,25 +42,78 @@ from tests.classroom import make_class  # noqa: E402
 GRADE = [sys.executable, "-c", "from grader.cli import main; main()"]
 
 
-def run_batch(folder: Path, out: Path, jobs: int, timeout: float) -> tuple[float, float, int]:
-    """Wall seconds, peak memory in MiB, and exit status of one `grade batch`."""
+def run_batch(folder: Path, out: Path, jobs: int, timeout: float,
+              cpu: dict[str, float] | None = None) -> tuple[float, float, int]:
+    """Wall seconds, peak memory in MiB, and exit status of one `grade batch`; ``cpu``, where
+    given, gets the CPU seconds spent by each kind of process (``CpuShares``)."""
+    shares = CpuShares()
     started = time.perf_counter()
     process = subprocess.Popen([*GRADE, "batch", str(folder), "--out", str(out), "-j", str(jobs),
                                 "--timeout", str(timeout)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak = PeakMemory(process.pid)
+    peak = PeakMemory(process.pid, shares)
     _, err = process.communicate()
     peak.stop()
+    if cpu is not None:
+        cpu.update(shares.result())
     if process.returncode not in (0, 3):
         print(err.decode()[-2000:], file=sys.stderr)
     return time.perf_counter() - started, peak.mib, process.returncode
+
+
+class CpuShares:
+    """CPU seconds by kind of process over a run: the machine's total from /proc/stat, the
+    long-lived processes from their last sample, and by difference what was too short-lived
+    to sample (workers: a few hundred milliseconds each) or ran outside the batch."""
+
+    KINDS = (("grading processes", "grading_process"), ("worker servers", "worker_server"),
+             ("coordinator", "from grader.cli import main"))
+
+    def __init__(self) -> None:
+        self._start = _machine_cpu_s()
+        self._last: dict[int, tuple[str, float]] = {}
+
+    def sample(self, pid: int) -> None:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            kind = self._kind(pid)
+        except OSError:
+            return
+        # Workers are forks of their server, with its command line: a server's parent grades.
+        if kind == "worker servers" and self._kind(int(fields[1])) != "grading processes":
+            return
+        if kind:
+            self._last[pid] = (kind, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))
+
+    def _kind(self, pid: int) -> str:
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            return ""
+        return next((name for name, mark in self.KINDS if mark in cmdline), "")
+
+    def result(self) -> dict[str, float]:
+        shares = dict.fromkeys([name for name, _ in self.KINDS], 0.0)
+        for kind, seconds in self._last.values():
+            shares[kind] += seconds
+        total = _machine_cpu_s() - self._start
+        shares["workers and the rest of the machine"] = total - sum(shares.values())
+        shares["machine, in all"] = total
+        return shares
+
+
+def _machine_cpu_s() -> float:
+    """Busy CPU seconds of the whole machine since boot (user, nice, system, irq, softirq)."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:8]
+    user, nice, system, _idle, _iowait, irq, softirq = map(int, fields)
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
 class PeakMemory:
     """Samples the summed PSS of a process and all its descendants every 250 ms (reading every
     process's smaps_rollup takes CPU from the batch it measures)."""
 
-    def __init__(self, pid: int) -> None:
-        self.pid, self.mib, self._done = pid, 0.0, threading.Event()
+    def __init__(self, pid: int, shares: CpuShares | None = None) -> None:
+        self.pid, self.mib, self._done, self._shares = pid, 0.0, threading.Event(), shares
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
 
@@ -68,7 +123,10 @@ class PeakMemory:
 
     def _sample(self) -> None:
         while not self._done.wait(0.25):
-            self.mib = max(self.mib, sum(_pss_kib(p) for p in _tree(self.pid)) / 1024)
+            tree = _tree(self.pid)
+            self.mib = max(self.mib, sum(_pss_kib(p) for p in tree) / 1024)
+            for pid in tree if self._shares is not None else ():
+                self._shares.sample(pid)
 
 
 def _tree(root: int) -> list[int]:
@@ -131,12 +189,14 @@ def main() -> None:
         expected = make_class(folder, args.students)
         print(f"class: {args.students} exercise3 submissions, -j {args.jobs}, --timeout {args.timeout:g}, "
               f"{os.cpu_count()} cores")
-        seconds, mib, code = run_batch(folder, work / "out", args.jobs, args.timeout)
+        cpu: dict[str, float] = {}
+        seconds, mib, code = run_batch(folder, work / "out", args.jobs, args.timeout, cpu)
         wrong = wrong_scores(work / "out", expected)
         print(f"batch, cold:   {seconds:6.1f} s  {args.students / seconds:5.2f} submissions/s  "
               f"peak memory {mib:,.0f} MiB  exit {code}  scores as expected: {not wrong}")
         for line in wrong[:10]:
             print("   ", line)
+        print("  CPU seconds: " + ", ".join(f"{kind} {value:.1f}" for kind, value in cpu.items()))
         cached, _, _ = run_batch(folder, work / "out", args.jobs, args.timeout)
         print(f"batch, cached: {cached:6.2f} s")
         if args.naive:
