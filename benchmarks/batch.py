@@ -46,14 +46,14 @@ def run_batch(folder: Path, out: Path, jobs: int, timeout: float,
               cpu: dict[str, float] | None = None) -> tuple[float, float, int]:
     """Wall seconds, peak memory in MiB, and exit status of one `grade batch`; ``cpu``, where
     given, gets the CPU seconds spent by each kind of process (``CpuShares``)."""
-    shares = CpuShares()
+    shares = CpuShares() if cpu is not None else None  # sampled only where asked for
     started = time.perf_counter()
     process = subprocess.Popen([*GRADE, "batch", str(folder), "--out", str(out), "-j", str(jobs),
                                 "--timeout", str(timeout)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak = PeakMemory(process.pid, shares)
     _, err = process.communicate()
     peak.stop()
-    if cpu is not None:
+    if shares is not None and cpu is not None:
         cpu.update(shares.result())
     if process.returncode not in (0, 3):
         print(err.decode()[-2000:], file=sys.stderr)
@@ -131,8 +131,9 @@ class PeakMemory:
         while not self._done.wait(0.25):
             tree = _tree(self.pid)
             self.mib = max(self.mib, sum(_pss_kib(p) for p in tree) / 1024)
-            for pid in tree if self._shares is not None else ():
-                self._shares.sample(pid)
+            if self._shares is not None:
+                for pid in tree:
+                    self._shares.sample(pid)
 
 
 def _tree(root: int) -> list[int]:
