@@ -63,7 +63,9 @@ def run_batch(folder: Path, out: Path, jobs: int, timeout: float,
 class CpuShares:
     """CPU seconds by kind of process over a run: the machine's total from /proc/stat, the
     long-lived processes from their last sample, and by difference what was too short-lived
-    to sample (workers: a few hundred milliseconds each) or ran outside the batch."""
+    to sample (workers: a few hundred milliseconds each) or ran outside the batch. Workers
+    cannot be counted through their server's children's times either: the grader kills each
+    when it is done with it, and a killed worker's CPU reaches no parent's count."""
 
     KINDS = (("grading processes", "grading_process"), ("worker servers", "worker_server"),
              ("coordinator", "from grader.cli import main"))
@@ -115,8 +117,9 @@ def _machine_cpu_s() -> float:
 
 
 class PeakMemory:
-    """Samples the summed PSS of a process and all its descendants every 250 ms (reading every
-    process's smaps_rollup takes CPU from the batch it measures)."""
+    """Samples the summed PSS of a process and all its descendants every second, and CPU
+    shares every 250 ms. Reading every process's smaps_rollup takes CPU from the batch it
+    measures: four times a second it cost the batch 4 s of its 80 s of CPU."""
 
     def __init__(self, pid: int, shares: CpuShares | None = None) -> None:
         self.pid, self.mib, self._done, self._shares = pid, 0.0, threading.Event(), shares
@@ -128,9 +131,12 @@ class PeakMemory:
         self._thread.join()
 
     def _sample(self) -> None:
+        tick = 0
         while not self._done.wait(0.25):
             tree = _tree(self.pid)
-            self.mib = max(self.mib, sum(_pss_kib(p) for p in tree) / 1024)
+            if tick % 4 == 0:
+                self.mib = max(self.mib, sum(_pss_kib(p) for p in tree) / 1024)
+            tick += 1
             if self._shares is not None:
                 for pid in tree:
                     self._shares.sample(pid)
