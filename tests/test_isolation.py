@@ -24,8 +24,11 @@ import pytest
 from grader.grading.engine import grade
 from grader.grading.exercises import all_exercises, probes_modules
 from grader.grading.sandbox_setup import hidden_paths, start_launcher
+from grader.grading.submission import read_submission
 from grader.report import Status
-from tests.conftest import ROOT, TEST_LIMITS, require
+from grader.sandbox.client import Sandbox
+from grader.sandbox.launchers import ServerLauncher
+from tests.conftest import REQUIRED_ISOLATION, ROOT, TEST_LIMITS, require
 
 SOLUTION = (ROOT / "solutions" / "exercise3.py").read_text(encoding="utf-8")
 
@@ -198,8 +201,6 @@ def test_fresh_interpreter_fallback_grades_the_same(tmp_path):
 
 
 def test_without_namespaces_it_still_grades_and_says_what_is_missing():
-    from grader.sandbox.launchers import ServerLauncher
-
     exercise = all_exercises()["exercise3"]
     launcher = ServerLauncher(probes_modules(), hidden_paths(), namespaces=False)
     try:
@@ -267,3 +268,40 @@ def test_rewriting_the_probes_in_the_worker_gains_nothing(grade_file, tmp_path):
     assert report.gradable  # the student's doing, not a grader error
     assert all(c.status in (Status.FAILED, Status.ERROR) for c in report.checks)
     assert any("tampered" in c.message for c in report.checks)
+
+
+def test_a_killed_workers_processes_are_reaped_by_its_server(tmp_path):
+    """Killing a worker orphans the pid 1 of its namespace for a moment. Left to the
+    machine's init, which may reap late, its zombie kept the worker's cgroup busy, and the
+    server's cgroups stayed behind after a batch; the server reaps it itself."""
+    solution = tmp_path / "exercise3.py"
+    solution.write_text(SOLUTION, encoding="utf-8")
+    launcher = ServerLauncher(probes_modules(), hidden_paths())
+    try:
+        groups = []
+        for _ in range(3):
+            sandbox = Sandbox(launcher, read_submission(solution), TEST_LIMITS)
+            sandbox.prepare()
+            groups.append(sandbox._worker.pid)  # the worker's process group: W, S and R
+            isolation = sandbox.isolation or {}
+            sandbox.close()  # kills the whole group
+    finally:
+        launcher.close()  # the server ends once it has reaped everything
+    if "process lifetime" not in isolation.get("in_force", {}):
+        if REQUIRED_ISOLATION == "full":
+            pytest.fail("no PID namespace (GRADER_REQUIRE_ISOLATION=full)")
+        pytest.skip("no PID namespace: no pid 1 to orphan")
+    left = [pid for pid in _pids() if _process_group(pid) in groups]
+    assert not left, f"processes of killed workers are left, unreaped: {left}"
+
+
+def _pids() -> list[int]:
+    return [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
+
+
+def _process_group(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return int(stat.read().rsplit(")", 1)[1].split()[2])
+    except (OSError, IndexError, ValueError):
+        return None

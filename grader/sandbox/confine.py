@@ -60,7 +60,7 @@ except ImportError:  # pragma: no cover - Windows
     resource = None  # type: ignore[assignment]
 
 LINUX = sys.platform.startswith("linux")
-PR_SET_PDEATHSIG, PR_SET_SECUREBITS, PR_SET_NO_NEW_PRIVS = 1, 28, 38
+PR_SET_PDEATHSIG, PR_SET_SECUREBITS, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 1, 28, 36, 38
 # SECBIT_NOROOT, _NO_SETUID_FIXUP, _KEEP_CAPS_LOCKED and _NO_CAP_AMBIENT_RAISE, with locks:
 # uid 0 inside a user namespace then gains no capabilities from exec.
 SECUREBITS_UNPRIVILEGED = 0x1 | 0x2 | 0x4 | 0x8 | 0x20 | 0x40 | 0x80
@@ -337,6 +337,17 @@ def mount_worker_filesystems(conf: Confinement, tmp_mb: int) -> bool:
 def set_parent_death_signal() -> None:
     if LINUX:
         libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def become_subreaper() -> None:
+    """Orphans among this process's descendants come to it, not to the machine's init.
+
+    For the worker server: when a worker is killed, the pid 1 of its namespace (S) outlives
+    it for a moment and is orphaned. A zombie still counts in the worker's cgroup until it is
+    reaped, and some inits (a container's, a VM's agent) reap late, so the server could not
+    remove the cgroup; reaping S itself, it can."""
+    if LINUX:
+        libc().prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
 def enter_workdir(conf: Confinement, path: str) -> None:

@@ -25,6 +25,8 @@ import shutil
 import signal
 import socket
 import sys
+import time
+from collections.abc import Collection
 from typing import Any
 
 from grader.sandbox import cgroups, confine, huge_pages, rootfs
@@ -62,6 +64,7 @@ def main() -> None:
     gc.freeze()
     _send(ctrl, {"ready": True, "pid": os.getpid()})
     confine.set_parent_death_signal()  # the grader died: no server without it
+    confine.become_subreaper()
     if options.get("huge_pages"):  # while the grader still imports: every fork after is cheaper
         huge_pages.collapse()
     wanted: dict[str, Any] = {key: getattr(DEFAULT_LIMITS, key) for key in CGROUP_SETTINGS}
@@ -99,7 +102,7 @@ def main() -> None:
             # Nothing left to flush, and tearing torch down would keep the grader waiting
             # (about half a second) in `launcher.close`.
             os._exit(0)
-        workers.clean_up(_reap(workers.exited))
+        workers.clean_up(_reap(workers.exited, workers.live))
         request = json.loads(line)
         if request["op"] == "spawn":
             wanted = request["config"]
@@ -190,12 +193,13 @@ class _Workers:
                 shutil.rmtree(workdir, ignore_errors=True)
         self.groups.sweep()
 
-    def end_all(self) -> None:
+    def end_all(self, wait_s: float = 2.0) -> None:
         for pid in set(self.live) - set(self.exited):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
+        _reap_all(time.monotonic() + wait_s)  # their orphans too: else their cgroups stay busy
         self.clean_up(list(self.live))
         self.groups.close()
 
@@ -291,8 +295,9 @@ def _enter_group(groups: cgroups.Cgroups, group: str, conf: Confinement) -> None
 MAX_UNCLAIMED = 1024  # exit statuses kept for the grader to ask for; a batch abandons many
 
 
-def _reap(exited: dict[int, int]) -> list[int]:
-    """Collect finished workers so that none lingers as a zombie; returns their pids."""
+def _reap(exited: dict[int, int], live: Collection[int]) -> list[int]:
+    """Collect finished workers, and orphans of killed ones (``confine.become_subreaper``),
+    so that none lingers as a zombie; returns the workers' pids."""
     reaped = []
     while True:
         try:
@@ -301,10 +306,23 @@ def _reap(exited: dict[int, int]) -> list[int]:
             return reaped
         if pid == 0:
             return reaped
+        if pid not in live:  # an orphan: nobody will ask how it ended
+            continue
         exited[pid] = status
         reaped.append(pid)
         if len(exited) > MAX_UNCLAIMED:  # workers the grader killed and never asked about
             del exited[next(iter(exited))]
+
+
+def _reap_all(deadline: float) -> None:
+    """Reap every child until none is left, or until ``deadline``."""
+    while time.monotonic() < deadline:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            time.sleep(0.002)
 
 
 def _send(ctrl: socket.socket, message: dict[str, Any]) -> None:
