@@ -270,6 +270,20 @@ def test_rewriting_the_probes_in_the_worker_gains_nothing(grade_file, tmp_path):
     assert any("tampered" in c.message for c in report.checks)
 
 
+def test_a_submission_killed_by_sigkill_is_reported_as_killed(grade_file, tmp_path):
+    """The signal that ends the confined process comes back through the PID namespace's
+    pid 1 as an exit code, which the worker turns back into the signal: SIGKILL (what the
+    memory cgroup sends) was lost on the way and read as "exit code 70"."""
+    path = write(tmp_path, "sigkill.py", """
+        import os, signal
+        os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    report = grade_file(path)
+    require(report, "process lifetime")
+    assert report.score == 0
+    assert "killed (signal 9)" in report.problem, report.problem
+
+
 def test_a_killed_workers_processes_are_reaped_by_its_server(tmp_path):
     """Killing a worker orphans the pid 1 of its namespace for a moment. Left to the
     machine's init, which may reap late, its zombie kept the worker's cgroup busy, and the

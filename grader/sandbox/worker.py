@@ -227,8 +227,13 @@ def _exit_like(status: int) -> NoReturn:
         import signal
 
         sig = os.WTERMSIG(status)
-        signal.signal(sig, signal.SIG_DFL)
-        os.kill(os.getpid(), sig)
+        stopping = {getattr(signal, name, None) for name in ("SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU")}
+        if sig not in stopping:  # those would stop this process, not end it
+            # SIGKILL can be neither handled nor reset: signal.signal raises, and an OOM kill
+            # was reported as "exit code 70".
+            with contextlib.suppress(OSError, ValueError):
+                signal.signal(sig, signal.SIG_DFL)
+            os.kill(os.getpid(), sig)
     os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 70)
 
 
