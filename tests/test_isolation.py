@@ -309,6 +309,42 @@ def test_a_killed_workers_processes_are_reaped_by_its_server(tmp_path):
     assert not left, f"processes of killed workers are left, unreaped: {left}"
 
 
+def test_without_namespaces_the_server_adopts_nothing_a_submission_detached(tmp_path):
+    """Without PID namespaces a process the submission detached (a new session) outlives
+    its worker, as the report says ("process lifetime" missing). It must not become the
+    worker server's: the server would wait for it at its end, for nothing."""
+    marker = f"4343.{os.getpid()}"  # a `sleep` argument no other process on this machine uses
+    path = write(tmp_path, "detach.py", f"""
+        import subprocess
+        subprocess.Popen(["sleep", "{marker}"], start_new_session=True)
+    """)
+    launcher = ServerLauncher(probes_modules(), hidden_paths(), namespaces=False)
+    try:
+        sandbox = Sandbox(launcher, read_submission(path), TEST_LIMITS)
+        worker = sandbox.prepare().pid
+        sandbox.close()  # kills the worker; its detached `sleep` is orphaned
+        deadline = time.monotonic() + 5
+        parents: list[int | None] = []
+        while time.monotonic() < deadline and (not parents or worker in parents):
+            found = subprocess.run(["pgrep", "-f", f"sleep {marker}"], capture_output=True, text=True)
+            parents = [_parent(int(pid)) for pid in found.stdout.split()]
+            time.sleep(0.05)
+        server = launcher._process.pid
+    finally:
+        launcher.close()
+        subprocess.run(["pkill", "-f", f"sleep {marker}"], capture_output=True)
+    assert parents, "the detached process never started"
+    assert server not in parents, "the worker server adopted the submission's detached process"
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return int(stat.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def _pids() -> list[int]:
     return [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
 

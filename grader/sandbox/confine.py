@@ -345,7 +345,9 @@ def become_subreaper() -> None:
     For the worker server: when a worker is killed, the pid 1 of its namespace (S) outlives
     it for a moment and is orphaned. A zombie still counts in the worker's cgroup until it is
     reaped, and some inits (a container's, a VM's agent) reap late, so the server could not
-    remove the cgroup; reaping S itself, it can."""
+    remove the cgroup; reaping S itself, it can. Only where workers get PID namespaces:
+    without them, what a submission detached from its worker would be adopted instead, and
+    the server would wait for it at its end."""
     if LINUX:
         libc().prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
