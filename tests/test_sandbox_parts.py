@@ -3,13 +3,16 @@ worker's capped output."""
 
 from __future__ import annotations
 
+import errno
+import glob
 import os
 import sys
 import textwrap
 
 import pytest
 
-from grader.sandbox import cgroups, seccomp
+from grader.sandbox import cgroups, seccomp, worker_server
+from grader.sandbox.confine import Confinement
 from grader.sandbox.worker import OUTPUT_CAP, CappedOutput
 from tests.conftest import ROOT
 
@@ -159,3 +162,26 @@ def test_capped_output_keeps_the_first_characters_and_counts_the_rest():
     assert out.text() == "a" * (OUTPUT_CAP - 3) + "bcd" + "\n… (7 more characters)"
     out.reset()
     assert out.text() == "" and out.write("") == 0 and out.text() == ""
+
+
+def test_a_worker_that_cannot_be_forked_fails_its_request_and_leaves_nothing(monkeypatch):
+    """A fork that fails (no memory or process to spare) answers that request with an error
+    (the grader reports a grader fault) instead of ending the worker server for every later
+    request; the working folder made for the worker is removed, its channel closed."""
+    server = Confinement()
+    server.have("hidden files", "the server's private /tmp")  # so the server makes a folder
+    workers = worker_server._Workers(cgroups.Cgroups(), server, {"namespaces": False, "tmp_mb": 64})
+    before = set(glob.glob(f"{workers.work_base}/worker-*"))
+
+    def no_fork() -> int:
+        raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    read_fd, write_fd = os.pipe()  # the channel the worker would have served
+    answer = worker_server._started_afresh(workers, {"memory_mb": 512, "max_processes": 64}, write_fd)
+    os.close(read_fd)
+    assert answer == {"error": "the worker server could not fork a worker (Resource temporarily unavailable)"}
+    assert not workers.live
+    assert set(glob.glob(f"{workers.work_base}/worker-*")) == before
+    with pytest.raises(OSError):
+        os.fstat(write_fd)

@@ -146,6 +146,9 @@ class ServerLauncher:
             reply = self._request({"op": "spawn", "config": config}, fd=theirs.fileno())
         finally:
             theirs.close()
+        if "error" in reply:
+            ours.close()
+            raise LauncherError(str(reply["error"]))
         return WorkerHandle(reply["pid"], Channel(ours.detach()), self)
 
     def poll(self, pid: int) -> int | None:

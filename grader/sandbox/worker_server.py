@@ -6,7 +6,7 @@ judges (``confine.isolate_server``), once for all its workers. No student code e
 here: each worker is a fork that confines itself further and only then imports a
 submission. Requests are JSON lines; a spawn request carries the worker's socket.
 
-    -> {"op": "spawn", "config": {...}} + fd     <- {"pid": 1234}
+    -> {"op": "spawn", "config": {...}} + fd     <- {"pid": 1234}   or {"error": "..."} (no fork)
     -> {"op": "poll", "pid": 1234}               <- {"pid": 1234, "exitcode": null}
     -> {"op": "wait", "pid": 1234}               <- {"pid": 1234, "exitcode": -9}
     -> {"op": "connect"} + fd                    <- {"connected": true}   (another link, same requests)
@@ -83,7 +83,8 @@ def main() -> None:
             link, config, channel = spawning
             spawning = None
             pid = workers.start(config, channel)
-            _answer(links, link, {"pid": pid if pid is not None else workers.start_afresh(config, channel)})
+            answer = {"pid": pid} if pid is not None else _started_afresh(workers, config, channel)
+            _answer(links, link, answer)
             continue
         link = next((each for each, pending in links.items() if b"\n" in pending), None)
         if link is None:
@@ -232,7 +233,14 @@ class _Workers:
             config["workdir"] = f"{self.work_base}/worker-{secrets.token_hex(8)}"
             os.mkdir(config["workdir"], 0o700)
         group, conf = _worker_group(self.groups, config, self.server)
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:  # no process to spare: nothing made for it stays behind
+            if group:
+                self.groups.remove(group)
+            if self.private_tmp:
+                shutil.rmtree(config["workdir"], ignore_errors=True)
+            raise
         if pid == 0:
             from grader.sandbox import worker
 
@@ -240,6 +248,15 @@ class _Workers:
             worker.worker_process(channel_fd, channel_fd, config, conf.as_dict())
         self.live[pid] = (group, config["workdir"] if self.private_tmp else "")
         return pid
+
+
+def _started_afresh(workers: _Workers, config: dict[str, Any], channel_fd: int) -> dict[str, Any]:
+    """The answer to a spawn request no spare could serve: the new worker's pid, or why none
+    could be forked (the server itself goes on)."""
+    try:
+        return {"pid": workers.start_afresh(config, channel_fd)}
+    except OSError as exc:
+        return {"error": f"the worker server could not fork a worker ({exc.strerror or exc})"}
 
 
 def allowed_paths() -> list[str]:
