@@ -196,9 +196,12 @@ class _Workers:
         self.groups.sweep()
 
     def end_all(self, wait_s: float = 2.0) -> None:
-        for pid in set(self.live) - set(self.exited):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        running = set(self.live) - set(self.exited)
+        for pid in running:  # all at once, each whole (W, S and R): they end side by side
+            for kill in (os.killpg, os.kill):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    kill(pid, signal.SIGKILL)
+        for pid in running:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
         _reap_all(time.monotonic() + wait_s)  # their orphans too: else their cgroups stay busy
