@@ -11,8 +11,12 @@ import textwrap
 
 import pytest
 
+from grader.grading.errors import GraderFault
+from grader.grading.submission import read_submission
 from grader.sandbox import cgroups, seccomp, worker_server
+from grader.sandbox.client import Sandbox
 from grader.sandbox.confine import Confinement
+from grader.sandbox.launchers import ServerLauncher
 from grader.sandbox.worker import OUTPUT_CAP, CappedOutput
 from tests.conftest import ROOT
 
@@ -185,3 +189,21 @@ def test_a_worker_that_cannot_be_forked_fails_its_request_and_leaves_nothing(mon
     assert set(glob.glob(f"{workers.work_base}/worker-*")) == before
     with pytest.raises(OSError):
         os.fstat(write_fd)
+
+
+def test_a_spawn_the_server_could_not_fork_is_a_grader_fault_for_that_check(monkeypatch, tmp_path):
+    """The server's ``{"error": ...}`` answer (above) reaches the grader as a grader fault
+    with its reason, and the launcher's connection is left as it was, for the next request."""
+    path = tmp_path / "exercise3.py"
+    path.write_text(SOLUTION, encoding="utf-8")
+    launcher = ServerLauncher([], [], namespaces=False)
+    error = "the worker server could not fork a worker (Resource temporarily unavailable)"
+    monkeypatch.setattr(launcher, "_request", lambda message, fd=None: {"error": error})
+    try:
+        sandbox = Sandbox(launcher, read_submission(path))
+        with pytest.raises(GraderFault, match=r"could not fork a worker \(Resource temporarily"):
+            sandbox.prepare()
+        sandbox.close()
+    finally:
+        monkeypatch.undo()
+        launcher.close()
