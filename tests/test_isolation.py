@@ -337,21 +337,23 @@ def test_without_namespaces_the_server_adopts_nothing_a_submission_detached(tmp_
     assert server not in parents, "the worker server adopted the submission's detached process"
 
 
-def _parent(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return int(stat.read().rsplit(")", 1)[1].split()[1])
-    except (OSError, IndexError, ValueError):
-        return None
-
-
 def _pids() -> list[int]:
     return [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
 
 
+def _parent(pid: int) -> int | None:
+    return _stat_field(pid, 1)
+
+
 def _process_group(pid: int) -> int | None:
+    return _stat_field(pid, 2)
+
+
+def _stat_field(pid: int, index: int) -> int | None:
+    """A number from ``/proc/<pid>/stat``, counted after the command name (0: state); None
+    where the process is gone."""
     try:
         with open(f"/proc/{pid}/stat") as stat:
-            return int(stat.read().rsplit(")", 1)[1].split()[2])
+            return int(stat.read().rsplit(")", 1)[1].split()[index])
     except (OSError, IndexError, ValueError):
         return None

@@ -204,6 +204,10 @@ def test_a_spawn_the_server_could_not_fork_is_a_grader_fault_for_that_check(monk
         with pytest.raises(GraderFault, match=r"could not fork a worker \(Resource temporarily"):
             sandbox.prepare()
         sandbox.close()
+        monkeypatch.undo()
+        sandbox = Sandbox(launcher, read_submission(path))
+        assert sandbox.prepare().pid > 0  # the next request is served
+        sandbox.close()
     finally:
         monkeypatch.undo()
         launcher.close()

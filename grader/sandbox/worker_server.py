@@ -196,15 +196,11 @@ class _Workers:
         self.groups.sweep()
 
     def end_all(self, wait_s: float = 2.0) -> None:
-        running = set(self.live) - set(self.exited)
-        for pid in running:  # all at once, each whole (W, S and R): they end side by side
+        for pid in set(self.live) - set(self.exited):  # all at once, each whole (W, S and R)
             for kill in (os.killpg, os.kill):
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     kill(pid, signal.SIGKILL)
-        for pid in running:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, 0)
-        _reap_all(time.monotonic() + wait_s)  # their orphans too: else their cgroups stay busy
+        _reap_all(time.monotonic() + wait_s)  # them and their orphans: else their cgroups stay busy
         self.clean_up(list(self.live))
         self.groups.close()
 
