@@ -145,9 +145,17 @@ def test_training_in_a_worker_matches_the_judges_recomputation_bit_for_bit(solut
         case = {"sizes": sizes, "seed": seed, "batches": batches, "k": 1 + seed % (n - 1)}
         result = judges.run_checkpoint(solution_sandbox, kind, case, epoch=5)
         expected = training.parameters(judges.trained(kind, case, n)[0])
+        run = judges.recomputed(kind, case)  # one run, its state copied at step k
         for name, value in expected.items():
             assert torch.equal(result["uninterrupted"][name], value), (seed, name)
             assert torch.equal(result["resumed"][name], value), (seed, name)
+            assert torch.equal(run.final[name], value), (seed, name)
+        at_k, optimizer = judges.trained(kind, case, case["k"])
+        assert all(torch.equal(run.model_state[name], value) for name, value in at_k.state_dict().items())
+        states = optimizer.state_dict()["state"].values()
+        moments = [t for s in states for key, t in s.items() if key != "step"]
+        assert len(moments) == len(run.optimizer_tensors) > 0
+        assert all(torch.equal(a, b) for a, b in zip(moments, run.optimizer_tensors, strict=True))
 
 
 def test_a_worker_steps_optimizers_without_importing_dynamo(launcher, tmp_path):

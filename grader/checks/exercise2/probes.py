@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from grader.authoring import probe
+from grader.authoring import probe, seed_torch
 
 # -- networks from specs --------------------------------------------------------------
 #
@@ -127,7 +127,7 @@ def initialized(sub: Any, name: str, seed: int, sizes: list[list[int]], others: 
     ``linear``: each layer's weight and bias after; ``linear_before``: each layer's weight
     before; ``others``: each other module's state before and after.
     """
-    torch.manual_seed(seed)
+    seed_torch(seed)
     linears = [nn.Linear(i, o) for i, o in sizes]
     linear_before = [m.weight.detach().clone() for m in linears]
     extra = _others() if others else {}

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 from torch.nn.parameter import is_lazy
 
-from grader.authoring import calling, probe
+from grader.authoring import calling, probe, seed_torch
 from grader.checks.common_probes import forward_once
 
 _MISSING = object()
@@ -244,7 +244,7 @@ def materialized(sub: Any, specs: list[list[Any]], example: torch.Tensor, seed: 
     """Seed, build the network of ``specs``, call ``materialize(net, example)``: what it
     raised or returned, each linear layer's weight and bias afterwards (None while still
     uninitialized) and the network's parameters (to compare with what was returned)."""
-    torch.manual_seed(seed)
+    seed_torch(seed)
     net, layers = build(specs)
     try:
         returned, raised = _returned(sub.materialize(net, example)), None

@@ -12,6 +12,7 @@ format is the student's choice (save_tensors, checkpoints), the pair is judged b
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterator
 from functools import cache
 from typing import Any
@@ -356,6 +357,27 @@ def trained(kind: str, case: dict[str, Any], steps: int) -> tuple[torch.nn.Modul
     return net, opt
 
 
+@dataclasses.dataclass
+class Recomputed:
+    """The judges' own run of a case: what a checkpoint after step k holds (the model's state
+    and the optimizer's tensors, copied at step k) and the parameters after the last step.
+    One run gives both: it trains on from step k as an uninterrupted run would."""
+
+    model_state: dict[str, torch.Tensor]
+    optimizer_tensors: list[torch.Tensor]
+    final: dict[str, torch.Tensor]
+
+
+def recomputed(kind: str, case: dict[str, Any]) -> Recomputed:
+    net, opt = trained(kind, case, case["k"])
+    model_state = {name: value.clone() for name, value in net.state_dict().items()}
+    states = opt.state_dict()["state"].values()
+    tensors = [tensor.clone() for state in states for key, tensor in state.items() if key != "step"]
+    with one_thread():
+        training.train(net, opt, case["batches"][case["k"]:])
+    return Recomputed(model_state, tensors, training.parameters(net))
+
+
 def describe_training(kind: str, case: dict[str, Any]) -> str:
     sizes = case["sizes"]
     layers = ", Tanh(), ".join(f"Linear({a}, {b})" for a, b in zip(sizes, sizes[1:], strict=False))
@@ -367,19 +389,17 @@ OPTIMIZER_STATE = {training.SGD: "the momentum buffers",
                    training.ADAM: "Adam's moment estimates (exp_avg, exp_avg_sq)"}
 
 
-def expect_checkpoint_holds_state(content: Any, kind: str, case: dict[str, Any]) -> None:
+def expect_checkpoint_holds_state(content: Any, kind: str, case: dict[str, Any], run: Recomputed) -> None:
     """The checkpoint must hold the model's parameters and the optimizer's state after k
     steps, in whatever layout: every such tensor must appear somewhere in the file."""
-    net, opt = trained(kind, case, case["k"])
     found = list(saved.tensors_in(content))
     where = f"\n  for {describe_training(kind, case)}"
-    for name, value in net.state_dict().items():
+    for name, value in run.model_state.items():
         expect(saved.holds(found, value),
                lambda: f"the checkpoint holds no model state: model.state_dict()[{name!r}] after step "
                        f"{case['k']}, "
                f"{show(value)}, is nowhere in the file (save model.state_dict() in it)" + where)
-    states = opt.state_dict()["state"].values()
-    for value in [tensor for state in states for key, tensor in state.items() if key != "step"]:
+    for value in run.optimizer_tensors:
         expect(saved.holds(found, value),
                lambda: f"the checkpoint holds no optimizer state: {OPTIMIZER_STATE[kind]} after step "
                        f"{case['k']} are not "
@@ -394,11 +414,11 @@ def judge_resume(submission: Any, kind: str, case: dict[str, Any]) -> None:
                              "can resume from it" + where)
     content = saved.load_weights_only(expect_tensor(result["file"], "the checkpoint's bytes"))
     held = not isinstance(content, saved.Unreadable)  # else only the save check can judge the file
+    run = recomputed(kind, case)
     if held:
-        expect_checkpoint_holds_state(content, kind, case)
-    expected = training.parameters(trained(kind, case, len(case["batches"]))[0])
+        expect_checkpoint_holds_state(content, kind, case, run)
     resumed = result["resumed"]
-    for name, value in expected.items():
+    for name, value in run.final.items():
         got = expect_tensor(resumed.get(name), f"the resumed {name}")
         if got.shape == value.shape and torch.equal(got, value):
             continue

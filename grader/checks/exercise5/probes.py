@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from grader.authoring import probe
+from grader.authoring import probe, seed_torch
 from grader.checks.exercise5 import nets, training
 
 
@@ -135,7 +135,7 @@ def loaded_params(
     original = _trained_bn_net(sizes, values, batches)
     path = _fresh_path("params.pt")
     torch.save(original.state_dict(), path)
-    torch.manual_seed(12345)  # the fresh net's defaults differ from the original's values
+    seed_torch(12345)  # the fresh net's defaults differ from the original's values
     fresh = training.bn_net(sizes)
     returned = sub.load_params(fresh, path)
     is_module = isinstance(returned, nn.Module)
@@ -194,7 +194,7 @@ def checkpoint_resume(
     """
     model, opt, path = _checkpointed(sub, kind, sizes, values, batches, k, epoch)
     checkpoint = _file_bytes(path)
-    torch.manual_seed(54321)  # a fresh model whose parameters differ from the saved ones
+    seed_torch(54321)  # a fresh model whose parameters differ from the saved ones
     resumed = training.mlp(sizes)
     resumed_opt = training.optimizer(kind, resumed)
     returned = sub.load_checkpoint(path, resumed, resumed_opt)

@@ -27,7 +27,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from grader.authoring import probe, real_gpus
+from grader.authoring import probe, real_gpus, seed_torch
 
 NAMEDTUPLE = "Batch"  # the class name of the named tuples the probes build
 MAX_DEPTH = 10  # containers nested deeper than this are described as "other"
@@ -360,7 +360,7 @@ def _meta_copy_failure(raised: str | None) -> bool:
 
 def _call_load_params_to(sub: Any, name: str, path: str, device: torch.device,
                          cpu_backed: bool) -> dict[str, Any]:
-    torch.manual_seed(12345)  # the fresh net's values differ from the saved ones
+    seed_torch(12345)  # the fresh net's values differ from the saved ones
     net = MODULES[name]()
     try:
         with simulated_gpus(sub, 0), _cpu_backed_loads(sub) if cpu_backed else contextlib.nullcontext():
@@ -417,7 +417,7 @@ def params_loaded_to_gpu(sub: Any, cases: list[list[Any]]) -> dict[str, Any]:
         for name, state in cases:
             path = "params.pt"
             torch.save({key: value.to("cuda:0") for key, value in state.items()}, path)
-            torch.manual_seed(12345)
+            seed_torch(12345)
             net = MODULES[name]()
             returned = sub.load_params_to(path, net, torch.device("cuda:0"))
             results.append({"returned": type(returned).__name__, "is_given": returned is net,
