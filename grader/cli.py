@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from grader import fast_start
 from grader.grading.exercises import Exercise, all_exercises
 
 if TYPE_CHECKING:
@@ -72,6 +73,7 @@ def main() -> None:
     grader writes is flushed or renamed into place before this point.
     """
     signal.signal(signal.SIGTERM, _interrupt)  # a stopped CI job ends like Ctrl-C: cleanly
+    fast_start.one_blas_thread()
     try:
         cli()
         code = 0
@@ -174,9 +176,11 @@ def _grade(exercise: Exercise, path: Path | None, report_path: Path | None,
         click.echo(f"Grading {chosen} as {exercise.name} ({exercise.title}){why}", err=True)
         click.echo(seed.describe(), err=True)
         from grader.atomic import write_text_atomic
-        from grader.grading.engine import grade
         from grader.render import to_json, to_terminal
-        from grader.sandbox.client import Limits
+
+        with fast_start.imports_unscanned():  # torch, pytest, hypothesis
+            from grader.grading.engine import grade
+            from grader.sandbox.client import Limits
 
         report = grade(chosen, exercise, limits=Limits.for_timeout(timeout), launcher=launcher,
                        execute=execute, cell_s=cell_timeout, seed=seed, split=True)
@@ -223,12 +227,14 @@ def _watch(exercise: Exercise, path: Path | None, report_path: Path | None, time
     launcher = start_launcher_for(isolation, [chosen], [exercise], many_workers=True)  # every run is warm
     try:
         from grader.atomic import write_text_atomic
-        from grader.grading.engine import grade
-        from grader.grading.replay import Tapes
-        from grader.grading.warm_judges import WarmJudges
-        from grader.grading.watch import watch
         from grader.render import to_json, to_terminal
-        from grader.sandbox.client import Limits
+
+        with fast_start.imports_unscanned():  # torch, pytest, hypothesis
+            from grader.grading.engine import grade
+            from grader.grading.replay import Tapes
+            from grader.grading.warm_judges import WarmJudges
+            from grader.grading.watch import watch
+            from grader.sandbox.client import Limits
 
         color = sys.stdout.isatty()
 

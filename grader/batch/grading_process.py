@@ -67,10 +67,13 @@ def _pin(slot: int) -> None:
 
 def _serve(protocol: TextIO, exercises: dict[str, Any], launcher: Any, options: dict[str, Any],
            seed: GradingSeed) -> None:
-    from grader.grading.engine import grade
-    from grader.grading.replay import Tapes
-    from grader.grading.warm_judges import WarmJudges
-    from grader.sandbox.client import Limits
+    from grader.fast_start import imports_unscanned
+
+    with imports_unscanned():  # torch, pytest, hypothesis
+        from grader.grading.engine import grade
+        from grader.grading.replay import Tapes
+        from grader.grading.warm_judges import WarmJudges
+        from grader.sandbox.client import Limits
 
     limits = Limits.for_timeout(float(options["timeout_s"]))
     # The inputs of checks passed so far, replayed for the next submissions. ``grade audit``

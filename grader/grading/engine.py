@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import grader
 from grader.grading import two_judges
 from grader.grading.exercises import Exercise, checks_version
+from grader.grading.pytest_plugin import GradingSession
 from grader.grading.sandbox_setup import start_launcher
 from grader.grading.seed import PUBLIC_SEED, GradingSeed
 from grader.grading.submission import Submission, read_submission
@@ -164,8 +165,6 @@ def _judge(exercise: Exercise, submission: Submission, limits: Limits, tapes: Ta
     submission, in a worker from ``launcher`` (or ``sandbox``'s): in a pytest session of
     their own, or in ``judges``'s."""
     import pytest
-
-    from grader.grading.pytest_plugin import GradingSession
 
     sandbox = sandbox or Sandbox(launcher, submission, limits)
     if judges is not None:

@@ -142,7 +142,10 @@ def _grade(root: Path, submission: Path, exercise: Exercise, seed: GradingSeed) 
     _owner_only(private)
     launcher = default_launcher(probes_modules([exercise]), hidden)  # starts importing torch now
     try:
-        from grader.grading.engine import grade
+        from grader.fast_start import imports_unscanned
+
+        with imports_unscanned():  # torch, pytest, hypothesis
+            from grader.grading.engine import grade
 
         return grade(submission, exercise, launcher=launcher, seed=seed)
     finally:

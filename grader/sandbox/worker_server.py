@@ -39,6 +39,7 @@ CGROUP_HEADROOM_MB = 256
 
 def main() -> None:
     fd, options = int(sys.argv[1]), json.loads(sys.argv[2])
+    gc.disable()  # until what the imports made is frozen, below (grader/fast_start.py)
     import torch
 
     from grader import deferred_imports
@@ -62,6 +63,7 @@ def main() -> None:
     # What the imports made is never garbage: out of the collector's sight, a worker's
     # collections neither scan it nor copy the pages it lives on.
     gc.freeze()
+    gc.enable()  # for the workers: a submission's garbage is collected as anywhere
     _send(ctrl, {"ready": True, "pid": os.getpid()})
     confine.set_parent_death_signal()  # the grader died: no server without it
     if "network" in server.in_force:  # namespaces work: each worker's pid 1 is what it adopts
