@@ -20,6 +20,10 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+# Hypothesis imports numpy.random at its first example (to seed it): here, once, before the
+# judging process forks, rather than in each judging process (10 ms each).
+import numpy.random  # noqa: F401
+
 import grader
 from grader.grading import two_judges
 from grader.grading.exercises import Exercise, checks_version
