@@ -3,22 +3,29 @@ worker's capped output."""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import errno
 import glob
 import os
+import socket
 import sys
 import textwrap
+import threading
 
 import pytest
 
+from grader.grading.engine import grade
 from grader.grading.errors import GraderFault
+from grader.grading.exercises import all_exercises, probes_modules
+from grader.grading.sandbox_setup import hidden_paths
 from grader.grading.submission import read_submission
 from grader.sandbox import cgroups, seccomp, worker_server
 from grader.sandbox.client import Sandbox
 from grader.sandbox.confine import Confinement
-from grader.sandbox.launchers import ServerLauncher
+from grader.sandbox.launchers import CLOSE_S, ServerLauncher
 from grader.sandbox.worker import OUTPUT_CAP, CappedOutput
-from tests.conftest import ROOT
+from tests.conftest import ROOT, TEST_LIMITS
 
 SOLUTION = (ROOT / "solutions" / "exercise3.py").read_text(encoding="utf-8")
 
@@ -44,7 +51,8 @@ def test_denied_calls_fail_in_a_worker(grade_file, tmp_path):
         allowed = []
         for name, call in [("unshare", lambda: libc.unshare(0x10000000)),  # a user namespace
                            ("keyctl", lambda: libc.syscall(250, 0, -4, 0, 0, 0)),
-                           ("ptrace", lambda: libc.ptrace(0, 0, 0, 0))]:  # PTRACE_TRACEME
+                           ("ptrace", lambda: libc.ptrace(0, 0, 0, 0)),  # PTRACE_TRACEME
+                           ("pidfd_getfd", lambda: libc.syscall(438, -1, 0, 0))]:  # else EBADF
             if call() == 0 or ctypes.get_errno() != errno.EPERM:
                 allowed.append(name)
         assert not allowed, f"allowed: {allowed}"
@@ -211,3 +219,65 @@ def test_a_spawn_the_server_could_not_fork_is_a_grader_fault_for_that_check(monk
     finally:
         monkeypatch.undo()
         launcher.close()
+
+
+def _copy_of_fd(pid: int, fd: int) -> int:
+    """A copy of process ``pid``'s file descriptor ``fd`` (pidfd_getfd), as a submission's
+    daemon could take one where workers run as the grader's user; skips where refused."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    pidfd = os.pidfd_open(pid)
+    try:
+        copy = libc.syscall(438, pidfd, fd, 0)
+    finally:
+        os.close(pidfd)
+    if copy < 0:
+        pytest.skip(f"pidfd_getfd refused here: {os.strerror(ctypes.get_errno())}")
+    return copy
+
+
+@pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="pidfd_open is Linux's")
+def test_close_ends_and_reaps_the_server_though_a_copy_of_its_connection_lives_on():
+    """Another process holding the server's end of the connection, and writing into it, must
+    neither keep ``close`` waiting for an end of the connection that never comes nor leave
+    the server unreaped (found by a reviewer, without namespaces: ``grade`` hung for good)."""
+    launcher = ServerLauncher([], [], namespaces=False)
+    launcher._await_ready()
+    server_end = int(launcher._process.args[4])  # its fd number, passed to the server as is
+    held = socket.socket(fileno=_copy_of_fd(launcher._process.pid, server_end))
+    stop = threading.Event()
+
+    def chatter() -> None:
+        while not stop.wait(0.2):
+            with contextlib.suppress(OSError):
+                held.send(b" ")
+
+    threading.Thread(target=chatter, daemon=True).start()
+    closing = threading.Thread(target=launcher.close, daemon=True)
+    try:
+        closing.start()
+        closing.join(timeout=CLOSE_S + 10)
+        assert not closing.is_alive(), "close() is still waiting"
+        assert launcher._process.returncode is not None  # exited and reaped
+    finally:
+        stop.set()
+        held.close()
+
+
+def test_a_program_the_submission_execs_does_not_hold_the_channel(tmp_path):
+    """A worker that ends while a program it exec'd lives on is seen to end at once: the
+    channel is not handed down through exec (found by a reviewer: "time limit" after 2 s)."""
+    forward = ("    def forward(self, X):\n"
+               "        import os, sys\n"
+               "        if os.fork() == 0:\n"
+               "            os.execv(sys.executable, [sys.executable, '-c', 'import time; time.sleep(30)'])\n"
+               "        os._exit(3)")
+    path = tmp_path / "exec_then_exit.py"
+    path.write_text(SOLUTION.replace("    def forward(self, X):\n        return X - X.mean()", forward, 1))
+    # Without namespaces: with them, R's end ends its whole PID namespace, the program too.
+    launcher = ServerLauncher(probes_modules(), hidden_paths(), namespaces=False)
+    try:
+        report = grade(path, all_exercises()["exercise3"], limits=TEST_LIMITS, launcher=launcher)
+    finally:
+        launcher.close()
+    centered = [check for check in report.checks if check.target == "CenteredLayer"]
+    assert centered and "exit code 3" in centered[0].message, centered[0].message

@@ -1,8 +1,9 @@
 """A seccomp filter for the calls no grading needs, hand-built as classic BPF (no dependency).
 
 Denied with EPERM: mounting and namespaces (mount, pivot_root, unshare, setns, clone with a
-namespace flag, the new mount API), tracing other processes (ptrace, process_vm_*), the
-kernel keyrings (add_key, request_key, keyctl: keys would carry messages between students
+namespace flag, the new mount API), tracing other processes (ptrace, process_vm_*, and
+pidfd_getfd, which copies another process's file descriptor), the kernel keyrings
+(add_key, request_key, keyctl: keys would carry messages between students
 running as the same user), bpf, perf events, io_uring (its operations bypass seccomp),
 userfaultfd, kernel modules, kexec, swap, reboot, clock setting, and changing CPU affinity
 (``grade batch`` pins each slot, its workers included, to a core of its own: a submission
@@ -30,7 +31,7 @@ NAMESPACE_FLAGS = 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000
     | 0x40000000 | 0x00000080
 
 DENIED = ("mount", "umount2", "pivot_root", "chroot", "unshare", "setns", "ptrace",
-          "process_vm_readv", "process_vm_writev", "add_key", "request_key", "keyctl", "bpf",
+          "process_vm_readv", "process_vm_writev", "pidfd_getfd", "add_key", "request_key", "keyctl", "bpf",
           "perf_event_open", "userfaultfd", "io_uring_setup", "io_uring_enter", "io_uring_register",
           "open_tree", "move_mount", "fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr",
           "init_module", "finit_module", "delete_module", "kexec_load", "kexec_file_load",
@@ -39,7 +40,7 @@ DENIED = ("mount", "umount2", "pivot_root", "chroot", "unshare", "setns", "ptrac
 # (audit arch, {name: number}) per machine; the new calls (>= 424) share numbers everywhere.
 _COMMON = {"pidfd_send_signal": 424, "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427,
            "open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432,
-           "fspick": 433, "clone3": 435, "mount_setattr": 442}
+           "fspick": 433, "clone3": 435, "pidfd_getfd": 438, "mount_setattr": 442}
 TABLES = {
     "x86_64": (0xC000003E, {
         "clone": 56, "ptrace": 101, "syslog": 103, "chroot": 161, "mount": 165, "umount2": 166,

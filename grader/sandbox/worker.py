@@ -158,6 +158,8 @@ def _serve_confined(
     if config.get("spare"):  # made ahead of time: the request it serves comes now
         rfd, config = _await_request(rfd, config)
         wfd = rfd
+    for fd in {rfd, wfd}:  # received with no close-on-exec: a program the submission execs
+        os.set_inheritable(fd, False)  # would keep the channel open after R has ended
     private_tmp = "hidden files" in conf.in_force  # the server mounted a private /tmp
     # Its own /tmp (mounted by S), else a folder the worker server or the trusted side made.
     workdir = "/tmp" if config.get("own_tmp") else config["workdir"]
