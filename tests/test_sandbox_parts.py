@@ -8,7 +8,9 @@ import ctypes
 import errno
 import glob
 import os
+import signal
 import socket
+import subprocess
 import sys
 import textwrap
 import threading
@@ -281,3 +283,23 @@ def test_a_program_the_submission_execs_does_not_hold_the_channel(tmp_path):
         launcher.close()
     centered = [check for check in report.checks if check.target == "CenteredLayer"]
     assert centered and "exit code 3" in centered[0].message, centered[0].message
+
+
+def test_removing_a_workers_group_ends_what_is_left_in_it():
+    """Without PID namespaces a submission's detached daemon outlives its worker: removing
+    the worker's cgroup ends it, rather than leaving it running and the group behind (found
+    by a reviewer: `grade` 2 s slower, the daemon and the group left over)."""
+    groups = cgroups.prepare()
+    if not groups.hierarchies:
+        pytest.skip(f"no cgroups here: {groups.missing}")
+    name = groups.create(256 * 2**20, 16)
+    daemon = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        for hierarchy in groups.hierarchies:
+            cgroups._write_at(hierarchy.fd, f"{name}/cgroup.procs", str(daemon.pid))
+        groups.remove(name)
+        assert daemon.wait(timeout=5) == -signal.SIGKILL
+        assert not groups.pending  # the group is gone
+    finally:
+        daemon.kill()
+        groups.close()

@@ -18,10 +18,14 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import signal
 import time
 from dataclasses import dataclass, field
 
 PREFIX = "d2l-grader-"
+# Passes over a v1 group's processes before the group is left for a later sweep: a process
+# forked meanwhile is found on the next pass (the group's pids.max bounds how many).
+KILL_ROUNDS = 20
 
 
 @dataclass
@@ -67,8 +71,27 @@ class Cgroups:
 
     def sweep(self) -> None:
         for name in list(self.pending):
+            self._kill(name)
             if all(_rmdir_at(h.fd, name) for h in self.hierarchies):
                 self.pending.remove(name)
+
+    def _kill(self, name: str) -> None:
+        """End whatever is still in a worker's group. With PID namespaces nothing is: the
+        worker's end ends everything it started. Without them, a submission's detached
+        daemon would live on, keep the group busy and the server waiting at its end."""
+        for hierarchy in self.hierarchies:
+            try:  # cgroup v2 (Linux 5.14): the kernel kills the whole group at once
+                _write_at(hierarchy.fd, f"{name}/cgroup.kill", "1")
+                continue
+            except OSError:
+                pass
+            for _ in range(KILL_ROUNDS):  # v1: whoever is there, until none is (forks race it)
+                pids = _pids_at(hierarchy.fd, name)
+                if not pids:
+                    break
+                for pid in pids:
+                    with contextlib.suppress(OSError):
+                        os.kill(pid, signal.SIGKILL)
 
     def close(self, wait_s: float = 2.0) -> None:
         """Remove every group made, waiting up to ``wait_s`` for killed workers to finish
@@ -104,6 +127,18 @@ def _write_at(dir_fd: int, path: str, text: str) -> None:
         os.write(fd, text.encode())
     finally:
         os.close(fd)
+
+
+def _pids_at(dir_fd: int, name: str) -> list[int]:
+    try:
+        fd = os.open(f"{name}/cgroup.procs", os.O_RDONLY, dir_fd=dir_fd)
+    except OSError:
+        return []
+    try:
+        with os.fdopen(fd, "rb") as file:
+            return [int(line) for line in file.read().split()]
+    except (OSError, ValueError):
+        return []
 
 
 def _rmdir_at(dir_fd: int, name: str) -> bool:
