@@ -213,6 +213,11 @@ def test_without_namespaces_it_still_grades_and_says_what_is_missing():
     assert {"network", "hidden files", "process lifetime"} <= set(report.isolation.missing)
     assert "resource limits" in report.isolation.in_force
     assert "user" in report.isolation.in_force or "user" in report.isolation.missing
+    # No pids cgroup: the user entry says which process cap there is, if any (a reviewer
+    # found "RLIMIT_NPROC instead" claimed where none was set).
+    assert "worker processes" in report.isolation.missing
+    user = {**report.isolation.in_force, **report.isolation.missing}["user"]
+    assert "processes of that user" in user or "no cap on its processes" in user, user
 
 
 def test_files_outside_the_working_directory_are_read_only(grade_file, tmp_path):

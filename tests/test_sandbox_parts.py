@@ -18,7 +18,7 @@ import threading
 import pytest
 
 from grader.grading.engine import grade
-from grader.grading.errors import GraderFault
+from grader.grading.errors import GraderFault, StudentCodeProblem
 from grader.grading.exercises import all_exercises, probes_modules
 from grader.grading.sandbox_setup import hidden_paths
 from grader.grading.submission import read_submission
@@ -303,3 +303,30 @@ def test_removing_a_workers_group_ends_what_is_left_in_it():
     finally:
         daemon.kill()
         groups.close()
+
+
+def test_a_failed_spawn_after_the_code_ran_with_no_process_bound_is_the_submissions(monkeypatch, tmp_path):
+    """Without a pids cgroup per worker a submission can use up the processes the worker
+    server forks from (found by a reviewer: its failing checks became grader faults, and
+    its report "no score"). After its code ran, a failed spawn is then its problem; with
+    the bound in force, or before any of its code ran, it stays the grader's fault."""
+    path = tmp_path / "exercise3.py"
+    path.write_text(SOLUTION, encoding="utf-8")
+    launcher = ServerLauncher([], [], namespaces=False)
+    try:
+        sandbox = Sandbox(launcher, read_submission(path))
+        sandbox.prepare()
+        sandbox._stop_worker()  # as after a crash: the next call needs a new worker
+        assert "worker processes" in sandbox.isolation["missing"]  # no cgroups without namespaces
+        error = "the worker server could not fork a worker (Resource temporarily unavailable)"
+        monkeypatch.setattr(launcher, "_request", lambda message, fd=None: {"error": error})
+        with pytest.raises(StudentCodeProblem, match="after its code had run") as raised:
+            sandbox.prepare()
+        assert raised.value.sticky
+        sandbox.isolation = {"in_force": {"worker processes": "cgroup"}, "missing": {}}
+        with pytest.raises(GraderFault):
+            sandbox.prepare()
+        sandbox.close()
+    finally:
+        monkeypatch.undo()
+        launcher.close()

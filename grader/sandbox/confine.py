@@ -406,7 +406,9 @@ def drop_privileges(
 ) -> None:
     """As root: become ``nobody`` (owning ``workdir``), with a process cap unless
     ``max_processes`` is None (a pids cgroup bounds the worker instead: RLIMIT_NPROC counts
-    every process of the user, so all workers running as ``nobody`` would share it).
+    every process of the user, so all workers running as ``nobody`` would share it). Any
+    other user keeps the limit it had: lowered, it would count the user's other processes
+    too (the grader's, the desktop's). The report then says there is no process cap.
 
     Inside a user namespace (started without root): give up every capability, so that the
     namespace's mounts cannot be undone. Otherwise the worker already runs as the user.
@@ -415,14 +417,15 @@ def drop_privileges(
     if not hasattr(os, "geteuid"):  # pragma: no cover - Windows
         conf.lack("user", "runs as you (no user switch on this platform)")
         return
+    uncapped = "" if max_processes is None else ", with no cap on its processes"
     if os.geteuid() != 0:
-        conf.have("user", "your own user, not root")
+        conf.have("user", "your own user, not root" + uncapped)
     elif _in_user_namespace():
         libc().prctl(PR_SET_SECUREBITS, SECUREBITS_UNPRIVILEGED, 0, 0, 0)
         _drop_all_capabilities()
-        conf.have("user", "your own user, with no capabilities")
+        conf.have("user", "your own user, with no capabilities" + uncapped)
     elif blocked := [p for p in python_dirs if _first_unsearchable(p)]:
-        conf.lack("user", f"runs as root: other users cannot read the Python installation "
+        conf.lack("user", f"runs as root{uncapped}: other users cannot read the Python installation "
                           f"({blocked[0]}) and no mount namespace could expose it")
     else:
         uid, gid = nobody()

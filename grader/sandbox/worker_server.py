@@ -295,7 +295,7 @@ def _worker_group(
         else:
             conf.lack(aspect, groups.missing.get(controller, "namespaces turned off")
                       + ("; per-process limits only" if controller == "memory" else
-                         "; RLIMIT_NPROC instead, shared by every worker running as the same user"))
+                         "; no count of its own (see user)"))
     return group, conf
 
 
