@@ -74,6 +74,9 @@ def main() -> None:
     """
     signal.signal(signal.SIGTERM, _interrupt)  # a stopped CI job ends like Ctrl-C: cleanly
     fast_start.one_blas_thread()
+    from grader.sandbox.confine import keep_trusted_memory_private
+
+    keep_trusted_memory_private()  # this process holds the judges and the course secret
     try:
         cli()
         code = 0

@@ -16,6 +16,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import textwrap
 import time
 
@@ -362,3 +363,52 @@ def _stat_field(pid: int, index: int) -> int | None:
             return int(stat.read().rsplit(")", 1)[1].split()[index])
     except (OSError, IndexError, ValueError):
         return None
+
+
+
+HOLDER = """
+import ctypes, os, sys, time
+from grader.sandbox.confine import keep_trusted_memory_private
+os.setgid(65534); os.setuid(65534)
+ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)  # dumpable, as a user's processes are (setuid cleared it)
+if sys.argv[1] == "private":
+    keep_trusted_memory_private()
+print(os.getpid(), flush=True)
+time.sleep(30)
+"""
+
+
+def _reads_as_nobody(path: str, text: bytes) -> str:
+    """Whether a process of user nobody finds ``text`` in ``path``: "found", "refused" or "not found"."""
+    pid = os.fork()
+    if pid == 0:
+        code = 3
+        try:
+            os.setgid(65534)
+            os.setuid(65534)
+            with open(path, "rb") as file:
+                code = 0 if text in file.read() else 2
+        except PermissionError:
+            code = 1
+        finally:
+            os._exit(code)
+    return ["found", "refused", "not found", "failed"][os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])]
+
+
+@pytest.mark.parametrize("private", [True, False])
+def test_the_graders_environment_is_out_of_reach_of_its_own_user(private):
+    """A process of the same user (a worker without namespaces) cannot read the grading
+    process's environment, which may hold GRADER_SECRET (found by a reviewer). The
+    unprotected case shows the test can tell."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root, to run both processes as nobody")
+    env = {**os.environ, "GRADER_SECRET": "course-secret-42", "PYTHONPATH": str(ROOT)}
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, "private" if private else "open"],
+                              stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        pid = int(holder.stdout.readline())
+        found = _reads_as_nobody(f"/proc/{pid}/environ", b"course-secret-42")
+        assert found == ("refused" if private else "found")
+    finally:
+        holder.kill()
+        holder.wait()

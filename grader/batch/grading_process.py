@@ -29,6 +29,9 @@ def main() -> None:
     os.dup2(2, 1)  # whatever anything prints goes to stderr, not into the protocol
     options = json.loads(sys.argv[1])
     _pin(int(options.get("slot", 0)))
+    from grader.sandbox.confine import keep_trusted_memory_private
+
+    keep_trusted_memory_private()  # this process holds the judges and the course secret
     from grader.grading.exercises import all_exercises
     from grader.grading.sandbox_setup import start_launcher
 

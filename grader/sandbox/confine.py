@@ -60,7 +60,8 @@ except ImportError:  # pragma: no cover - Windows
     resource = None  # type: ignore[assignment]
 
 LINUX = sys.platform.startswith("linux")
-PR_SET_PDEATHSIG, PR_SET_SECUREBITS, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 1, 28, 36, 38
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_SECUREBITS, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = \
+    1, 4, 28, 36, 38
 # SECBIT_NOROOT, _NO_SETUID_FIXUP, _KEEP_CAPS_LOCKED and _NO_CAP_AMBIENT_RAISE, with locks:
 # uid 0 inside a user namespace then gains no capabilities from exec.
 SECUREBITS_UNPRIVILEGED = 0x1 | 0x2 | 0x4 | 0x8 | 0x20 | 0x40 | 0x80
@@ -332,6 +333,16 @@ def mount_worker_filesystems(conf: Confinement, tmp_mb: int) -> bool:
     else:
         conf.have("own /proc", "a fresh /proc: only the worker's own processes")
     return not any(p.startswith("/tmp") for p in problems)
+
+
+def keep_trusted_memory_private() -> None:
+    """For the grader's own processes (trusted: the judges, the course secret): not
+    dumpable, so that processes of the same user cannot read their memory, environment
+    (``GRADER_SECRET``) or file descriptors through /proc, ptrace or pidfd_getfd. Workers
+    cannot see them where they get namespaces; without namespaces they may run as the
+    grader's user (found by a reviewer: a submission read ``/proc/<grader>/environ``)."""
+    if LINUX:
+        libc().prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
 
 
 def set_parent_death_signal() -> None:
