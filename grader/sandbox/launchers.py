@@ -198,18 +198,18 @@ class ServerLauncher:
         submission's daemon that took it with pidfd_getfd, where workers share the
         grader's user) it never closes: the process itself is watched too, and whatever
         arrives on the connection is ignored."""
-        watched: list[Any] = [self._ctrl]
+        pidfds: list[int] = []
         with contextlib.suppress(OSError, AttributeError):  # no pidfd before Linux 5.3, or off Linux
-            watched.append(os.pidfd_open(self._process.pid))
+            pidfds.append(os.pidfd_open(self._process.pid))
         try:
             while (left := deadline - time.monotonic()) > 0:
-                ready = select.select(watched, [], [], left)[0]
-                if not ready or watched[-1] in ready and len(watched) > 1:
+                ready = select.select([self._ctrl, *pidfds], [], [], left)[0]
+                if not ready or any(pidfd in ready for pidfd in pidfds):
                     return  # the deadline, or the process has exited
                 if not self._ctrl.recv(65536):
                     return  # the end of the connection: the server has exited
         finally:
-            for pidfd in watched[1:]:
+            for pidfd in pidfds:
                 os.close(pidfd)
 
     def _request(self, message: dict[str, Any], fd: int | None = None) -> dict[str, Any]:
