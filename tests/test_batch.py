@@ -422,3 +422,14 @@ scheduler.grade_batch(jobs, settings, "v", lambda outcome: None)
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
                             timeout=60)
     assert result.stdout.strip() == "False", result.stdout + result.stderr
+
+
+def test_a_batch_says_once_when_isolation_was_partial(tmp_path):
+    """Where workers cannot be fully isolated, students graded side by side may affect one
+    another: the instructor hears it at the end of the run, not only in each report."""
+    folder, out = tmp_path / "class", tmp_path / "out"
+    shutil.copy(ROOT / "solutions" / "exercise3.py", touch(folder / "alice" / "exercise3.py"))
+    result = batch(str(folder), "--out", str(out), "--timeout", TIMEOUT, "--isolation", "portable")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("Isolation was partial on this machine (missing: ") == 1, result.stderr
+    assert "network" in result.stderr.split("Isolation was partial")[1]

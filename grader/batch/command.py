@@ -7,7 +7,9 @@ cached rerun therefore takes about a second per hundred submissions, start-up in
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import shutil
 import sys
 from collections.abc import Sequence
@@ -145,6 +147,7 @@ def _conclude(out: Path, outcomes: Sequence[Outcome], total: int, interrupted: b
                f"{counts['cached']} from the cache, {counts['error']} infrastructure errors.", err=True)
     click.echo(f"Gradebook: {out / 'gradebook.csv'}   summary: {out / 'summary.md'}   "
                f"dashboard: {out / 'dashboard.html'}   reports: {out / 'reports'}/", err=True)
+    _warn_if_partly_isolated(out, outcomes)
     errors = [o for o in outcomes if o.source == "error"]
     for outcome in errors:
         click.echo(f"  could not grade {outcome.student}/{outcome.exercise} ({outcome.path}): "
@@ -157,6 +160,21 @@ def _conclude(out: Path, outcomes: Sequence[Outcome], total: int, interrupted: b
         click.echo("Run the same command again to retry only these.", err=True)
         return EXIT_NO_GRADE
     return EXIT_GRADED
+
+
+def _warn_if_partly_isolated(out: Path, outcomes: Sequence[Outcome]) -> None:
+    """Where this machine could not isolate the workers fully, say so once: then students
+    graded side by side may affect one another (a reviewer, without namespaces or cgroups,
+    had one student's processes kill a classmate's worker). Every report says the same."""
+    report = next((out / o.report for o in outcomes if o.report and (out / o.report).is_file()), None)
+    if report is None:
+        return
+    with contextlib.suppress(OSError, ValueError):
+        missing = json.loads(report.read_text(encoding="utf-8")).get("isolation", {}).get("missing", {})
+        if missing:
+            click.echo(f"Isolation was partial on this machine (missing: {', '.join(missing)}): "
+                       "submissions graded side by side may affect one another; each report's "
+                       "isolation says why.", err=True)
 
 
 def _describe(found: Found, jobs: Sequence[Job], shard: tuple[int, int] | None) -> None:
