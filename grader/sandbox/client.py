@@ -182,13 +182,6 @@ class Sandbox:
             self.notes, self._undefined = cell_notes.read(loaded.get("notes"), self.submission.cells)
         return worker
 
-    def _processes_bounded(self) -> bool:
-        """Whether the workers' processes are bounded apart from the worker server's (a pids
-        cgroup each). Where they are not, a submission can use up the processes the server
-        forks from: a spawn that fails after its code ran may be its doing, and must not
-        turn its failing checks into the grader's faults, which void the report."""
-        return "worker processes" in (self.isolation or {}).get("in_force", {})
-
     def load_request(self) -> tuple[dict[str, Any], float]:
         """What a fresh worker is asked to load, and how long it may take."""
         request: dict[str, Any] = {"op": "load", "source": self.submission.source,
@@ -218,11 +211,11 @@ class Sandbox:
         try:
             worker = self.launcher.start(config)
         except LauncherError as exc:
-            if self._code_ran and not self._processes_bounded():  # see there
-                raise StudentCodeProblem(
-                    ProblemKind.CRASHED, f"no new worker could be started for the submission after its code "
-                    f"had run in an earlier one ({exc}): processes it left running may hold all the machine "
-                    "allows", sticky=True) from None
+            # Even after the submission's code ran: where workers have no process bound of
+            # their own, the processes that used up the machine's may be a classmate's (a
+            # reviewer had one student's fork fill the limit: charging it to the next
+            # submission cost a correct one 15 points). A grader fault costs nothing and is
+            # graded again; the batch says isolation was partial.
             raise GraderFault(str(exc)) from exc
         self._worker = worker
         try:

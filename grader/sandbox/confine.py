@@ -336,11 +336,13 @@ def mount_worker_filesystems(conf: Confinement, tmp_mb: int) -> bool:
 
 
 def keep_trusted_memory_private() -> None:
-    """For the grader's own processes (trusted: the judges, the course secret): not
-    dumpable, so that processes of the same user cannot read their memory, environment
-    (``GRADER_SECRET``) or file descriptors through /proc, ptrace or pidfd_getfd. Workers
-    cannot see them where they get namespaces; without namespaces they may run as the
-    grader's user (found by a reviewer: a submission read ``/proc/<grader>/environ``)."""
+    """For the grader's own processes (the judges, the course secret) and the worker server
+    (which forks every student's worker): not dumpable, so that processes of the same user
+    cannot read or write their memory, or read their environment (``GRADER_SECRET``) or
+    file descriptors, through /proc, ptrace or pidfd_getfd. Workers cannot see them where
+    they get namespaces; without namespaces they may run as the grader's user (found by
+    reviewers: a submission read ``/proc/<grader>/environ`` and ``/proc/<server>/mem``).
+    Workers forked after this inherit it."""
     if LINUX:
         libc().prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
 

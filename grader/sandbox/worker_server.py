@@ -58,6 +58,9 @@ def main() -> None:
     groups = cgroups.prepare() if options["namespaces"] else cgroups.Cgroups()  # before /sys is gone
     server = confine.isolate_server(options["hidden"], allowed_paths(), options["tmp_mb"],
                                     options["namespaces"])
+    # After the uid map (a non-dumpable process cannot write its own): every worker is a fork
+    # of this process, so none may read or write its memory, whatever user it runs as.
+    confine.keep_trusted_memory_private()
     workers = _Workers(groups, server, options)
     ctrl = socket.socket(fileno=fd)
     # What the imports made is never garbage: out of the collector's sight, a worker's
