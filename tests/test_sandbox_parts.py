@@ -326,3 +326,21 @@ def test_a_failed_spawn_after_the_code_ran_is_still_a_grader_fault(monkeypatch, 
     finally:
         monkeypatch.undo()
         launcher.close()
+
+
+def test_workers_without_namespaces_cannot_read_the_servers_memory(tmp_path):
+    """Without namespaces a worker may run as the worker server's user: the server (whose
+    memory every classmate's worker is forked from) is not dumpable, and neither is the
+    worker it forks (found by a reviewer: a submission read /proc/<server>/mem)."""
+    forward = ("    def forward(self, X):\n"
+               "        import ctypes\n"
+               "        raise ValueError(f'dumpable={ctypes.CDLL(None).prctl(3, 0, 0, 0, 0)}')")
+    path = tmp_path / "dumpable.py"
+    path.write_text(SOLUTION.replace("    def forward(self, X):\n        return X - X.mean()", forward, 1))
+    launcher = ServerLauncher(probes_modules(), hidden_paths(), namespaces=False)
+    try:
+        report = grade(path, all_exercises()["exercise3"], limits=TEST_LIMITS, launcher=launcher)
+    finally:
+        launcher.close()
+    centered = [check for check in report.checks if check.target == "CenteredLayer" and check.message]
+    assert centered and "dumpable=0" in centered[0].message, centered[0].message
