@@ -209,6 +209,9 @@ def main() -> None:
               f"peak memory {mib:,.0f} MiB  exit {code}  scores as expected: {not wrong}")
         for line in wrong[:10]:
             print("   ", line)
+        if hasattr(os, "geteuid") and os.geteuid() != 0:  # smaps_rollup of a non-dumpable process
+            print("  (peak memory counts only this user's dumpable processes: the grader's own and "
+                  "its worker servers are not dumpable; run as root for the whole tree)")
         print("  CPU seconds: " + ", ".join(f"{kind} {value:.1f}" for kind, value in cpu.items()))
         cached, _, _ = run_batch(folder, work / "out", args.jobs, args.timeout)
         print(f"batch, cached: {cached:6.2f} s")
