@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from grader.grading.engine import grade
-from grader.grading.exercises import all_exercises
-from grader.grading.sandbox_setup import start_launcher
+from grader.grading.exercises import all_exercises, probes_modules
+from grader.grading.sandbox_setup import hidden_paths, start_launcher
 from grader.report import Report
 from grader.sandbox.client import Limits
+from grader.sandbox.launchers import ServerLauncher
 
 ROOT = Path(__file__).resolve().parents[1]
 SUBMISSIONS = ROOT / "tests" / "submissions"
@@ -38,6 +39,16 @@ def grade_file(launcher) -> Callable[..., Report]:
         return grade(Path(path), all_exercises()[exercise], limits=limits, launcher=launcher)
 
     return run
+
+
+def grade_without_namespaces(path: Path, exercise: str = "exercise3") -> Report:
+    """``path`` graded by a worker server of its own with namespaces turned off, as on a
+    machine that refuses them (workers may then run as the grader's user)."""
+    launcher = ServerLauncher(probes_modules(), hidden_paths(), namespaces=False)
+    try:
+        return grade(Path(path), all_exercises()[exercise], limits=TEST_LIMITS, launcher=launcher)
+    finally:
+        launcher.close()
 
 
 def without_timings(report: Report) -> dict:

@@ -29,7 +29,7 @@ from grader.grading.submission import read_submission
 from grader.report import Status
 from grader.sandbox.client import Sandbox
 from grader.sandbox.launchers import ServerLauncher
-from tests.conftest import REQUIRED_ISOLATION, ROOT, TEST_LIMITS, require
+from tests.conftest import REQUIRED_ISOLATION, ROOT, TEST_LIMITS, grade_without_namespaces, require
 
 SOLUTION = (ROOT / "solutions" / "exercise3.py").read_text(encoding="utf-8")
 
@@ -202,13 +202,7 @@ def test_fresh_interpreter_fallback_grades_the_same(tmp_path):
 
 
 def test_without_namespaces_it_still_grades_and_says_what_is_missing():
-    exercise = all_exercises()["exercise3"]
-    launcher = ServerLauncher(probes_modules(), hidden_paths(), namespaces=False)
-    try:
-        report = grade(ROOT / "tests" / "submissions" / "exercise3" / "centered_sum.py", exercise,
-                       limits=TEST_LIMITS, launcher=launcher)
-    finally:
-        launcher.close()
+    report = grade_without_namespaces(ROOT / "tests" / "submissions" / "exercise3" / "centered_sum.py")
     assert report.score == 17
     assert report.isolation.level == "partial"
     assert {"network", "hidden files", "process lifetime"} <= set(report.isolation.missing)
@@ -363,7 +357,6 @@ def _stat_field(pid: int, index: int) -> int | None:
             return int(stat.read().rsplit(")", 1)[1].split()[index])
     except (OSError, IndexError, ValueError):
         return None
-
 
 
 HOLDER = """

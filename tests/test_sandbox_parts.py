@@ -14,20 +14,18 @@ import subprocess
 import sys
 import textwrap
 import threading
+from pathlib import Path
 
 import pytest
 
-from grader.grading.engine import grade
 from grader.grading.errors import GraderFault
-from grader.grading.exercises import all_exercises, probes_modules
-from grader.grading.sandbox_setup import hidden_paths
 from grader.grading.submission import read_submission
 from grader.sandbox import cgroups, seccomp, worker_server
 from grader.sandbox.client import Sandbox
 from grader.sandbox.confine import Confinement
 from grader.sandbox.launchers import CLOSE_S, ServerLauncher
 from grader.sandbox.worker import OUTPUT_CAP, CappedOutput
-from tests.conftest import ROOT, TEST_LIMITS
+from tests.conftest import ROOT, grade_without_namespaces
 
 SOLUTION = (ROOT / "solutions" / "exercise3.py").read_text(encoding="utf-8")
 
@@ -273,16 +271,9 @@ def test_a_program_the_submission_execs_does_not_hold_the_channel(tmp_path):
                "        if os.fork() == 0:\n"
                "            os.execv(sys.executable, [sys.executable, '-c', 'import time; time.sleep(30)'])\n"
                "        os._exit(3)")
-    path = tmp_path / "exec_then_exit.py"
-    path.write_text(SOLUTION.replace("    def forward(self, X):\n        return X - X.mean()", forward, 1))
     # Without namespaces: with them, R's end ends its whole PID namespace, the program too.
-    launcher = ServerLauncher(probes_modules(), hidden_paths(), namespaces=False)
-    try:
-        report = grade(path, all_exercises()["exercise3"], limits=TEST_LIMITS, launcher=launcher)
-    finally:
-        launcher.close()
-    centered = [check for check in report.checks if check.target == "CenteredLayer"]
-    assert centered and "exit code 3" in centered[0].message, centered[0].message
+    message = _centered_layer_message_without_namespaces(tmp_path / "exec_then_exit.py", forward)
+    assert "exit code 3" in message, message
 
 
 def test_removing_a_workers_group_ends_what_is_left_in_it():
@@ -335,12 +326,15 @@ def test_workers_without_namespaces_cannot_read_the_servers_memory(tmp_path):
     forward = ("    def forward(self, X):\n"
                "        import ctypes\n"
                "        raise ValueError(f'dumpable={ctypes.CDLL(None).prctl(3, 0, 0, 0, 0)}')")
-    path = tmp_path / "dumpable.py"
+    message = _centered_layer_message_without_namespaces(tmp_path / "dumpable.py", forward)
+    assert "dumpable=0" in message, message
+
+
+def _centered_layer_message_without_namespaces(path: Path, forward: str) -> str:
+    """The first message of a CenteredLayer check, for the solution with ``forward`` in
+    place of CenteredLayer's, graded with namespaces turned off."""
     path.write_text(SOLUTION.replace("    def forward(self, X):\n        return X - X.mean()", forward, 1))
-    launcher = ServerLauncher(probes_modules(), hidden_paths(), namespaces=False)
-    try:
-        report = grade(path, all_exercises()["exercise3"], limits=TEST_LIMITS, launcher=launcher)
-    finally:
-        launcher.close()
-    centered = [check for check in report.checks if check.target == "CenteredLayer" and check.message]
-    assert centered and "dumpable=0" in centered[0].message, centered[0].message
+    report = grade_without_namespaces(path)
+    messages = [check.message for check in report.checks if check.target == "CenteredLayer" and check.message]
+    assert messages, report.problem
+    return messages[0]

@@ -193,12 +193,15 @@ class _Workers:
     def clean_up(self, ended: list[int]) -> None:
         """Remove the cgroups and working directories of workers that have ended."""
         for pid in ended:
-            group, workdir = self.live.pop(pid, ("", ""))
-            if group:
-                self.groups.remove(group)
-            if workdir:
-                shutil.rmtree(workdir, ignore_errors=True)
+            self._discard(*self.live.pop(pid, ("", "")))
         self.groups.sweep()
+
+    def _discard(self, group: str, workdir: str) -> None:
+        """Remove a worker's cgroup and working directory (either may be "")."""
+        if group:
+            self.groups.remove(group)
+        if workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
 
     def end_all(self, wait_s: float = 2.0) -> None:
         for pid in set(self.live) - set(self.exited):  # all at once, each whole (W, S and R)
@@ -240,10 +243,7 @@ class _Workers:
         try:
             pid = os.fork()
         except OSError:  # no process to spare: nothing made for it stays behind
-            if group:
-                self.groups.remove(group)
-            if self.private_tmp:
-                shutil.rmtree(config["workdir"], ignore_errors=True)
+            self._discard(group, config["workdir"] if self.private_tmp else "")
             raise
         if pid == 0:
             from grader.sandbox import worker
